@@ -1,0 +1,362 @@
+//! The JWT claims set (RFC 7519 section 4).
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::json;
+use crate::time::NumericDate;
+
+/// Names of the registered claims that [`Claims`] types.
+pub const REGISTERED_CLAIM_NAMES: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// The `aud` claim: one string or an array of strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// A single audience, serialised as a string.
+    One(String),
+    /// Several audiences, serialised as an array.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// The audiences as a slice-like iterator.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let slice: &[String] = match self {
+            Audience::One(s) => std::slice::from_ref(s),
+            Audience::Many(v) => v,
+        };
+        slice.iter().map(String::as_str)
+    }
+
+    /// Whether `aud` is among the audiences.
+    pub fn contains(&self, aud: &str) -> bool {
+        self.iter().any(|a| a == aud)
+    }
+
+    /// The audiences as owned strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(s: &str) -> Self {
+        Audience::One(s.to_owned())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(s: String) -> Self {
+        Audience::One(s)
+    }
+}
+
+impl From<Vec<String>> for Audience {
+    /// One element becomes [`Audience::One`], otherwise [`Audience::Many`].
+    fn from(mut v: Vec<String>) -> Self {
+        if v.len() == 1 {
+            Audience::One(v.remove(0))
+        } else {
+            Audience::Many(v)
+        }
+    }
+}
+
+/// A JWT claims set. Registered claims are typed; others live in [`Claims::extra`].
+///
+/// Parsing is strict: a registered claim of the wrong JSON type is an error, never treated
+/// as absent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Claims {
+    /// `iss`: issuer.
+    pub iss: Option<String>,
+    /// `sub`: subject.
+    pub sub: Option<String>,
+    /// `aud`: audience(s).
+    pub aud: Option<Audience>,
+    /// `exp`: expiration time.
+    pub exp: Option<NumericDate>,
+    /// `nbf`: not before.
+    pub nbf: Option<NumericDate>,
+    /// `iat`: issued at.
+    pub iat: Option<NumericDate>,
+    /// `jti`: unique token id.
+    pub jti: Option<String>,
+    /// Every other claim, in the order it appeared or was added.
+    pub extra: Map<String, Value>,
+}
+
+impl Claims {
+    /// An empty claims set.
+    pub fn new() -> Self {
+        Claims::default()
+    }
+
+    /// Sets `iss`.
+    #[must_use]
+    pub fn with_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.iss = Some(iss.into());
+        self
+    }
+
+    /// Sets `sub`.
+    #[must_use]
+    pub fn with_subject(mut self, sub: impl Into<String>) -> Self {
+        self.sub = Some(sub.into());
+        self
+    }
+
+    /// Sets `aud`.
+    #[must_use]
+    pub fn with_audience(mut self, aud: impl Into<Audience>) -> Self {
+        self.aud = Some(aud.into());
+        self
+    }
+
+    /// Sets `exp`.
+    #[must_use]
+    pub fn with_expiry(mut self, exp: NumericDate) -> Self {
+        self.exp = Some(exp);
+        self
+    }
+
+    /// Sets `nbf`.
+    #[must_use]
+    pub fn with_not_before(mut self, nbf: NumericDate) -> Self {
+        self.nbf = Some(nbf);
+        self
+    }
+
+    /// Sets `iat`.
+    #[must_use]
+    pub fn with_issued_at(mut self, iat: NumericDate) -> Self {
+        self.iat = Some(iat);
+        self
+    }
+
+    /// Sets `jti`.
+    #[must_use]
+    pub fn with_jwt_id(mut self, jti: impl Into<String>) -> Self {
+        self.jti = Some(jti.into());
+        self
+    }
+
+    /// Sets `iat` to `now` and `exp` to `now + ttl`.
+    #[must_use]
+    pub fn with_lifetime(mut self, now: NumericDate, ttl: std::time::Duration) -> Self {
+        self.iat = Some(now);
+        self.exp = Some(now.saturating_add(ttl));
+        self
+    }
+
+    /// Adds or replaces a claim by name, checking registered claims' types.
+    ///
+    /// # Errors
+    /// Fails when a registered claim gets a value of the wrong type (for example `exp` as a
+    /// string).
+    pub fn with_claim(mut self, name: &str, value: impl Into<Value>) -> Result<Self, Error> {
+        self.set(name, value.into())?;
+        Ok(self)
+    }
+
+    /// Adds or replaces a claim by name; see [`Claims::with_claim`].
+    ///
+    /// # Errors
+    /// Fails when a registered claim gets a value of the wrong type.
+    pub fn set(&mut self, name: &str, value: Value) -> Result<(), Error> {
+        if REGISTERED_CLAIM_NAMES.contains(&name) {
+            let mut map = Map::new();
+            map.insert(name.to_owned(), value);
+            let parsed = Claims::from_map(map)?;
+            match name {
+                "iss" => self.iss = parsed.iss,
+                "sub" => self.sub = parsed.sub,
+                "aud" => self.aud = parsed.aud,
+                "exp" => self.exp = parsed.exp,
+                "nbf" => self.nbf = parsed.nbf,
+                "iat" => self.iat = parsed.iat,
+                _ => self.jti = parsed.jti,
+            }
+        } else {
+            self.extra.insert(name.to_owned(), value);
+        }
+        Ok(())
+    }
+
+    /// Parses claims from JSON bytes, strictly (duplicates and wrong types are errors).
+    ///
+    /// # Errors
+    /// See [`Error`]; each rejection names the claim at fault.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        Claims::from_map(json::parse_object(bytes, "payload")?)
+    }
+
+    /// Builds claims from a JSON object with the checks of [`Claims::from_json`].
+    ///
+    /// # Errors
+    /// See [`Claims::from_json`].
+    pub fn from_map(mut map: Map<String, Value>) -> Result<Self, Error> {
+        let bad = |name: &str, reason: &str| Error::InvalidClaim {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let s = |map: &Map<String, Value>, name: &str| {
+            json::opt_string(map, name).map_err(|r| bad(name, r))
+        };
+        let date = |map: &Map<String, Value>, name: &str| -> Result<Option<NumericDate>, Error> {
+            match map.get(name) {
+                None => Ok(None),
+                Some(Value::Number(n)) => {
+                    if let Some(i) = n.as_i64() {
+                        Ok(Some(NumericDate::from_unix(i)))
+                    } else if let Some(f) = n.as_f64() {
+                        // i64::MAX as f64 rounds up to 2^63, so compare strictly below it.
+                        if f.is_finite() && f >= -9.2e18 && f < 9.2e18 {
+                            #[allow(clippy::cast_possible_truncation)]
+                            Ok(Some(NumericDate::from_unix(f.floor() as i64)))
+                        } else {
+                            Err(bad(name, "is out of range"))
+                        }
+                    } else {
+                        Err(bad(name, "is out of range"))
+                    }
+                }
+                Some(_) => Err(bad(name, "must be a number (NumericDate)")),
+            }
+        };
+        let aud = match map.get("aud") {
+            None => None,
+            Some(Value::String(s)) => Some(Audience::One(s.clone())),
+            Some(Value::Array(items)) => Some(Audience::Many(
+                items
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| bad("aud", "must be a string or an array of strings"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            )),
+            Some(_) => return Err(bad("aud", "must be a string or an array of strings")),
+        };
+        let claims = Claims {
+            iss: s(&map, "iss")?,
+            sub: s(&map, "sub")?,
+            aud,
+            exp: date(&map, "exp")?,
+            nbf: date(&map, "nbf")?,
+            iat: date(&map, "iat")?,
+            jti: s(&map, "jti")?,
+            extra: Map::new(),
+        };
+        for name in REGISTERED_CLAIM_NAMES {
+            map.remove(*name);
+        }
+        Ok(Claims { extra: map, ..claims })
+    }
+
+    /// The claims as a JSON object, registered claims first.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        if let Some(v) = &self.iss {
+            map.insert("iss".into(), v.clone().into());
+        }
+        if let Some(v) = &self.sub {
+            map.insert("sub".into(), v.clone().into());
+        }
+        match &self.aud {
+            Some(Audience::One(a)) => {
+                map.insert("aud".into(), a.clone().into());
+            }
+            Some(Audience::Many(a)) => {
+                map.insert("aud".into(), a.clone().into());
+            }
+            None => {}
+        }
+        for (name, v) in [("exp", self.exp), ("nbf", self.nbf), ("iat", self.iat)] {
+            if let Some(v) = v {
+                map.insert(name.into(), v.as_unix().into());
+            }
+        }
+        if let Some(v) = &self.jti {
+            map.insert("jti".into(), v.clone().into());
+        }
+        for (k, v) in &self.extra {
+            map.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        map
+    }
+
+    /// Serialises the claims as compact JSON.
+    ///
+    /// # Errors
+    /// Fails only if an extra claim cannot be serialised (never for values built from JSON).
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        serde_json::to_vec(self).map_err(|source| Error::Serialize {
+            what: "claims",
+            source,
+        })
+    }
+}
+
+impl Serialize for Claims {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let map = self.to_map();
+        let mut m = s.serialize_map(Some(map.len()))?;
+        for (k, v) in &map {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = Map::<String, Value>::deserialize(d)?;
+        Claims::from_map(map).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_types_are_errors_not_absent() {
+        for (json, name) in [
+            (&br#"{"exp":"1700000000"}"#[..], "exp"),
+            (br#"{"nbf":true}"#, "nbf"),
+            (br#"{"iat":null}"#, "iat"),
+            (br#"{"aud":5}"#, "aud"),
+            (br#"{"aud":["a",5]}"#, "aud"),
+            (br#"{"iss":["a"]}"#, "iss"),
+            (br#"{"sub":1}"#, "sub"),
+            (br#"{"jti":{}}"#, "jti"),
+            (br#"{"exp":1e300}"#, "exp"),
+        ] {
+            match Claims::from_json(json) {
+                Err(Error::InvalidClaim { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(json)),
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_extras() {
+        let c = Claims::from_json(br#"{"iss":"a","aud":["x","y"],"exp":10.7,"n":{"k":[1]}}"#)
+            .unwrap_or_default();
+        assert_eq!(c.exp, Some(NumericDate::from_unix(10)));
+        assert_eq!(c.aud, Some(Audience::Many(vec!["x".into(), "y".into()])));
+        let again = Claims::from_json(&c.to_json().unwrap_or_default()).unwrap_or_default();
+        assert_eq!(c, again);
+    }
+
+    #[test]
+    fn set_checks_registered_types() {
+        assert!(Claims::new().with_claim("exp", "soon").is_err());
+        let c = Claims::new().with_claim("exp", 5).unwrap_or_default();
+        assert_eq!(c.exp, Some(NumericDate::from_unix(5)));
+    }
+}

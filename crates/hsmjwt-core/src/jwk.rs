@@ -1,0 +1,438 @@
+//! JSON Web Keys (RFC 7517) for RSA and EC public keys, and RFC 7638 thumbprints.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::alg::{Algorithm, Curve, KeyKind};
+use crate::b64;
+use crate::error::Error;
+use crate::json;
+
+/// Private-key members that a public JWK must not carry.
+const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The smallest RSA modulus accepted anywhere, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The key material of a public JWK.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublicKeyParams {
+    /// An RSA public key.
+    Rsa {
+        /// Modulus, big-endian, without leading zero bytes.
+        n: Vec<u8>,
+        /// Public exponent, big-endian, without leading zero bytes.
+        e: Vec<u8>,
+    },
+    /// An EC public key.
+    Ec {
+        /// The curve.
+        crv: Curve,
+        /// X coordinate, exactly the curve's coordinate length.
+        x: Vec<u8>,
+        /// Y coordinate, exactly the curve's coordinate length.
+        y: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for PublicKeyParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublicKeyParams::Rsa { n, .. } => write!(f, "Rsa({} bits)", rsa_bits(n)),
+            PublicKeyParams::Ec { crv, .. } => write!(f, "Ec({crv})"),
+        }
+    }
+}
+
+fn rsa_bits(n: &[u8]) -> usize {
+    match n.iter().position(|b| *b != 0) {
+        None => 0,
+        Some(i) => (n.len() - i - 1) * 8 + (8 - n[i].leading_zeros() as usize),
+    }
+}
+
+fn strip_leading_zeros(v: &[u8]) -> Vec<u8> {
+    let start = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+    v[start..].to_vec()
+}
+
+impl PublicKeyParams {
+    /// An RSA key from its modulus and exponent (leading zero bytes are removed).
+    ///
+    /// # Errors
+    /// Fails when the modulus is under 2048 bits or the exponent is zero.
+    pub fn rsa(n: &[u8], e: &[u8]) -> Result<Self, Error> {
+        let n = strip_leading_zeros(n);
+        let e = strip_leading_zeros(e);
+        let bits = rsa_bits(&n);
+        if bits < MIN_RSA_BITS {
+            return Err(Error::InvalidJwk(format!(
+                "RSA key of {bits} bits is too small (at least {MIN_RSA_BITS})"
+            )));
+        }
+        if e.is_empty() || e.len() > 8 {
+            return Err(Error::InvalidJwk("RSA exponent is out of range".into()));
+        }
+        Ok(PublicKeyParams::Rsa { n, e })
+    }
+
+    /// An EC key from its coordinates.
+    ///
+    /// # Errors
+    /// Fails when a coordinate does not have the curve's length.
+    pub fn ec(crv: Curve, x: &[u8], y: &[u8]) -> Result<Self, Error> {
+        let len = crv.coordinate_len();
+        if x.len() != len || y.len() != len {
+            return Err(Error::InvalidJwk(format!(
+                "{crv} coordinates must be {len} bytes each"
+            )));
+        }
+        Ok(PublicKeyParams::Ec {
+            crv,
+            x: x.to_vec(),
+            y: y.to_vec(),
+        })
+    }
+
+    /// An EC key from an uncompressed SEC1 point (`04 || X || Y`).
+    ///
+    /// # Errors
+    /// Fails when the point is not uncompressed or has the wrong length for the curve.
+    pub fn ec_from_point(crv: Curve, point: &[u8]) -> Result<Self, Error> {
+        let len = crv.coordinate_len();
+        match point.split_first() {
+            Some((4, xy)) if xy.len() == 2 * len => Self::ec(crv, &xy[..len], &xy[len..]),
+            _ => Err(Error::InvalidJwk(format!(
+                "EC point is not an uncompressed {crv} point"
+            ))),
+        }
+    }
+
+    /// The kind of key.
+    pub fn kind(&self) -> KeyKind {
+        match self {
+            PublicKeyParams::Rsa { .. } => KeyKind::Rsa,
+            PublicKeyParams::Ec { crv, .. } => KeyKind::Ec(*crv),
+        }
+    }
+
+    /// The key size in bits: the modulus size for RSA, the curve size for EC.
+    pub fn bits(&self) -> usize {
+        match self {
+            PublicKeyParams::Rsa { n, .. } => rsa_bits(n),
+            PublicKeyParams::Ec { crv, .. } => crv.coordinate_len() * 8,
+        }
+    }
+
+    /// The uncompressed SEC1 point of an EC key (`04 || X || Y`); `None` for RSA.
+    pub fn ec_point(&self) -> Option<Vec<u8>> {
+        match self {
+            PublicKeyParams::Ec { x, y, .. } => {
+                let mut p = Vec::with_capacity(1 + x.len() + y.len());
+                p.push(4);
+                p.extend_from_slice(x);
+                p.extend_from_slice(y);
+                Some(p)
+            }
+            PublicKeyParams::Rsa { .. } => None,
+        }
+    }
+}
+
+/// A public JSON Web Key for signature verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jwk {
+    /// The key material.
+    pub params: PublicKeyParams,
+    /// `kid`.
+    pub kid: Option<String>,
+    /// `use` (`sig` for signature keys).
+    pub use_: Option<String>,
+    /// `alg`, kept as a string because a JWKS may name algorithms this crate does not support.
+    pub alg: Option<String>,
+    /// `key_ops`.
+    pub key_ops: Option<Vec<String>>,
+    /// `x5c`: certificate chain, standard base64 DER.
+    pub x5c: Option<Vec<String>>,
+    /// `x5t#S256`.
+    pub x5t_s256: Option<String>,
+}
+
+impl Jwk {
+    /// A JWK with only key material.
+    pub fn new(params: PublicKeyParams) -> Self {
+        Jwk {
+            params,
+            kid: None,
+            use_: None,
+            alg: None,
+            key_ops: None,
+            x5c: None,
+            x5t_s256: None,
+        }
+    }
+
+    /// Sets `kid`.
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// Sets `kid` to the RFC 7638 thumbprint.
+    #[must_use]
+    pub fn with_thumbprint_kid(mut self) -> Self {
+        self.kid = Some(self.thumbprint());
+        self
+    }
+
+    /// Sets `use`.
+    #[must_use]
+    pub fn with_use(mut self, use_: impl Into<String>) -> Self {
+        self.use_ = Some(use_.into());
+        self
+    }
+
+    /// Sets `alg`.
+    #[must_use]
+    pub fn with_alg(mut self, alg: Algorithm) -> Self {
+        self.alg = Some(alg.as_str().to_owned());
+        self
+    }
+
+    /// The algorithm this key is pinned to by its `alg` member, if that names a supported one.
+    ///
+    /// # Errors
+    /// Fails when `alg` names an unsupported algorithm or one that does not fit the key.
+    pub fn algorithm(&self) -> Result<Option<Algorithm>, Error> {
+        let Some(name) = &self.alg else {
+            return Ok(None);
+        };
+        let alg: Algorithm = name.parse()?;
+        if !alg.fits(self.params.kind()) {
+            return Err(Error::InvalidJwk(format!(
+                "alg {alg} does not fit a {:?} key",
+                self.params
+            )));
+        }
+        Ok(Some(alg))
+    }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url), usable as a `kid`.
+    pub fn thumbprint(&self) -> String {
+        b64::encode(&crate::alg::HashAlg::Sha256.digest(self.thumbprint_input().as_bytes()))
+    }
+
+    /// The canonical JSON that RFC 7638 hashes: required members only, sorted, no spaces.
+    pub fn thumbprint_input(&self) -> String {
+        match &self.params {
+            PublicKeyParams::Rsa { n, e } => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                b64::encode(e),
+                b64::encode(n)
+            ),
+            PublicKeyParams::Ec { crv, x, y } => format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                crv.as_str(),
+                b64::encode(x),
+                b64::encode(y)
+            ),
+        }
+    }
+
+    /// Parses a public JWK from JSON, strictly.
+    ///
+    /// # Errors
+    /// Fails on malformed JSON, duplicate members, unsupported `kty`/`crv`, non-canonical
+    /// base64url, wrong coordinate lengths, RSA keys under 2048 bits, and private-key members.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        Jwk::from_map(&json::parse_object(bytes, "JWK")?)
+    }
+
+    /// Builds a public JWK from a JSON object; see [`Jwk::from_json`].
+    ///
+    /// # Errors
+    /// See [`Jwk::from_json`].
+    pub fn from_map(map: &Map<String, Value>) -> Result<Self, Error> {
+        if let Some(name) = PRIVATE_MEMBERS.iter().find(|n| map.contains_key(**n)) {
+            return Err(Error::InvalidJwk(format!(
+                "holds private key member `{name}` where a public key is expected"
+            )));
+        }
+        let s = |name: &str| {
+            json::opt_string(map, name).map_err(|r| Error::InvalidJwk(format!("`{name}` {r}")))
+        };
+        let req = |name: &str| s(name)?.ok_or_else(|| Error::InvalidJwk(format!("`{name}` is missing")));
+        let bytes = |name: &str| {
+            b64::decode(req(name)?.as_bytes())
+                .map_err(|_| Error::InvalidJwk(format!("`{name}` is not canonical base64url")))
+        };
+        let params = match req("kty")?.as_str() {
+            "RSA" => PublicKeyParams::rsa(&bytes("n")?, &bytes("e")?)?,
+            "EC" => {
+                let crv = Curve::from_jwk_name(&req("crv")?)?;
+                PublicKeyParams::ec(crv, &bytes("x")?, &bytes("y")?)?
+            }
+            other => {
+                return Err(Error::InvalidJwk(format!(
+                    "unsupported key type `{other}` (supported: RSA, EC)"
+                )));
+            }
+        };
+        let arr = |name: &str| {
+            json::opt_string_array(map, name).map_err(|r| Error::InvalidJwk(format!("`{name}` {r}")))
+        };
+        let jwk = Jwk {
+            params,
+            kid: s("kid")?,
+            use_: s("use")?,
+            alg: s("alg")?,
+            key_ops: arr("key_ops")?,
+            x5c: arr("x5c")?,
+            x5t_s256: s("x5t#S256")?,
+        };
+        Ok(jwk)
+    }
+
+    /// The JWK as a JSON object.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        match &self.params {
+            PublicKeyParams::Rsa { n, e } => {
+                m.insert("kty".into(), "RSA".into());
+                m.insert("n".into(), b64::encode(n).into());
+                m.insert("e".into(), b64::encode(e).into());
+            }
+            PublicKeyParams::Ec { crv, x, y } => {
+                m.insert("kty".into(), "EC".into());
+                m.insert("crv".into(), crv.as_str().into());
+                m.insert("x".into(), b64::encode(x).into());
+                m.insert("y".into(), b64::encode(y).into());
+            }
+        }
+        for (name, v) in [("kid", &self.kid), ("use", &self.use_), ("alg", &self.alg)] {
+            if let Some(v) = v {
+                m.insert(name.into(), v.clone().into());
+            }
+        }
+        if let Some(v) = &self.key_ops {
+            m.insert("key_ops".into(), v.clone().into());
+        }
+        if let Some(v) = &self.x5c {
+            m.insert("x5c".into(), v.clone().into());
+        }
+        if let Some(v) = &self.x5t_s256 {
+            m.insert("x5t#S256".into(), v.clone().into());
+        }
+        m
+    }
+
+    /// Whether the JWK may be used to verify signatures according to `use` and `key_ops`.
+    pub fn is_for_verification(&self) -> bool {
+        self.use_.as_deref().is_none_or(|u| u == "sig")
+            && self
+                .key_ops
+                .as_ref()
+                .is_none_or(|ops| ops.iter().any(|o| o == "verify"))
+    }
+}
+
+impl Serialize for Jwk {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Jwk {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = Map::<String, Value>::deserialize(d)?;
+        Jwk::from_map(&map).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A JWK Set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Jwks {
+    /// The usable keys, in document order.
+    pub keys: Vec<Jwk>,
+}
+
+impl Jwks {
+    /// Parses a JWK Set. Keys of a type or curve this crate does not support (`OKP`, `oct`,
+    /// `P-521`) are skipped; a malformed key of a supported type is an error.
+    ///
+    /// # Errors
+    /// Fails on malformed JSON, duplicate members, a missing `keys` array, or a malformed key.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        let map = json::parse_object(bytes, "JWKS")?;
+        let Some(Value::Array(items)) = map.get("keys") else {
+            return Err(Error::InvalidJwk("JWKS has no `keys` array".into()));
+        };
+        let mut keys = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let Value::Object(obj) = item else {
+                return Err(Error::InvalidJwk(format!("JWKS key {i} is not an object")));
+            };
+            let kty = obj.get("kty").and_then(Value::as_str);
+            let crv = obj.get("crv").and_then(Value::as_str);
+            let supported = match kty {
+                Some("RSA") => true,
+                Some("EC") => crv.is_none_or(|c| Curve::from_jwk_name(c).is_ok()),
+                _ => false,
+            };
+            if !supported {
+                continue;
+            }
+            keys.push(Jwk::from_map(obj).map_err(|e| match e {
+                Error::InvalidJwk(r) => Error::InvalidJwk(format!("JWKS key {i}: {r}")),
+                other => other,
+            })?);
+        }
+        Ok(Jwks { keys })
+    }
+
+    /// The keys whose `kid` equals `kid`.
+    pub fn find<'a>(&'a self, kid: &'a str) -> impl Iterator<Item = &'a Jwk> + 'a {
+        self.keys.iter().filter(move |k| k.kid.as_deref() == Some(kid))
+    }
+
+    /// The set as a JSON object `{"keys":[...]}`.
+    pub fn to_value(&self) -> Value {
+        let keys: Vec<Value> = self.keys.iter().map(|k| Value::Object(k.to_map())).collect();
+        serde_json::json!({ "keys": keys })
+    }
+}
+
+impl Serialize for Jwks {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7638 section 3.1: the thumbprint of the RFC 7517 appendix A.1 RSA key.
+    #[test]
+    fn rfc7638_example_thumbprint() {
+        let jwk = Jwk::from_json(
+            br#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(jwk.params.bits(), 2048);
+    }
+
+    #[test]
+    fn rejects_private_and_malformed() {
+        assert!(Jwk::from_json(br#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#).is_err());
+        assert!(Jwk::from_json(br#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#).is_err());
+        assert!(Jwk::from_json(br#"{"kty":"oct","k":"AA"}"#).is_err());
+        assert!(Jwk::from_json(br#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#).is_err());
+        assert!(Jwks::from_json(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AA"}]}"#)
+            .is_ok_and(|s| s.keys.is_empty()));
+        assert!(Jwks::from_json(br#"{"nokeys":[]}"#).is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! The JWS compact serialisation (RFC 7515 section 7.1): encoding and strict decoding.
+
+use crate::alg::KeyKind;
+use crate::b64;
+use crate::claims::Claims;
+use crate::error::{Error, Part};
+use crate::header::Header;
+use crate::sign::{Signer, Verifier};
+use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validation};
+
+/// A decoded token: its header and claims.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    /// The protected header.
+    pub header: Header,
+    /// The claims.
+    pub claims: Claims,
+}
+
+/// Signs `claims` under `header` and returns the compact JWS.
+///
+/// The signer's algorithm replaces `header.alg`; the signer's key id fills `header.kid`
+/// when the header has none.
+///
+/// # Errors
+/// [`Error::Sign`] when the signer fails; [`Error::Serialize`] when an extra member cannot be
+/// serialised.
+pub fn encode(header: &Header, claims: &Claims, signer: &dyn Signer) -> Result<String, Error> {
+    encode_payload(header, &claims.to_json()?, signer)
+}
+
+/// Signs an arbitrary payload under `header`; see [`encode`].
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_payload(header: &Header, payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+    let mut header = header.clone();
+    header.alg = signer.algorithm();
+    if header.kid.is_none() {
+        header.kid = signer.key_id().map(str::to_owned);
+    }
+    let header_json = serde_json::to_vec(&header).map_err(|source| Error::Serialize {
+        what: "header",
+        source,
+    })?;
+    let mut out = String::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 700);
+    out.push_str(&b64::encode(&header_json));
+    out.push('.');
+    out.push_str(&b64::encode(payload));
+    let signature = signer.sign(out.as_bytes())?;
+    out.push('.');
+    out.push_str(&b64::encode(&signature));
+    Ok(out)
+}
+
+/// A compact JWS split and decoded but not verified.
+#[derive(Debug, Clone)]
+pub struct UnverifiedToken<'a> {
+    /// The parsed header.
+    pub header: Header,
+    payload: Vec<u8>,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+}
+
+impl<'a> UnverifiedToken<'a> {
+    /// Splits and decodes a compact JWS, checking its size, its base64url and its header.
+    ///
+    /// # Errors
+    /// [`Error::TokenTooLarge`], [`Error::WrongPartCount`], [`Error::InvalidBase64`], and
+    /// any header error from [`Header::from_json`].
+    pub fn parse(token: &'a str, max_size: usize) -> Result<Self, Error> {
+        if token.len() > max_size {
+            return Err(Error::TokenTooLarge {
+                size: token.len(),
+                limit: max_size,
+            });
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::WrongPartCount {
+                parts: token.split('.').count(),
+            });
+        };
+        let dec = |part: Part, s: &str| {
+            b64::decode(s.as_bytes()).map_err(|source| Error::InvalidBase64 { part, source })
+        };
+        let header_bytes = dec(Part::Header, h)?;
+        let payload = dec(Part::Payload, p)?;
+        let signature = dec(Part::Signature, s)?;
+        let header = Header::from_json(&header_bytes)?;
+        Ok(UnverifiedToken {
+            header,
+            payload,
+            signing_input: &token[..h.len() + 1 + p.len()],
+            signature,
+        })
+    }
+
+    /// The raw payload bytes.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The signing input (`header.payload` as it appeared in the token).
+    pub fn signing_input(&self) -> &str {
+        self.signing_input
+    }
+
+    /// The raw signature bytes.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// Parses the payload as claims, strictly.
+    ///
+    /// # Errors
+    /// Any error of [`Claims::from_json`].
+    pub fn claims(&self) -> Result<Claims, Error> {
+        Claims::from_json(&self.payload)
+    }
+
+    /// Checks the signature with `key`, whose algorithm must equal the token's `alg`.
+    ///
+    /// # Errors
+    /// [`Error::AlgorithmMismatch`] or [`Error::InvalidSignature`].
+    pub fn verify_signature(&self, key: &dyn Verifier) -> Result<(), Error> {
+        let expected = key.algorithm();
+        if self.header.alg != expected {
+            return Err(Error::AlgorithmMismatch {
+                expected,
+                found: self.header.alg,
+            });
+        }
+        if let KeyKind::Ec(curve) = expected.key_kind() {
+            if self.signature.len() != 2 * curve.coordinate_len() {
+                return Err(Error::InvalidSignature);
+            }
+        }
+        key.verify(self.signing_input.as_bytes(), &self.signature)
+    }
+}
+
+/// Decodes a compact JWS, verifies it with `key` and validates it against `validation`.
+///
+/// Order: size, structure, header (including `crit`), algorithm, signature, and only then
+/// the claims.
+///
+/// # Errors
+/// The first check that fails, as its own [`Error`] variant; a bad signature is the opaque
+/// [`Error::InvalidSignature`].
+pub fn decode(token: &str, key: &dyn Verifier, validation: &Validation) -> Result<Token, Error> {
+    decode_with_keys(token, std::iter::once(key), validation)
+}
+
+/// Like [`decode`], with a set of keys: the candidates are the keys for the token's `alg`
+/// whose key id equals the token's `kid` (any key for that `alg` when the token or the key
+/// has no `kid`); the first whose signature verifies wins.
+///
+/// # Errors
+/// As [`decode`], plus [`Error::NoMatchingKey`] when no key is a candidate. With a single
+/// key of another algorithm the error is [`Error::AlgorithmMismatch`].
+pub fn decode_with_keys<'k, I>(token: &str, keys: I, validation: &Validation) -> Result<Token, Error>
+where
+    I: IntoIterator<Item = &'k dyn Verifier>,
+{
+    let unverified = UnverifiedToken::parse(token, validation.max_token_size)?;
+    validation.check_crit(&unverified.header)?;
+    let keys: Vec<&dyn Verifier> = keys.into_iter().collect();
+    let alg = unverified.header.alg;
+    let kid = unverified.header.kid.as_deref();
+    if let [only] = keys.as_slice() {
+        if only.algorithm() != alg {
+            return Err(Error::AlgorithmMismatch {
+                expected: only.algorithm(),
+                found: alg,
+            });
+        }
+    }
+    let by_alg: Vec<&dyn Verifier> = keys.into_iter().filter(|k| k.algorithm() == alg).collect();
+    let by_kid: Vec<&dyn Verifier> = match kid {
+        Some(kid) if by_alg.iter().any(|k| k.key_id() == Some(kid)) => by_alg
+            .iter()
+            .copied()
+            .filter(|k| k.key_id() == Some(kid))
+            .collect(),
+        Some(_) => by_alg.iter().copied().filter(|k| k.key_id().is_none()).collect(),
+        None => by_alg,
+    };
+    if by_kid.is_empty() {
+        return Err(Error::NoMatchingKey {
+            alg,
+            kid: kid.map(str::to_owned),
+        });
+    }
+    let mut last = Error::InvalidSignature;
+    let mut verified = false;
+    for key in by_kid {
+        match unverified.verify_signature(key) {
+            Ok(()) => {
+                verified = true;
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    if !verified {
+        return Err(last);
+    }
+    let claims = unverified.claims()?;
+    validation.validate(&unverified.header, &claims)?;
+    Ok(Token {
+        header: unverified.header,
+        claims,
+    })
+}
+
+/// Decodes a token **without verifying its signature or validating its claims**, for
+/// inspection and debugging only. The structure, base64url, header and claim types are
+/// still checked strictly, and the size limit is the default 64 KiB.
+///
+/// # Errors
+/// Any parse error of [`UnverifiedToken::parse`] or [`Claims::from_json`].
+pub fn decode_insecure(token: &str) -> Result<Token, Error> {
+    let unverified = UnverifiedToken::parse(token, DEFAULT_MAX_TOKEN_SIZE)?;
+    let claims = unverified.claims()?;
+    Ok(Token {
+        header: unverified.header,
+        claims,
+    })
+}

@@ -1,0 +1,66 @@
+//! The two traits every key backend implements: [`Signer`] and [`Verifier`].
+//!
+//! They are object-safe, `Send + Sync` and synchronous: the PKCS#11 backend blocks on the
+//! device, and async callers move signing onto a blocking thread. A backend is one
+//! implementor; the software backend has no privilege the HSM backend lacks.
+
+use std::sync::Arc;
+
+use crate::alg::Algorithm;
+use crate::error::Error;
+use crate::jwk::Jwk;
+
+/// A private key able to make JWS signatures with one algorithm.
+pub trait Signer: Send + Sync {
+    /// The algorithm this signer produces; it becomes the header's `alg`.
+    fn algorithm(&self) -> Algorithm;
+
+    /// The key id to put in the header's `kid`, if any.
+    fn key_id(&self) -> Option<&str>;
+
+    /// The public half of the key, as a JWK.
+    fn public_key(&self) -> &Jwk;
+
+    /// Signs `message` (the JWS signing input), hashing it as the algorithm requires.
+    /// ECDSA signatures are raw `r || s`.
+    ///
+    /// # Errors
+    /// [`Error::Sign`] when the backend fails; the backend's error is the `source`.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
+/// A public key able to check JWS signatures of one algorithm.
+pub trait Verifier: Send + Sync {
+    /// The one algorithm this key accepts; tokens naming any other are rejected.
+    fn algorithm(&self) -> Algorithm;
+
+    /// The key id, used to pick a key from a set by the token's `kid`.
+    fn key_id(&self) -> Option<&str>;
+
+    /// Checks `signature` over `message`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSignature`] when the signature does not verify (and for nothing
+    /// else); [`Error::Verify`] when the check could not be made at all.
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error>;
+}
+
+macro_rules! forward {
+    ($($ty:ty),*) => {$(
+        impl<T: Signer + ?Sized> Signer for $ty {
+            fn algorithm(&self) -> Algorithm { (**self).algorithm() }
+            fn key_id(&self) -> Option<&str> { (**self).key_id() }
+            fn public_key(&self) -> &Jwk { (**self).public_key() }
+            fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> { (**self).sign(message) }
+        }
+        impl<T: Verifier + ?Sized> Verifier for $ty {
+            fn algorithm(&self) -> Algorithm { (**self).algorithm() }
+            fn key_id(&self) -> Option<&str> { (**self).key_id() }
+            fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+                (**self).verify(message, signature)
+            }
+        }
+    )*};
+}
+
+forward!(&T, Box<T>, Arc<T>);
