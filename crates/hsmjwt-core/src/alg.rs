@@ -43,7 +43,7 @@ pub enum HashAlg {
 
 impl HashAlg {
     /// Output length in bytes (also the PSS salt length).
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             HashAlg::Sha256 => 32,
             HashAlg::Sha384 => 48,
@@ -241,6 +241,6 @@ mod tests {
     fn key_kinds() {
         assert!(Algorithm::PS384.fits(KeyKind::Rsa));
         assert!(!Algorithm::ES256.fits(KeyKind::Ec(Curve::P384)));
-        assert_eq!(Algorithm::ES384.hash().len(), 48);
+        assert_eq!(Algorithm::ES384.hash().output_len(), 48);
     }
 }

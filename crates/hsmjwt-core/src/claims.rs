@@ -213,7 +213,7 @@ impl Claims {
                         Ok(Some(NumericDate::from_unix(i)))
                     } else if let Some(f) = n.as_f64() {
                         // i64::MAX as f64 rounds up to 2^63, so compare strictly below it.
-                        if f.is_finite() && f >= -9.2e18 && f < 9.2e18 {
+                        if f.is_finite() && (-9.2e18..9.2e18).contains(&f) {
                             #[allow(clippy::cast_possible_truncation)]
                             Ok(Some(NumericDate::from_unix(f.floor() as i64)))
                         } else {

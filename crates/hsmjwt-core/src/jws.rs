@@ -133,11 +133,10 @@ impl<'a> UnverifiedToken<'a> {
                 found: self.header.alg,
             });
         }
-        if let KeyKind::Ec(curve) = expected.key_kind() {
-            if self.signature.len() != 2 * curve.coordinate_len() {
+        if let KeyKind::Ec(curve) = expected.key_kind()
+            && self.signature.len() != 2 * curve.coordinate_len() {
                 return Err(Error::InvalidSignature);
             }
-        }
         key.verify(self.signing_input.as_bytes(), &self.signature)
     }
 }
@@ -170,14 +169,13 @@ where
     let keys: Vec<&dyn Verifier> = keys.into_iter().collect();
     let alg = unverified.header.alg;
     let kid = unverified.header.kid.as_deref();
-    if let [only] = keys.as_slice() {
-        if only.algorithm() != alg {
+    if let [only] = keys.as_slice()
+        && only.algorithm() != alg {
             return Err(Error::AlgorithmMismatch {
                 expected: only.algorithm(),
                 found: alg,
             });
         }
-    }
     let by_alg: Vec<&dyn Verifier> = keys.into_iter().filter(|k| k.algorithm() == alg).collect();
     let by_kid: Vec<&dyn Verifier> = match kid {
         Some(kid) if by_alg.iter().any(|k| k.key_id() == Some(kid)) => by_alg

@@ -64,3 +64,43 @@ macro_rules! forward {
 }
 
 forward!(&T, Box<T>, Arc<T>);
+
+/// A signer with its key id replaced, for any backend (see [`with_key_id`]).
+#[derive(Debug)]
+pub struct KeyIdSigner<S> {
+    inner: S,
+    kid: String,
+    jwk: Jwk,
+}
+
+/// Wraps `signer` so that its key id, and the `kid` of its public JWK, is `kid`.
+pub fn with_key_id<S: Signer>(signer: S, kid: impl Into<String>) -> KeyIdSigner<S> {
+    let kid = kid.into();
+    let jwk = signer.public_key().clone().with_kid(kid.clone());
+    KeyIdSigner { inner: signer, kid, jwk }
+}
+
+impl<S: Signer> KeyIdSigner<S> {
+    /// The wrapped signer.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Signer> Signer for KeyIdSigner<S> {
+    fn algorithm(&self) -> Algorithm {
+        self.inner.algorithm()
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        Some(&self.kid)
+    }
+
+    fn public_key(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.inner.sign(message)
+    }
+}
