@@ -1,0 +1,190 @@
+//! The one error type of `hsmjwt-soft`.
+
+use std::path::PathBuf;
+
+use hsmjwt_core::Algorithm;
+
+/// Everything that can go wrong while loading, generating, writing or using a software key.
+///
+/// Signing and verification failures reach callers through the [`hsmjwt_core::Signer`] and
+/// [`hsmjwt_core::Verifier`] traits as [`hsmjwt_core::Error`]; a signing failure keeps this
+/// error as its `source`, and a bad signature is always the opaque
+/// [`hsmjwt_core::Error::InvalidSignature`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read, created, written or have its permissions set.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was attempted ("read", "create", "write", ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's complaint.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key file exists and overwriting it was not allowed.
+    #[error("{} already exists; refusing to overwrite it", path.display())]
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The content of a key or certificate file could not be used.
+    #[error("cannot load {}", path.display())]
+    Load {
+        /// The file.
+        path: PathBuf,
+        /// Why its content was refused.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The input is empty.
+    #[error("input is empty")]
+    Empty,
+    /// PEM framing or its base64 is malformed.
+    #[error("malformed PEM")]
+    Pem(#[source] pem::PemError),
+    /// The PEM text has no block of the kind that was asked for.
+    #[error("no {expected} in PEM (found {})", found_blocks(.found))]
+    NoPemBlock {
+        /// What was looked for.
+        expected: &'static str,
+        /// The labels of the blocks that were found.
+        found: Vec<String>,
+    },
+    /// The private key is encrypted with a passphrase.
+    #[error(
+        "private key is encrypted; decrypt it first, for example with \
+         `openssl pkcs8 -in encrypted.pem -out key.pem` (or `openssl pkey -in encrypted.pem \
+         -out key.pem` for a traditional encrypted PEM), and protect the result"
+    )]
+    EncryptedKey,
+    /// A public key or certificate was given where a private key is needed.
+    #[error("{0} is a public key, not a private key")]
+    NotPrivate(String),
+    /// The bytes are in none of the supported encodings.
+    #[error("not {expected}")]
+    UnrecognizedFormat {
+        /// The formats that were tried.
+        expected: &'static str,
+    },
+    /// A recognised DER structure is malformed.
+    #[error("malformed {what}")]
+    Der {
+        /// What was being parsed or encoded.
+        what: &'static str,
+        /// The DER codec's complaint.
+        #[source]
+        source: der::Error,
+    },
+    /// An X.509 certificate is malformed.
+    #[error("malformed X.509 certificate")]
+    Certificate(#[source] x509_parser::error::X509Error),
+    /// No certificate was found in the input.
+    #[error("no certificate found")]
+    NoCertificate,
+    /// A key type or curve this crate does not support.
+    #[error("unsupported key: {0}")]
+    UnsupportedKey(String),
+    /// An RSA key under 2048 bits.
+    #[error("RSA key of {bits} bits is too small (at least 2048)")]
+    RsaKeyTooSmall {
+        /// The modulus size.
+        bits: usize,
+    },
+    /// An RSA key over 8192 bits.
+    #[error("RSA key of {bits} bits is too large (at most 8192)")]
+    RsaKeyTooLarge {
+        /// The modulus size.
+        bits: usize,
+    },
+    /// An RSA size that key generation does not offer.
+    #[error("RSA key size of {0} bits is not supported (choose 2048, 3072 or 4096)")]
+    UnsupportedRsaSize(usize),
+    /// An RSA size was given for an algorithm that needs an EC key.
+    #[error("an RSA key size was given, but {0} uses an EC key")]
+    RsaSizeForEc(Algorithm),
+    /// aws-lc-rs refused the key material.
+    #[error("{what} was rejected")]
+    KeyRejected {
+        /// What was being loaded.
+        what: &'static str,
+        /// aws-lc-rs's reason.
+        #[source]
+        source: aws_lc_rs::error::KeyRejected,
+    },
+    /// A cryptographic operation failed.
+    #[error("{what} failed")]
+    Crypto {
+        /// The operation.
+        what: &'static str,
+        /// aws-lc-rs's (deliberately unspecific) error.
+        #[source]
+        source: aws_lc_rs::error::Unspecified,
+    },
+    /// A JWK is malformed or unusable here.
+    #[error("invalid JWK: {0}")]
+    InvalidJwk(String),
+    /// An error from `hsmjwt-core` (for example a JWK it refused).
+    #[error(transparent)]
+    Core(#[from] hsmjwt_core::Error),
+    /// The algorithm does not fit the key.
+    #[error("algorithm {alg} does not fit {key}")]
+    AlgorithmMismatch {
+        /// The algorithm asked for.
+        alg: Algorithm,
+        /// The key, described ("an RSA key of 2048 bits", "a P-384 key").
+        key: String,
+    },
+    /// An explicit algorithm contradicts the JWK's `alg`.
+    #[error("algorithm {requested} was asked for, but the JWK is for {jwk}")]
+    JwkAlgorithmConflict {
+        /// The algorithm asked for.
+        requested: Algorithm,
+        /// The JWK's `alg`.
+        jwk: Algorithm,
+    },
+    /// The JWK's `use` or `key_ops` exclude signature verification.
+    #[error("JWK{} is not for signature verification ({reason})", kid.as_deref().map(|k| format!(" `{k}`")).unwrap_or_default())]
+    NotForVerification {
+        /// The JWK's `kid`.
+        kid: Option<String>,
+        /// Which member excludes it.
+        reason: String,
+    },
+    /// A JWK Set has no key usable for verification.
+    #[error("JWK Set has no key usable for signature verification{}", alg.map(|a| format!(" with {a}")).unwrap_or_default())]
+    NoUsableKey {
+        /// The algorithm asked for, if any.
+        alg: Option<Algorithm>,
+    },
+}
+
+fn found_blocks(found: &[String]) -> String {
+    if found.is_empty() {
+        "no PEM blocks".to_owned()
+    } else {
+        found
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl Error {
+    /// Wraps an error about a file's content with the file's path.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
+        match self {
+            e @ (Error::Io { .. } | Error::Load { .. } | Error::AlreadyExists { .. }) => e,
+            other => Error::Load {
+                path: path.to_owned(),
+                source: Box::new(other),
+            },
+        }
+    }
+}
+
+/// The `Result` type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,270 @@
+//! Public keys: loading (PEM, DER, X.509 certificates, JWK) and SPKI export.
+
+use std::fmt;
+use std::path::Path;
+
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RsaPublicKeyComponents,
+};
+use hsmjwt_core::{Curve, Jwk, PublicKeyParams};
+use zeroize::Zeroizing;
+
+use crate::asn1;
+use crate::error::{Error, Result};
+use crate::private::PrivateKey;
+
+/// A public key for signature verification: RSA (2048 to 8192 bits) or EC on P-256 or
+/// P-384. EC points are checked to lie on their curve when the key is built.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    params: PublicKeyParams,
+    spki: Vec<u8>,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PublicKey").field(&self.params).finish()
+    }
+}
+
+/// Parses the key material with aws-lc-rs, which rejects an EC point off its curve.
+pub(crate) fn parse_for_verification(
+    params: &PublicKeyParams,
+    rsa: &'static aws_lc_rs::signature::RsaParameters,
+) -> Result<ParsedPublicKey> {
+    let rejected = |source| Error::KeyRejected {
+        what: "public key",
+        source,
+    };
+    match params {
+        PublicKeyParams::Rsa { n, e } => RsaPublicKeyComponents {
+            n: n.as_slice(),
+            e: e.as_slice(),
+        }
+        .to_parsed_public_key(rsa)
+        .map_err(rejected),
+        PublicKeyParams::Ec { crv, .. } => {
+            let alg = match crv {
+                Curve::P256 => &ECDSA_P256_SHA256_FIXED,
+                Curve::P384 => &ECDSA_P384_SHA384_FIXED,
+                other => return Err(Error::UnsupportedKey(format!("EC curve {other}"))),
+            };
+            let point = params.ec_point().unwrap_or_default();
+            ParsedPublicKey::new(alg, point).map_err(rejected)
+        }
+        other => Err(Error::UnsupportedKey(format!("{other:?}"))),
+    }
+}
+
+impl PublicKey {
+    /// A public key from its parameters, validated: RSA size within 2048..=8192 bits, EC
+    /// point on the curve.
+    ///
+    /// # Errors
+    /// [`Error::RsaKeyTooSmall`], [`Error::RsaKeyTooLarge`], [`Error::KeyRejected`] (for
+    /// example a point off the curve), [`Error::UnsupportedKey`].
+    pub fn from_params(params: PublicKeyParams) -> Result<Self> {
+        if let PublicKeyParams::Rsa { n, .. } = &params {
+            asn1::check_rsa_modulus(n)?;
+        }
+        parse_for_verification(&params, &RSA_PKCS1_2048_8192_SHA256)?;
+        let spki = asn1::encode_spki(&params)?;
+        Ok(PublicKey { params, spki })
+    }
+
+    /// Parses a public key from PEM text: `PUBLIC KEY` (SubjectPublicKeyInfo), `RSA PUBLIC
+    /// KEY` (PKCS#1) or `CERTIFICATE` (the certificate's key). A private-key PEM is accepted
+    /// too, and its public half is used, so the same key file serves for signing and
+    /// verifying. The first usable block wins.
+    ///
+    /// # Errors
+    /// [`Error::Pem`] for malformed PEM, [`Error::NoPemBlock`] when no block holds a key,
+    /// [`Error::EncryptedKey`] for an encrypted private key, and any error about the key.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        let blocks = pem::parse_many(pem).map_err(Error::Pem)?;
+        let mut found = Vec::new();
+        for block in blocks {
+            match block.tag() {
+                "PUBLIC KEY" => return Self::from_params(asn1::parse_spki(block.contents())?),
+                "RSA PUBLIC KEY" => {
+                    return Self::from_params(asn1::parse_pkcs1_public(block.contents())?);
+                }
+                "CERTIFICATE" | "X509 CERTIFICATE" => {
+                    return Self::from_certificate_der(block.contents());
+                }
+                "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+                    return Ok(PrivateKey::from_pem_blocks(vec![block])?
+                        .public_key()
+                        .clone());
+                }
+                other => found.push(other.to_owned()),
+            }
+        }
+        Err(Error::NoPemBlock {
+            expected: "public key, certificate or private key",
+            found,
+        })
+    }
+
+    /// Parses a DER public key: SubjectPublicKeyInfo, then X.509 certificate, then PKCS#1
+    /// `RSAPublicKey`; a DER private key is accepted as a last resort (its public half).
+    ///
+    /// # Errors
+    /// [`Error::UnrecognizedFormat`] when the bytes are none of these, and any error about
+    /// the key.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        if der.is_empty() {
+            return Err(Error::Empty);
+        }
+        if asn1::is_spki(der) {
+            return Self::from_params(asn1::parse_spki(der)?);
+        }
+        if x509_parser::parse_x509_certificate(der).is_ok() {
+            return Self::from_certificate_der(der);
+        }
+        if pkcs1::RsaPublicKey::try_from(der).is_ok() {
+            return Self::from_params(asn1::parse_pkcs1_public(der)?);
+        }
+        match PrivateKey::from_der(der) {
+            Ok(key) => Ok(key.public_key().clone()),
+            Err(Error::UnrecognizedFormat { .. }) => Err(Error::UnrecognizedFormat {
+                expected: "a public key (SubjectPublicKeyInfo, X.509 certificate or PKCS#1) \
+                           or a private key in DER",
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The public key of a DER X.509 certificate. The certificate is parsed but neither its
+    /// signature nor its validity period is checked.
+    ///
+    /// # Errors
+    /// [`Error::Certificate`] for a malformed certificate (or trailing data), and any error
+    /// about its key.
+    pub fn from_certificate_der(der: &[u8]) -> Result<Self> {
+        let cert = parse_certificate(der)?;
+        Self::from_params(asn1::parse_spki(cert.public_key().raw)?)
+    }
+
+    /// A public key from a JWK (its `kid`, `alg`, `use` are not kept here).
+    ///
+    /// # Errors
+    /// As [`PublicKey::from_params`].
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self> {
+        Self::from_params(jwk.params.clone())
+    }
+
+    /// Parses a public key, detecting the encoding: PEM text, a JSON JWK (public or private;
+    /// first non-blank byte `{`), or else DER.
+    ///
+    /// # Errors
+    /// As [`PublicKey::from_pem`], [`PublicKey::from_der`], [`Jwk::from_json`] or
+    /// [`PrivateKey::from_jwk`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if asn1::looks_like_pem(bytes) {
+            let text = std::str::from_utf8(bytes).map_err(|_| Error::UnrecognizedFormat {
+                expected: "PEM text in UTF-8",
+            })?;
+            return Self::from_pem(text);
+        }
+        if asn1::looks_like_json(bytes) {
+            let map = hsmjwt_core::json::parse_object(bytes, "JWK")?;
+            if map.contains_key("d") {
+                drop(map);
+                return Ok(PrivateKey::from_jwk(bytes)?.public_key().clone());
+            }
+            if map.contains_key("keys") {
+                return Err(Error::InvalidJwk(
+                    "a JWK Set was given where a single JWK is expected".to_owned(),
+                ));
+            }
+            return Self::from_jwk(&Jwk::from_map(&map)?);
+        }
+        Self::from_der(bytes)
+    }
+
+    /// Reads and parses a public key file in any format [`PublicKey::from_bytes`] accepts.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; otherwise [`Error::Load`] naming the file,
+    /// with the parse error as its source.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| Error::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?);
+        Self::from_bytes(&bytes).map_err(|e| e.in_file(path))
+    }
+
+    /// The key material.
+    pub fn params(&self) -> &PublicKeyParams {
+        &self.params
+    }
+
+    /// The key as a JWK with only its key material (no `kid`, `alg` or `use`).
+    pub fn jwk(&self) -> Jwk {
+        Jwk::new(self.params.clone())
+    }
+
+    /// The key as a DER SubjectPublicKeyInfo, byte for byte what `openssl pkey -pubout
+    /// -outform DER` writes.
+    pub fn to_spki_der(&self) -> Vec<u8> {
+        self.spki.clone()
+    }
+
+    /// The key as PEM (`-----BEGIN PUBLIC KEY-----`, 64-character lines, LF line endings),
+    /// as `openssl pkey -pubout` writes it.
+    pub fn to_spki_pem(&self) -> String {
+        let block = pem::Pem::new("PUBLIC KEY", self.spki.clone());
+        pem::encode_config(
+            &block,
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        )
+    }
+}
+
+fn parse_certificate(der: &[u8]) -> Result<x509_parser::certificate::X509Certificate<'_>> {
+    use x509_parser::error::X509Error;
+    match x509_parser::parse_x509_certificate(der) {
+        Ok(([], cert)) => Ok(cert),
+        Ok(_) => Err(Error::Certificate(X509Error::InvalidCertificate)),
+        Err(x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e)) => {
+            Err(Error::Certificate(e))
+        }
+        Err(x509_parser::nom::Err::Incomplete(_)) => {
+            Err(Error::Certificate(X509Error::InvalidCertificate))
+        }
+    }
+}
+
+/// Loads a certificate chain: PEM with one or more `CERTIFICATE` blocks (other blocks are
+/// ignored), or one DER certificate. Returns the DER of each certificate, in order, after
+/// checking that each parses as X.509 (signatures and validity are not checked).
+///
+/// # Errors
+/// [`Error::NoCertificate`] when there is none, [`Error::Pem`] for malformed PEM,
+/// [`Error::Certificate`] for a certificate that does not parse.
+pub fn load_certificate_chain(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if asn1::looks_like_pem(bytes) {
+        let blocks = pem::parse_many(bytes).map_err(Error::Pem)?;
+        let certs: Vec<Vec<u8>> = blocks
+            .into_iter()
+            .filter(|b| matches!(b.tag(), "CERTIFICATE" | "X509 CERTIFICATE"))
+            .map(pem::Pem::into_contents)
+            .collect();
+        if certs.is_empty() {
+            return Err(Error::NoCertificate);
+        }
+        for cert in &certs {
+            parse_certificate(cert)?;
+        }
+        return Ok(certs);
+    }
+    if bytes.is_empty() {
+        return Err(Error::NoCertificate);
+    }
+    parse_certificate(bytes)?;
+    Ok(vec![bytes.to_vec()])
+}
