@@ -1,1 +1,47 @@
-//! Placeholder.
+//! JWS signatures by keys that never leave a PKCS#11 token (an HSM, a smart card, SoftHSM).
+//!
+//! Keys are named by RFC 7512 PKCS#11 URIs ([`Pkcs11Uri`]). A [`Pkcs11Signer`] implements
+//! [`hsmjwt_core::Signer`] (and the RustCrypto [`signature::Signer`]) for RS256/384/512,
+//! PS256/384/512, ES256 and ES384; [`generate_key_pair`] makes keys inside the token and
+//! [`list`] shows what a module holds.
+//!
+//! One PKCS#11 context per module is shared by the whole process (see [`shared_context`]);
+//! each signer keeps a pool of sessions so that threads sign in parallel.
+//!
+//! ```no_run
+//! use hsmjwt_core::{encode, Claims, Header, NumericDate};
+//! use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
+//!
+//! let uri: Pkcs11Uri = "pkcs11:token=jwt;object=ec-key;type=private\
+//!     ?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin".parse()?;
+//! let signer = Pkcs11Signer::open(&uri, SignerOptions::default().with_kid("ec-1"))?;
+//! let claims = Claims::new()
+//!     .with_issuer("https://issuer.example")
+//!     .with_expiry(NumericDate::from_unix(2_000_000_000));
+//! let jwt = encode(&Header::default(), &claims, &signer)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+mod key;
+mod keygen;
+mod list;
+mod pool;
+mod signer;
+pub mod uri;
+
+pub use context::{MODULE_ENV, PIN_ENV, shared_context};
+pub use error::{CryptokiError, Error, Result};
+pub use keygen::{RSA_BITS, generate_key_pair};
+pub use list::{
+    Inventory, KeyClass, KeyEntry, LibraryInfo, SlotEntry, TokenEntry, TokenFlags, list,
+};
+pub use signer::{Pkcs11Signer, Signature, SignerOptions};
+pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};
+
+/// The `cryptoki` crate this backend is built on, for [`shared_context`] users.
+pub use cryptoki;

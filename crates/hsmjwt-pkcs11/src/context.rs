@@ -1,0 +1,286 @@
+//! The process-wide registry of PKCS#11 contexts, token selection, PINs and login.
+//!
+//! A PKCS#11 module may be initialized only once per process, and finalizing it kills every
+//! session. So each module gets one [`Pkcs11`] context, keyed by its canonical path,
+//! initialized once with OS locking and never finalized: it lives as long as the process.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::RvError;
+use cryptoki::session::{Session, SessionState, UserType};
+use cryptoki::slot::{Slot, TokenInfo};
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::error::{CryptokiError, Error, Result};
+use crate::uri::Pkcs11Uri;
+
+/// Environment variable naming the PKCS#11 module when the URI has no `module-path`.
+pub const MODULE_ENV: &str = "PKCS11_MODULE";
+
+/// Environment variable holding the user PIN when the URI has no `pin-value`/`pin-source`.
+pub const PIN_ENV: &str = "HSMJWT_PIN";
+
+static CONTEXTS: Mutex<BTreeMap<PathBuf, Pkcs11>> = Mutex::new(BTreeMap::new());
+
+/// The module to load: `explicit`, else `$PKCS11_MODULE`.
+pub(crate) fn module_path(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_owned());
+    }
+    match std::env::var_os(MODULE_ENV) {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => Err(Error::NoModule),
+    }
+}
+
+/// The process's shared context for a PKCS#11 module, loaded and initialized on first use.
+///
+/// `module` falls back to the `PKCS11_MODULE` environment variable. The same context is
+/// returned for every path that resolves to the same file; it is never finalized. Use it to
+/// open extra sessions next to the signers (sessions of one process share the login).
+///
+/// # Errors
+/// [`Error::NoModule`] when no module is named, [`Error::ModuleNotFound`] when the file does
+/// not exist, [`Error::ModuleLoad`] when loading or `C_Initialize` fails.
+pub fn shared_context(module: Option<&Path>) -> Result<Pkcs11> {
+    let path = module_path(module)?;
+    let canonical = std::fs::canonicalize(&path).map_err(|source| Error::ModuleNotFound {
+        path: path.clone(),
+        source,
+    })?;
+    let mut contexts = CONTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(ctx) = contexts.get(&canonical) {
+        return Ok(ctx.clone());
+    }
+    let load_error = |source| Error::ModuleLoad {
+        path: canonical.clone(),
+        source,
+    };
+    let ctx = Pkcs11::new(&canonical).map_err(load_error)?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        // Another component of this process initialized the module first: share it.
+        Ok(()) | Err(CryptokiError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(load_error(e)),
+    }
+    tracing::debug!(module = %canonical.display(), "PKCS#11 module initialized");
+    contexts.insert(canonical, ctx.clone());
+    Ok(ctx)
+}
+
+/// A token selected by a URI.
+pub(crate) struct TokenRef {
+    pub(crate) slot: Slot,
+    pub(crate) info: TokenInfo,
+}
+
+impl TokenRef {
+    pub(crate) fn label(&self) -> &str {
+        self.info.label()
+    }
+}
+
+/// Whether the library attributes of the URI match the module.
+pub(crate) fn library_matches(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<bool> {
+    if uri.library_manufacturer().is_none()
+        && uri.library_description().is_none()
+        && uri.library_version().is_none()
+    {
+        return Ok(true);
+    }
+    let info = ctx
+        .get_library_info()
+        .map_err(|e| Error::pkcs11("C_GetInfo", "", e))?;
+    let v = info.library_version();
+    Ok(uri.library_matches(
+        info.manufacturer_id(),
+        info.library_description(),
+        v.major(),
+        v.minor(),
+    ))
+}
+
+/// Whether a slot's token matches the URI's slot and token attributes.
+pub(crate) fn slot_matches(
+    ctx: &Pkcs11,
+    slot: Slot,
+    info: &TokenInfo,
+    uri: &Pkcs11Uri,
+) -> Result<bool> {
+    if !uri.token_matches(
+        info.label(),
+        info.manufacturer_id(),
+        info.serial_number(),
+        info.model(),
+    ) {
+        return Ok(false);
+    }
+    if uri.slot_description().is_none() && uri.slot_manufacturer().is_none() {
+        return Ok(uri.slot_matches(slot.id(), "", ""));
+    }
+    let si = ctx
+        .get_slot_info(slot)
+        .map_err(|e| Error::pkcs11("C_GetSlotInfo", info.label(), e))?;
+    Ok(uri.slot_matches(slot.id(), si.slot_description(), si.manufacturer_id()))
+}
+
+/// The one initialized token that the URI selects.
+pub(crate) fn find_token(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<TokenRef> {
+    let searched = uri.describe_token();
+    if !library_matches(ctx, uri)? {
+        return Err(Error::TokenNotFound { searched });
+    }
+    let slots = ctx
+        .get_slots_with_initialized_token()
+        .map_err(|e| Error::pkcs11("C_GetSlotList", "", e))?;
+    let mut found = Vec::new();
+    for slot in slots {
+        let info = match ctx.get_token_info(slot) {
+            Ok(info) => info,
+            // A token removed between the two calls is simply not there.
+            Err(CryptokiError::Pkcs11(RvError::TokenNotPresent, _)) => continue,
+            Err(e) => return Err(Error::pkcs11("C_GetTokenInfo", "", e)),
+        };
+        if slot_matches(ctx, slot, &info, uri)? {
+            found.push(TokenRef { slot, info });
+        }
+    }
+    match found.len() {
+        0 => Err(Error::TokenNotFound { searched }),
+        1 => Ok(found.remove(0)),
+        count => Err(Error::AmbiguousToken {
+            searched,
+            count,
+            labels: found
+                .iter()
+                .map(|t| format!("`{}` (slot {})", t.label(), t.slot.id()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// Where a PIN may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prompt {
+    /// Ask on the terminal when stdin is one and nothing else gave a PIN.
+    IfTerminal,
+    /// Never ask.
+    Never,
+}
+
+/// The user PIN for `token`: the URI's `pin-value`, else the file named by `pin-source`, else
+/// `$HSMJWT_PIN`, else (when allowed and stdin is a terminal) a prompt. `None` when none.
+pub(crate) fn resolve_pin(
+    uri: &Pkcs11Uri,
+    token: &str,
+    prompt: Prompt,
+) -> Result<Option<SecretString>> {
+    if let Some(pin) = uri.pin_value() {
+        return Ok(Some(pin.clone()));
+    }
+    if let Some(path) = uri.pin_source() {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| Error::PinSource {
+            path: path.to_owned(),
+            source,
+        })?);
+        let text = std::str::from_utf8(&bytes).map_err(|e| Error::PinSource {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        let pin = text.strip_suffix('\n').unwrap_or(text);
+        let pin = pin.strip_suffix('\r').unwrap_or(pin);
+        return Ok(Some(SecretString::from(pin)));
+    }
+    if let Some(pin) = std::env::var_os(PIN_ENV) {
+        let pin = Zeroizing::new(
+            pin.into_string()
+                .map_err(|_| Error::InvalidRequest(format!("{PIN_ENV} is not UTF-8")))?,
+        );
+        if !pin.is_empty() {
+            return Ok(Some(SecretString::from(pin.as_str())));
+        }
+    }
+    if prompt == Prompt::IfTerminal && std::io::stdin().is_terminal() {
+        let pin = Zeroizing::new(
+            rpassword::prompt_password(format!("PIN for token `{token}`: "))
+                .map_err(Error::PinPrompt)?,
+        );
+        return Ok(Some(SecretString::from(pin.as_str())));
+    }
+    Ok(None)
+}
+
+/// Whether the session's application is logged in as the user.
+pub(crate) fn is_logged_in(session: &Session, token: &str) -> Result<bool> {
+    let info = session
+        .get_session_info()
+        .map_err(|e| Error::pkcs11("C_GetSessionInfo", token, e))?;
+    Ok(matches!(
+        info.session_state(),
+        SessionState::RoUser | SessionState::RwUser
+    ))
+}
+
+/// Logs the user in once. `UserAlreadyLoggedIn` is success; a wrong or locked PIN is its own
+/// error and is never retried.
+pub(crate) fn login(session: &Session, token: &str, pin: Option<&SecretString>) -> Result<()> {
+    tracing::debug!(token, "logging in to PKCS#11 token");
+    match session.login(UserType::User, pin) {
+        Ok(()) | Err(CryptokiError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
+        Err(source @ CryptokiError::Pkcs11(RvError::PinIncorrect, _)) => {
+            tracing::warn!(token, "PKCS#11 token rejected the PIN");
+            Err(Error::PinIncorrect {
+                token: token.to_owned(),
+                source,
+            })
+        }
+        Err(source @ CryptokiError::Pkcs11(RvError::PinLocked, _)) => Err(Error::PinLocked {
+            token: token.to_owned(),
+            source: Some(source),
+        }),
+        Err(source) => Err(Error::Login {
+            token: token.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Logs in when the token requires it and the session is not logged in yet, resolving the
+/// PIN only then. Returns the PIN used (or available), to log in again later.
+pub(crate) fn ensure_login(
+    session: &Session,
+    token: &TokenRef,
+    uri: &Pkcs11Uri,
+    prompt: Prompt,
+) -> Result<Option<SecretString>> {
+    let label = token.label();
+    if !token.info.login_required() {
+        return Ok(None);
+    }
+    if is_logged_in(session, label)? {
+        // Keep a PIN (without prompting) for logging in again after a lost session.
+        return resolve_pin(uri, label, Prompt::Never);
+    }
+    if token.info.user_pin_locked() {
+        return Err(Error::PinLocked {
+            token: label.to_owned(),
+            source: None,
+        });
+    }
+    let pin = resolve_pin(uri, label, prompt)?;
+    match &pin {
+        Some(pin) => login(session, label, Some(pin))?,
+        None if token.info.protected_authentication_path() => login(session, label, None)?,
+        None => {
+            return Err(Error::NoPin {
+                token: label.to_owned(),
+            });
+        }
+    }
+    Ok(pin)
+}

@@ -1,0 +1,159 @@
+//! Generating key pairs inside the token.
+
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, ObjectClass};
+use cryptoki::types::Ulong;
+use hsmjwt_core::{Algorithm, Jwk, KeyKind};
+
+use crate::context::{self, Prompt};
+use crate::error::{Error, Result};
+use crate::key;
+use crate::uri::{ObjectType, Pkcs11Uri};
+
+/// The RSA sizes [`generate_key_pair`] makes.
+pub const RSA_BITS: [usize; 3] = [2048, 3072, 4096];
+
+/// Generates a key pair for `alg` in the token the URI names and returns its public JWK.
+///
+/// RS* and PS* make an RSA key of `rsa_bits` (2048 by default; 2048, 3072 or 4096), ES256 a
+/// P-256 key and ES384 a P-384 key. Both halves are token objects with the URI's `object`
+/// as `CKA_LABEL` (required) and its `id` as `CKA_ID` (8 random bytes from the token when
+/// absent). The private key is private, sensitive, not extractable and may only sign; the
+/// public key may verify. The PIN comes as for [`Pkcs11Signer::open`](crate::Pkcs11Signer::open).
+///
+/// # Errors
+/// [`Error::InvalidUri`] without `object` or with a `type` other than `private`/`public`,
+/// [`Error::InvalidRequest`] for an RSA size outside 2048/3072/4096 (or a size given for an
+/// EC algorithm), [`Error::KeyExists`] when a key with that label or id is already there,
+/// the module, token and login errors of [`Pkcs11Signer::open`](crate::Pkcs11Signer::open),
+/// and [`Error::Pkcs11`] when generation fails.
+pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize>) -> Result<Jwk> {
+    let label = uri
+        .object()
+        .ok_or_else(|| Error::uri("object", "is required: it becomes the label of the new key"))?;
+    if label.is_empty() {
+        return Err(Error::uri(
+            "object",
+            "is empty: it becomes the label of the new key",
+        ));
+    }
+    if let Some(t) = uri.object_type()
+        && !matches!(t, ObjectType::Private | ObjectType::Public)
+    {
+        return Err(Error::uri(
+            "type",
+            format!("is `{t}`, but a key pair is generated"),
+        ));
+    }
+    let kind = alg.key_kind();
+    let (mechanism, pub_specific) = match kind {
+        KeyKind::Rsa => {
+            let bits = rsa_bits.unwrap_or(2048);
+            if !RSA_BITS.contains(&bits) {
+                return Err(Error::InvalidRequest(format!(
+                    "RSA keys are made with 2048, 3072 or 4096 bits, not {bits}"
+                )));
+            }
+            let bits = Ulong::try_from(bits)
+                .map_err(|_| Error::InvalidRequest(format!("{bits} bits is out of range")))?;
+            (
+                Mechanism::RsaPkcsKeyPairGen,
+                vec![
+                    Attribute::ModulusBits(bits),
+                    Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+                ],
+            )
+        }
+        KeyKind::Ec(curve) => {
+            if let Some(bits) = rsa_bits {
+                return Err(Error::InvalidRequest(format!(
+                    "an RSA size ({bits} bits) was given for {alg}, which uses an EC {curve} key"
+                )));
+            }
+            let params = key::ec_params(curve)
+                .ok_or_else(|| Error::InvalidRequest(format!("curve {curve} is not supported")))?;
+            (
+                Mechanism::EccKeyPairGen,
+                vec![Attribute::EcParams(params.to_vec())],
+            )
+        }
+        _ => {
+            return Err(Error::InvalidRequest(format!(
+                "algorithm {alg} is not supported"
+            )));
+        }
+    };
+
+    let ctx = context::shared_context(uri.module_path())?;
+    let token = context::find_token(&ctx, uri)?;
+    let token_label = token.label().to_owned();
+    if token.info.write_protected() {
+        return Err(Error::InvalidRequest(format!(
+            "token `{token_label}` is write-protected"
+        )));
+    }
+    let session = ctx
+        .open_rw_session(token.slot)
+        .map_err(|e| Error::pkcs11("C_OpenSession", &token_label, e))?;
+    context::ensure_login(&session, &token, uri, Prompt::IfTerminal)?;
+
+    let find = |template: &[Attribute]| {
+        session
+            .find_objects(template)
+            .map_err(|e| Error::pkcs11("C_FindObjects", &token_label, e))
+    };
+    let mut taken = Vec::new();
+    for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+        if !find(&key::template(class, Some(label), None))?.is_empty() {
+            taken.push(format!("label `{label}`"));
+        }
+        if let Some(id) = uri.id()
+            && !find(&key::template(class, None, Some(id)))?.is_empty()
+        {
+            taken.push(format!("id {}", crate::uri::hex(id)));
+        }
+    }
+    if !taken.is_empty() {
+        taken.dedup();
+        return Err(Error::KeyExists {
+            token: token_label,
+            searched: taken.join(", "),
+        });
+    }
+    let id = match uri.id() {
+        Some(id) => id.to_vec(),
+        None => session
+            .generate_random_vec(8)
+            .map_err(|e| Error::pkcs11("C_GenerateRandom", &token_label, e))?,
+    };
+
+    let mut public = vec![
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Verify(true),
+        Attribute::Encrypt(false),
+        Attribute::Wrap(false),
+        Attribute::Label(label.as_bytes().to_vec()),
+        Attribute::Id(id.clone()),
+    ];
+    public.extend(pub_specific);
+    let private = vec![
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(true),
+        Attribute::Decrypt(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
+        Attribute::Label(label.as_bytes().to_vec()),
+        Attribute::Id(id),
+    ];
+    tracing::info!(token = %token_label, label, %alg, "generating a key pair in the token");
+    let (public_handle, _private_handle) = session
+        .generate_key_pair(&mechanism, &public, &private)
+        .map_err(|e| Error::pkcs11("C_GenerateKeyPair", &token_label, e))?;
+    let facts = key::describe(&session, &token_label, public_handle)?;
+    let params = key::public_key(&session, &token_label, &facts)?;
+    Ok(Jwk::new(params))
+}

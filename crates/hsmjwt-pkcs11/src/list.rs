@@ -1,0 +1,479 @@
+//! The inventory behind `hsmjwt hsm list`: slots, tokens and key objects.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use cryptoki::context::Pkcs11;
+use cryptoki::object::{ObjectClass, ObjectHandle};
+use cryptoki::session::Session;
+use cryptoki::slot::{Slot, TokenInfo};
+use hsmjwt_core::{Algorithm, KeyKind};
+use serde::Serialize;
+
+use crate::context::{self, Prompt};
+use crate::error::{Error, Result};
+use crate::key::{self, KeyFacts};
+use crate::uri::{ObjectType, Pkcs11Uri, hex};
+
+/// What a PKCS#11 module shows: its slots, their tokens and the tokens' keys.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Inventory {
+    /// The module file.
+    pub module: PathBuf,
+    /// The module's own description.
+    pub library: LibraryInfo,
+    /// Every slot (only those matching the URI when one was given).
+    pub slots: Vec<SlotEntry>,
+}
+
+/// A PKCS#11 module's description (`C_GetInfo`).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct LibraryInfo {
+    /// The library manufacturer.
+    pub manufacturer: String,
+    /// The library description.
+    pub description: String,
+    /// The library version, `M.m`.
+    pub version: String,
+    /// The PKCS#11 version the library implements, `M.m`.
+    pub cryptoki_version: String,
+}
+
+/// One slot.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SlotEntry {
+    /// The slot number (the URI's `slot-id`).
+    pub id: u64,
+    /// The slot description.
+    pub description: String,
+    /// The slot manufacturer.
+    pub manufacturer: String,
+    /// The token in the slot, if any.
+    pub token: Option<TokenEntry>,
+}
+
+/// One token.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct TokenEntry {
+    /// The token label.
+    pub label: String,
+    /// The token manufacturer.
+    pub manufacturer: String,
+    /// The token model.
+    pub model: String,
+    /// The token serial number.
+    pub serial: String,
+    /// The token's flags.
+    pub flags: TokenFlags,
+    /// A URI naming the token.
+    pub uri: String,
+    /// Whether the listing was logged in, so that private keys show.
+    pub logged_in: bool,
+    /// The key objects that could be seen (public keys only when not logged in).
+    pub keys: Vec<KeyEntry>,
+    /// Why private keys are not shown, when they are not.
+    pub note: Option<String>,
+}
+
+/// A token's flags.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct TokenFlags {
+    /// The token is initialized.
+    pub initialized: bool,
+    /// Using keys needs a login.
+    pub login_required: bool,
+    /// The user PIN is set.
+    pub user_pin_initialized: bool,
+    /// The user PIN is locked.
+    pub user_pin_locked: bool,
+    /// A wrong user PIN was given since the last good login.
+    pub user_pin_count_low: bool,
+    /// One more wrong user PIN locks it.
+    pub user_pin_final_try: bool,
+    /// The user PIN must be changed.
+    pub user_pin_to_be_changed: bool,
+    /// The token is read-only.
+    pub write_protected: bool,
+    /// The PIN is entered on the device (PIN pad), not given by the application.
+    pub protected_authentication_path: bool,
+}
+
+impl TokenFlags {
+    fn from_info(i: &TokenInfo) -> Self {
+        TokenFlags {
+            initialized: i.token_initialized(),
+            login_required: i.login_required(),
+            user_pin_initialized: i.user_pin_initialized(),
+            user_pin_locked: i.user_pin_locked(),
+            user_pin_count_low: i.user_pin_count_low(),
+            user_pin_final_try: i.user_pin_final_try(),
+            user_pin_to_be_changed: i.user_pin_to_be_changed(),
+            write_protected: i.write_protected(),
+            protected_authentication_path: i.protected_authentication_path(),
+        }
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        [
+            (self.initialized, "initialized"),
+            (!self.initialized, "not initialized"),
+            (self.login_required, "login required"),
+            (self.user_pin_initialized, "user PIN initialized"),
+            (self.user_pin_locked, "user PIN locked"),
+            (self.user_pin_count_low, "user PIN count low"),
+            (self.user_pin_final_try, "user PIN final try"),
+            (self.user_pin_to_be_changed, "user PIN to be changed"),
+            (self.write_protected, "write-protected"),
+            (self.protected_authentication_path, "PIN pad"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// The class of a key object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum KeyClass {
+    /// A private key.
+    Private,
+    /// A public key.
+    Public,
+}
+
+impl fmt::Display for KeyClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyClass::Private => "private",
+            KeyClass::Public => "public",
+        })
+    }
+}
+
+/// One key object.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct KeyEntry {
+    /// Private or public.
+    pub class: KeyClass,
+    /// `CKA_LABEL`.
+    pub label: Option<String>,
+    /// `CKA_ID`, lower-case hex.
+    pub id: String,
+    /// The key type, for example `RSA` or `EC`.
+    pub key_type: String,
+    /// The size in bits (RSA modulus, EC curve).
+    pub bits: Option<usize>,
+    /// The curve of an EC key, for example `P-256`.
+    pub curve: Option<String>,
+    /// The JWS algorithms this key can sign with (empty for public keys and unusable keys).
+    pub algorithms: Vec<Algorithm>,
+    /// A URI naming the key.
+    pub uri: String,
+}
+
+/// Lists the slots, tokens and keys of a module.
+///
+/// `module` falls back to the URI's `module-path`, then to `$PKCS11_MODULE`. With a
+/// `token_uri`, only the tokens it matches are listed, and its PIN (`pin-value`,
+/// `pin-source`, else `$HSMJWT_PIN`, else a prompt when stdin is a terminal) is used to log
+/// in. Without one, `$HSMJWT_PIN` is used only when the module has exactly one initialized
+/// token, and there is no prompt. Without a login, private keys are not shown.
+///
+/// # Errors
+/// The module errors of [`Pkcs11Signer::open`](crate::Pkcs11Signer::open),
+/// [`Error::PinIncorrect`] and [`Error::PinLocked`] (the PIN is tried once),
+/// [`Error::PinSource`], and [`Error::Pkcs11`] when the library fails.
+pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inventory> {
+    let module = module.or_else(|| token_uri.and_then(Pkcs11Uri::module_path));
+    let module_path = context::module_path(module)?;
+    let ctx = context::shared_context(Some(&module_path))?;
+    let info = ctx
+        .get_library_info()
+        .map_err(|e| Error::pkcs11("C_GetInfo", "", e))?;
+    let library = LibraryInfo {
+        manufacturer: info.manufacturer_id().to_owned(),
+        description: info.library_description().to_owned(),
+        version: info.library_version().to_string(),
+        cryptoki_version: info.cryptoki_version().to_string(),
+    };
+    let mut inventory = Inventory {
+        module: module_path,
+        library,
+        slots: Vec::new(),
+    };
+    if let Some(uri) = token_uri
+        && !context::library_matches(&ctx, uri)?
+    {
+        return Ok(inventory);
+    }
+    let slots = ctx
+        .get_all_slots()
+        .map_err(|e| Error::pkcs11("C_GetSlotList", "", e))?;
+    let mut tokens = Vec::new();
+    for slot in slots {
+        let slot_info = ctx
+            .get_slot_info(slot)
+            .map_err(|e| Error::pkcs11("C_GetSlotInfo", "", e))?;
+        let token_info = if slot_info.token_present() {
+            match ctx.get_token_info(slot) {
+                Ok(i) => Some(i),
+                Err(crate::error::CryptokiError::Pkcs11(
+                    cryptoki::error::RvError::TokenNotPresent,
+                    _,
+                )) => None,
+                Err(e) => return Err(Error::pkcs11("C_GetTokenInfo", "", e)),
+            }
+        } else {
+            None
+        };
+        if let Some(uri) = token_uri {
+            let Some(ti) = &token_info else { continue };
+            if !context::slot_matches(&ctx, slot, ti, uri)? {
+                continue;
+            }
+        }
+        tokens.push((slot, slot_info, token_info));
+    }
+    let initialized = tokens
+        .iter()
+        .filter(|(_, _, t)| t.as_ref().is_some_and(TokenInfo::token_initialized))
+        .count();
+    for (slot, slot_info, token_info) in tokens {
+        let token = match token_info {
+            Some(info) => Some(token_entry(&ctx, slot, info, token_uri, initialized)?),
+            None => None,
+        };
+        inventory.slots.push(SlotEntry {
+            id: slot.id(),
+            description: slot_info.slot_description().to_owned(),
+            manufacturer: slot_info.manufacturer_id().to_owned(),
+            token,
+        });
+    }
+    Ok(inventory)
+}
+
+fn token_entry(
+    ctx: &Pkcs11,
+    slot: Slot,
+    info: TokenInfo,
+    token_uri: Option<&Pkcs11Uri>,
+    initialized_tokens: usize,
+) -> Result<TokenEntry> {
+    let label = info.label().to_owned();
+    let token_ref = Pkcs11Uri::new().with_token(label.clone());
+    let mut entry = TokenEntry {
+        label: label.clone(),
+        manufacturer: info.manufacturer_id().to_owned(),
+        model: info.model().to_owned(),
+        serial: info.serial_number().to_owned(),
+        flags: TokenFlags::from_info(&info),
+        uri: token_ref.to_string(),
+        logged_in: false,
+        keys: Vec::new(),
+        note: None,
+    };
+    if !info.token_initialized() {
+        return Ok(entry);
+    }
+    let session = ctx
+        .open_ro_session(slot)
+        .map_err(|e| Error::pkcs11("C_OpenSession", &label, e))?;
+    let token = context::TokenRef { slot, info };
+    if token.info.login_required() {
+        entry.logged_in = context::is_logged_in(&session, &label)?;
+        if !entry.logged_in {
+            // A PIN is only for the token it was meant for: the URI's tokens, or the only one.
+            let pin = match token_uri {
+                Some(uri) => context::resolve_pin(uri, &label, Prompt::IfTerminal)?,
+                None if initialized_tokens == 1 => {
+                    context::resolve_pin(&Pkcs11Uri::new(), &label, Prompt::Never)?
+                }
+                None => None,
+            };
+            if token.info.user_pin_locked() {
+                entry.note = Some("the user PIN is locked; private keys are not shown".into());
+            } else if !token.info.user_pin_initialized() {
+                entry.note = Some("the user PIN is not set; private keys are not shown".into());
+            } else if let Some(pin) = pin {
+                context::login(&session, &label, Some(&pin))?;
+                entry.logged_in = true;
+            } else {
+                entry.note = Some(
+                    "not logged in, so private keys are not shown: give a token URI with pin-source, or set HSMJWT_PIN"
+                        .into(),
+                );
+            }
+        }
+    } else {
+        entry.logged_in = true;
+    }
+    for (class, kind) in [
+        (ObjectClass::PRIVATE_KEY, KeyClass::Private),
+        (ObjectClass::PUBLIC_KEY, KeyClass::Public),
+    ] {
+        let handles = session
+            .find_objects(&[cryptoki::object::Attribute::Class(class)])
+            .map_err(|e| Error::pkcs11("C_FindObjects", &label, e))?;
+        for handle in handles {
+            entry.keys.push(key_entry(&session, &label, handle, kind)?);
+        }
+    }
+    entry
+        .keys
+        .sort_by(|a, b| (&a.label, &a.id, a.class as u8).cmp(&(&b.label, &b.id, b.class as u8)));
+    Ok(entry)
+}
+
+fn key_entry(
+    session: &Session,
+    token: &str,
+    handle: ObjectHandle,
+    class: KeyClass,
+) -> Result<KeyEntry> {
+    let facts: KeyFacts = key::describe(session, token, handle)?;
+    let kind = facts.kind();
+    let (bits, curve) = match kind {
+        Some(KeyKind::Ec(c)) => (Some(c.coordinate_len() * 8), Some(c.to_string())),
+        _ if facts.key_type == Some(cryptoki::object::KeyType::RSA) => (facts.rsa_bits(), None),
+        _ => (None, None),
+    };
+    let algorithms = match (class, kind) {
+        (KeyClass::Private, Some(kind)) if facts.sign != Some(false) => Algorithm::ALL
+            .into_iter()
+            .filter(|a| a.fits(kind))
+            .filter(|_| {
+                kind != KeyKind::Rsa || bits.is_some_and(|b| b >= hsmjwt_core::jwk::MIN_RSA_BITS)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut uri = Pkcs11Uri::new()
+        .with_token(token)
+        .with_object_type(match class {
+            KeyClass::Private => ObjectType::Private,
+            KeyClass::Public => ObjectType::Public,
+        });
+    if let Some(label) = &facts.label {
+        uri = uri.with_object(label.clone());
+    }
+    if !facts.id.is_empty() {
+        uri = uri.with_id(facts.id.clone());
+    }
+    Ok(KeyEntry {
+        class,
+        label: facts.label.clone(),
+        id: hex(&facts.id),
+        key_type: match facts.key_type {
+            Some(cryptoki::object::KeyType::RSA) => "RSA".to_owned(),
+            Some(cryptoki::object::KeyType::EC) => "EC".to_owned(),
+            Some(t) => t.to_string(),
+            None => "unknown".to_owned(),
+        },
+        bits,
+        curve,
+        algorithms,
+        uri: uri.to_string(),
+    })
+}
+
+impl fmt::Display for Inventory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "module {}: {} by {}, version {}, PKCS#11 {}",
+            self.module.display(),
+            self.library.description,
+            self.library.manufacturer,
+            self.library.version,
+            self.library.cryptoki_version
+        )?;
+        if self.slots.is_empty() {
+            writeln!(f, "no slots")?;
+        }
+        for slot in &self.slots {
+            write!(f, "{slot}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SlotEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "slot {}: {}", self.id, self.description)?;
+        match &self.token {
+            None => writeln!(f, "  no token"),
+            Some(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl fmt::Display for TokenEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.flags.initialized {
+            return writeln!(
+                f,
+                "  token not initialized ({}, {})",
+                self.manufacturer, self.model
+            );
+        }
+        writeln!(
+            f,
+            "  token `{}`: {} {}, serial {}",
+            self.label, self.manufacturer, self.model, self.serial
+        )?;
+        writeln!(f, "    flags: {}", self.flags.names().join(", "))?;
+        writeln!(f, "    uri:   {}", self.uri)?;
+        if let Some(note) = &self.note {
+            writeln!(f, "    {note}")?;
+        }
+        if self.keys.is_empty() {
+            writeln!(f, "    no keys")?;
+        }
+        for key in &self.keys {
+            write!(f, "{key}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for KeyEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let size = match (&self.curve, self.bits) {
+            (Some(c), _) => c.clone(),
+            (None, Some(b)) => format!("{b} bits"),
+            (None, None) => String::new(),
+        };
+        let algs = if self.algorithms.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", signs {}",
+                self.algorithms
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        };
+        writeln!(
+            f,
+            "    {} key `{}` id {}: {} {}{}",
+            self.class,
+            self.label.as_deref().unwrap_or(""),
+            if self.id.is_empty() { "-" } else { &self.id },
+            self.key_type,
+            size,
+            algs
+        )?;
+        writeln!(f, "      {}", self.uri)
+    }
+}

@@ -1,0 +1,447 @@
+//! [`Pkcs11Signer`]: JWS signatures made by a private key that stays in the token.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use cryptoki::error::RvError;
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
+use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::object::ObjectHandle;
+use cryptoki::session::Session;
+use cryptoki::types::Ulong;
+use hsmjwt_core::{Algorithm, Jwk, KeyKind};
+use secrecy::SecretString;
+
+use crate::context::{self, Prompt, TokenRef};
+use crate::error::{CryptokiError, Error, Result};
+use crate::key;
+use crate::pool::Pool;
+use crate::uri::{ObjectType, Pkcs11Uri};
+
+/// Options for [`Pkcs11Signer::open`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SignerOptions {
+    /// The JWS algorithm; by default RS256 for RSA keys and ES256/ES384 by curve for EC keys.
+    pub algorithm: Option<Algorithm>,
+    /// How many sessions may sign at once; by default `std::thread::available_parallelism`.
+    pub pool_size: Option<usize>,
+    /// The key id to put in the header's `kid` and the JWK.
+    pub kid: Option<String>,
+}
+
+impl SignerOptions {
+    /// Sets the algorithm.
+    #[must_use]
+    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = Some(algorithm);
+        self
+    }
+
+    /// Sets the session pool size.
+    #[must_use]
+    pub fn with_pool_size(mut self, size: usize) -> Self {
+        self.pool_size = Some(size);
+        self
+    }
+
+    /// Sets the key id.
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+}
+
+/// A signature made by a [`Pkcs11Signer`], for the RustCrypto [`signature`] traits: the JWS
+/// signature bytes (raw `r || s` for ECDSA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature(Vec<u8>);
+
+impl Signature {
+    /// The signature bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The signature bytes, owned.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl AsRef<[u8]> for Signature {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Signature> for Vec<u8> {
+    fn from(s: Signature) -> Self {
+        s.0
+    }
+}
+
+impl TryFrom<&[u8]> for Signature {
+    type Error = signature::Error;
+
+    fn try_from(bytes: &[u8]) -> Result<Self, signature::Error> {
+        Ok(Signature(bytes.to_vec()))
+    }
+}
+
+impl signature::SignatureEncoding for Signature {
+    type Repr = Vec<u8>;
+}
+
+/// How a failed PKCS#11 call can be recovered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// The session is gone: open another one and log in again.
+    SessionGone,
+    /// The application is logged out: log in again.
+    LoggedOut,
+    /// The key handle is stale: find the key again.
+    StaleHandle,
+    /// Anything else: report it.
+    Other,
+}
+
+fn classify(e: &CryptokiError) -> Fault {
+    match e {
+        CryptokiError::Pkcs11(rv, _) => match rv {
+            RvError::SessionHandleInvalid | RvError::SessionClosed | RvError::DeviceRemoved => {
+                Fault::SessionGone
+            }
+            RvError::UserNotLoggedIn => Fault::LoggedOut,
+            RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid => Fault::StaleHandle,
+            _ => Fault::Other,
+        },
+        _ => Fault::Other,
+    }
+}
+
+/// The PKCS#11 mechanism for a JWS algorithm. ECDSA signs a digest computed in software
+/// (SoftHSM has no `CKM_ECDSA_SHA256`). PSS uses MGF1 with the same hash and a salt as long
+/// as the hash.
+fn mechanism(alg: Algorithm) -> Option<Mechanism<'static>> {
+    let pss = |hash_alg, mgf| PkcsPssParams {
+        hash_alg,
+        mgf,
+        // Salt lengths are 32, 48 or 64 bytes.
+        s_len: Ulong::from(std::ffi::c_ulong::from(
+            u8::try_from(alg.hash().output_len()).unwrap_or(u8::MAX),
+        )),
+    };
+    Some(match alg {
+        Algorithm::RS256 => Mechanism::Sha256RsaPkcs,
+        Algorithm::RS384 => Mechanism::Sha384RsaPkcs,
+        Algorithm::RS512 => Mechanism::Sha512RsaPkcs,
+        Algorithm::PS256 => {
+            Mechanism::Sha256RsaPkcsPss(pss(MechanismType::SHA256, PkcsMgfType::MGF1_SHA256))
+        }
+        Algorithm::PS384 => {
+            Mechanism::Sha384RsaPkcsPss(pss(MechanismType::SHA384, PkcsMgfType::MGF1_SHA384))
+        }
+        Algorithm::PS512 => {
+            Mechanism::Sha512RsaPkcsPss(pss(MechanismType::SHA512, PkcsMgfType::MGF1_SHA512))
+        }
+        Algorithm::ES256 | Algorithm::ES384 => Mechanism::Ecdsa,
+        _ => return None,
+    })
+}
+
+/// A JWS signer whose private key stays in a PKCS#11 token.
+///
+/// It is `Send + Sync`: threads sign in parallel, each on its own session from a pool.
+/// Lost sessions (`CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`,
+/// `CKR_USER_NOT_LOGGED_IN`, `CKR_DEVICE_REMOVED`) and stale key handles are recovered from
+/// once per signature: a new session, a new login with the same PIN, the key found again. A
+/// wrong PIN is never tried twice.
+///
+/// ```no_run
+/// use hsmjwt_core::{encode, Claims, Header};
+/// use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
+///
+/// let uri: Pkcs11Uri = "pkcs11:token=jwt;object=rsa-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/run/pin".parse()?;
+/// let signer = Pkcs11Signer::open(&uri, SignerOptions::default())?;
+/// let token = encode(&Header::default(), &Claims::new().with_issuer("me"), &signer)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Pkcs11Signer {
+    algorithm: Algorithm,
+    kid: Option<String>,
+    jwk: Jwk,
+    token: TokenRef,
+    uri: Pkcs11Uri,
+    pool: Pool,
+    pin: Option<SecretString>,
+    pin_rejected: AtomicBool,
+    key: Mutex<ObjectHandle>,
+}
+
+impl fmt::Debug for Pkcs11Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkcs11Signer")
+            .field("algorithm", &self.algorithm)
+            .field("token", &self.token.label())
+            .field("key", &self.uri.describe_object())
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pkcs11Signer {
+    /// Opens the private key the URI names and prepares a pool of sessions for it.
+    ///
+    /// The module is `module-path`, else `$PKCS11_MODULE`. The PIN is `pin-value`, else the
+    /// file named by `pin-source`, else `$HSMJWT_PIN`, else a prompt when stdin is a
+    /// terminal. The URI must select exactly one token and one private key (by `object`
+    /// and/or `id`); `type`, when given, must be `private`.
+    ///
+    /// # Errors
+    /// - [`Error::NoModule`], [`Error::ModuleNotFound`], [`Error::ModuleLoad`];
+    /// - [`Error::TokenNotFound`], [`Error::AmbiguousToken`];
+    /// - [`Error::NoPin`], [`Error::PinSource`], [`Error::PinIncorrect`] (the PIN was tried
+    ///   once), [`Error::PinLocked`], [`Error::Login`];
+    /// - [`Error::KeyNotFound`], [`Error::AmbiguousKey`];
+    /// - [`Error::UnsupportedKey`], [`Error::PublicKey`] (RSA under 2048 bits),
+    ///   [`Error::AlgorithmMismatch`];
+    /// - [`Error::Pkcs11`] for other failures of the library.
+    pub fn open(uri: &Pkcs11Uri, options: SignerOptions) -> Result<Self> {
+        if let Some(t) = uri.object_type()
+            && t != ObjectType::Private
+        {
+            return Err(Error::uri(
+                "type",
+                format!("is `{t}`, but signing needs `type=private` (or no type)"),
+            ));
+        }
+        let ctx = context::shared_context(uri.module_path())?;
+        let token = context::find_token(&ctx, uri)?;
+        let label = token.label().to_owned();
+        let pool_size = options
+            .pool_size
+            .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+            .unwrap_or(1)
+            .max(1);
+        let pool = Pool::new(ctx, token.slot, &label, pool_size);
+        let (pin, handle, jwk, algorithm) = {
+            let lease = pool.checkout()?;
+            let session = lease.session()?;
+            let pin = context::ensure_login(session, &token, uri, Prompt::IfTerminal)?;
+            let handle = key::find_private_key(session, &label, uri)?;
+            let facts = key::describe(session, &label, handle)?;
+            if facts.sign == Some(false) {
+                return Err(Error::UnsupportedKey(format!(
+                    "the private key with {} on token `{label}` may not sign (CKA_SIGN is false)",
+                    uri.describe_object()
+                )));
+            }
+            let params = key::public_key(session, &label, &facts)?;
+            let kind = params.kind();
+            let algorithm = options
+                .algorithm
+                .unwrap_or_else(|| Algorithm::default_for(kind));
+            if mechanism(algorithm).is_none() {
+                return Err(Error::InvalidRequest(format!(
+                    "algorithm {algorithm} is not supported by the PKCS#11 backend"
+                )));
+            }
+            if !algorithm.fits(kind) {
+                return Err(Error::AlgorithmMismatch {
+                    algorithm,
+                    key: facts.describe_kind(),
+                });
+            }
+            let mut jwk = Jwk::new(params).with_alg(algorithm).with_use("sig");
+            if let Some(kid) = &options.kid {
+                jwk = jwk.with_kid(kid.clone());
+            }
+            (pin, handle, jwk, algorithm)
+        };
+        tracing::debug!(token = %label, %algorithm, pool_size, "PKCS#11 signer opened");
+        Ok(Pkcs11Signer {
+            algorithm,
+            kid: options.kid,
+            jwk,
+            token,
+            uri: uri.clone(),
+            pool,
+            pin,
+            pin_rejected: AtomicBool::new(false),
+            key: Mutex::new(handle),
+        })
+    }
+
+    /// The label of the token holding the key.
+    pub fn token_label(&self) -> &str {
+        self.token.label()
+    }
+
+    /// The slot number of the token holding the key.
+    pub fn slot_id(&self) -> u64 {
+        self.token.slot.id()
+    }
+
+    /// Logs in again after the application was logged out, with the PIN given at open.
+    fn relogin(&self, session: &Session) -> Result<()> {
+        let label = self.token.label();
+        if !self.token.info.login_required() || context::is_logged_in(session, label)? {
+            return Ok(());
+        }
+        if self.pin_rejected.load(Ordering::Relaxed) {
+            return Err(Error::PinRejectedEarlier {
+                token: label.to_owned(),
+            });
+        }
+        match &self.pin {
+            Some(pin) => {
+                let r = context::login(session, label, Some(pin));
+                if matches!(r, Err(Error::PinIncorrect { .. } | Error::PinLocked { .. })) {
+                    self.pin_rejected.store(true, Ordering::Relaxed);
+                }
+                r
+            }
+            None if self.token.info.protected_authentication_path() => {
+                context::login(session, label, None)
+            }
+            None => Err(Error::NoPin {
+                token: label.to_owned(),
+            }),
+        }
+    }
+
+    /// Signs the data the mechanism expects (the message, or its digest for ECDSA).
+    fn sign_data(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let label = self.token.label();
+        let mechanism = mechanism(self.algorithm).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "algorithm {} is not supported by the PKCS#11 backend",
+                self.algorithm
+            ))
+        })?;
+        let mut lease = self.pool.checkout()?;
+        let handle = *self.key.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = lease.session()?.sign(&mechanism, handle, data);
+        let error = match first {
+            Ok(sig) => return Ok(sig),
+            Err(e) => e,
+        };
+        let fault = classify(&error);
+        if fault == Fault::Other {
+            return Err(Error::pkcs11("C_Sign", label, error));
+        }
+        tracing::warn!(token = label, error = %error, ?fault, "PKCS#11 signing failed; recovering once");
+        let session = if fault == Fault::SessionGone {
+            lease.reopen()?
+        } else {
+            lease.session()?
+        };
+        self.relogin(session)?;
+        let handle = key::find_private_key(session, label, &self.uri)?;
+        *self.key.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+        session
+            .sign(&mechanism, handle, data)
+            .map_err(|e| Error::pkcs11("C_Sign", label, e))
+    }
+
+    /// Signs `message` with the configured algorithm.
+    ///
+    /// # Errors
+    /// [`Error::Pkcs11`] when the token fails (after one recovery for lost sessions and
+    /// stale handles), login errors when logging in again fails, and
+    /// [`Error::SignatureLength`] when an ECDSA signature has the wrong length.
+    pub fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        match self.algorithm.key_kind() {
+            KeyKind::Ec(curve) => {
+                let digest = self.algorithm.hash().digest(message);
+                let sig = self.sign_data(&digest)?;
+                let expected = 2 * curve.coordinate_len();
+                if sig.len() != expected {
+                    return Err(Error::SignatureLength {
+                        expected,
+                        found: sig.len(),
+                    });
+                }
+                Ok(sig)
+            }
+            _ => self.sign_data(message),
+        }
+    }
+}
+
+impl hsmjwt_core::Signer for Pkcs11Signer {
+    fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    fn public_key(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, hsmjwt_core::Error> {
+        self.try_sign(message).map_err(hsmjwt_core::Error::sign)
+    }
+}
+
+impl signature::Signer<Vec<u8>> for Pkcs11Signer {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        Pkcs11Signer::try_sign(self, msg).map_err(signature::Error::from_source)
+    }
+}
+
+impl signature::Signer<Signature> for Pkcs11Signer {
+    fn try_sign(&self, msg: &[u8]) -> Result<Signature, signature::Error> {
+        Pkcs11Signer::try_sign(self, msg)
+            .map(Signature)
+            .map_err(signature::Error::from_source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults() {
+        use cryptoki::context::Function;
+        let e = |rv| CryptokiError::Pkcs11(rv, Function::Sign);
+        assert_eq!(
+            classify(&e(RvError::SessionHandleInvalid)),
+            Fault::SessionGone
+        );
+        assert_eq!(classify(&e(RvError::SessionClosed)), Fault::SessionGone);
+        assert_eq!(classify(&e(RvError::DeviceRemoved)), Fault::SessionGone);
+        assert_eq!(classify(&e(RvError::UserNotLoggedIn)), Fault::LoggedOut);
+        assert_eq!(classify(&e(RvError::KeyHandleInvalid)), Fault::StaleHandle);
+        assert_eq!(
+            classify(&e(RvError::ObjectHandleInvalid)),
+            Fault::StaleHandle
+        );
+        assert_eq!(classify(&e(RvError::PinIncorrect)), Fault::Other);
+        assert_eq!(classify(&e(RvError::OperationActive)), Fault::Other);
+    }
+
+    #[test]
+    fn mechanisms() {
+        for alg in Algorithm::ALL {
+            let m = mechanism(alg).map(|m| m.mechanism_type());
+            let expected = match alg {
+                Algorithm::RS256 => MechanismType::SHA256_RSA_PKCS,
+                Algorithm::RS384 => MechanismType::SHA384_RSA_PKCS,
+                Algorithm::RS512 => MechanismType::SHA512_RSA_PKCS,
+                Algorithm::PS256 => MechanismType::SHA256_RSA_PKCS_PSS,
+                Algorithm::PS384 => MechanismType::SHA384_RSA_PKCS_PSS,
+                Algorithm::PS512 => MechanismType::SHA512_RSA_PKCS_PSS,
+                _ => MechanismType::ECDSA,
+            };
+            assert_eq!(m, Some(expected), "{alg}");
+        }
+    }
+}
