@@ -20,7 +20,8 @@ pub(crate) const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 const TOOLS: [&str; 2] = ["softhsm2-util", "pkcs11-tool"];
 
-const USAGE: &str = "usage: cargo xtask softhsm [--dir DIR] [--label LABEL] [--pin PIN] [--so-pin PIN]
+const USAGE: &str =
+    "usage: cargo xtask softhsm [--dir DIR] [--label LABEL] [--pin PIN] [--so-pin PIN]
 
 Prepares a SoftHSM2 token for trying hsmjwt by hand (installing softhsm2 and opensc with
 apt-get when missing) and prints the environment to use it:
@@ -35,9 +36,8 @@ Use it in a shell with: eval \"$(cargo xtask softhsm)\"";
 
 /// Whether `name` is an executable file in a folder of `$PATH`.
 fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(name).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
 }
 
 /// What is missing of SoftHSM2 and its tools.
@@ -116,8 +116,14 @@ pub fn ensure_installed() -> Result<()> {
     };
     let hint = "apt-get needs root rights: run as root, or install softhsm2 and opensc with sudo";
     run_visible(&mut apt(&["update"])).context(hint)?;
-    run_visible(&mut apt(&["install", "-y", "--no-install-recommends", "softhsm2", "opensc"]))
-        .context(hint)?;
+    run_visible(&mut apt(&[
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "softhsm2",
+        "opensc",
+    ]))
+    .context(hint)?;
     let after = missing();
     if !after.is_empty() {
         bail!(
@@ -280,11 +286,18 @@ pub fn run(args: &[String]) -> Result<()> {
                 tokens.display()
             );
         }
-        eprintln!("xtask: token `{}` initialized in {}", opts.label, tokens.display());
+        eprintln!(
+            "xtask: token `{}` initialized in {}",
+            opts.label,
+            tokens.display()
+        );
     }
 
     let conf_s = conf.display().to_string();
-    let uri = format!("pkcs11:token={};object=jwt-signer;type=private", pct(&opts.label));
+    let uri = format!(
+        "pkcs11:token={};object=jwt-signer;type=private",
+        pct(&opts.label)
+    );
     println!("export SOFTHSM2_CONF={}", sh_quote(&conf_s));
     println!("export PKCS11_MODULE={}", sh_quote(MODULE));
     println!("export HSMJWT_PIN={}", sh_quote(&opts.pin));
