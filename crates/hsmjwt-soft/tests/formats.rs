@@ -502,10 +502,7 @@ fn unsupported_keys_are_named() {
     ]);
     d.openssl(&["pkey", "-in", "p521.pem", "-pubout", "-out", "p521.pub"]);
     let err = PrivateKey::load(&d.path("ed.pem")).unwrap_err();
-    assert!(
-        format!("{:#}", anyhow_like(&err)).contains("Ed25519"),
-        "{err:?}"
-    );
+    assert!(anyhow_like(&err).contains("Ed25519"), "{err:?}");
     for name in ["p521.pem", "p521_8.pem"] {
         let err = PrivateKey::load(&d.path(name)).unwrap_err();
         assert!(anyhow_like(&err).contains("P-521"), "{name}: {err:?}");

@@ -1,0 +1,231 @@
+//! Interoperability with jsonwebtoken 11 (aws-lc-rs backend), both ways, for every algorithm
+//! the two share: tokens it makes verify here, and tokens made here verify there.
+//!
+//! The facade's jsonwebtoken dev-dependency is built without its `use_pem` feature, so keys
+//! cross over as DER taken from this crate's PEM output (`to_pkcs8_pem`, `to_spki_pem`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::OnceLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hsmjwt::core::{Algorithm, Claims, Error, Header, NumericDate, Validation, decode, encode};
+use hsmjwt::soft::{KeySpec, PrivateKey, PublicKey, SoftSigner, SoftVerifier};
+use serde_json::{Value, json};
+
+const AUD: &str = "https://api.example";
+const ISS: &str = "https://issuer.example";
+
+fn jwt_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
+    match alg {
+        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        Algorithm::RS384 => jsonwebtoken::Algorithm::RS384,
+        Algorithm::RS512 => jsonwebtoken::Algorithm::RS512,
+        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+        Algorithm::PS384 => jsonwebtoken::Algorithm::PS384,
+        Algorithm::PS512 => jsonwebtoken::Algorithm::PS512,
+        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        Algorithm::ES384 => jsonwebtoken::Algorithm::ES384,
+        other => panic!("no jsonwebtoken equivalent for {other}"),
+    }
+}
+
+/// One PKCS#8 PEM per key kind, generated once per test binary.
+fn pem_for(alg: Algorithm) -> &'static str {
+    static RSA: OnceLock<String> = OnceLock::new();
+    static P256: OnceLock<String> = OnceLock::new();
+    static P384: OnceLock<String> = OnceLock::new();
+    let spec = KeySpec::for_algorithm(alg, None).unwrap();
+    let cell = match spec {
+        KeySpec::Rsa(_) => &RSA,
+        KeySpec::P256 => &P256,
+        KeySpec::P384 => &P384,
+        _ => panic!("unexpected key spec"),
+    };
+    cell.get_or_init(|| {
+        PrivateKey::generate(spec)
+            .unwrap()
+            .to_pkcs8_pem()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// The DER inside a single-block PEM.
+fn pem_to_der(pem: &str, label: &str) -> Vec<u8> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let body: String = pem
+        .lines()
+        .skip_while(|l| *l != begin)
+        .skip(1)
+        .take_while(|l| *l != end)
+        .collect();
+    STANDARD.decode(body).unwrap()
+}
+
+/// Reads one DER TLV; returns (tag, content, rest).
+fn tlv(der: &[u8]) -> (u8, &[u8], &[u8]) {
+    let tag = der[0];
+    let (len, header) = match der[1] {
+        n if n < 0x80 => (n as usize, 2),
+        0x81 => (der[2] as usize, 3),
+        0x82 => (((der[2] as usize) << 8) | der[3] as usize, 4),
+        other => panic!("unexpected DER length byte {other:#x}"),
+    };
+    (tag, &der[header..header + len], &der[header + len..])
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo` (jsonwebtoken's
+/// `EncodingKey::from_rsa_der` wants PKCS#1).
+fn pkcs1_from_pkcs8(pkcs8: &[u8]) -> Vec<u8> {
+    let (_, info, _) = tlv(pkcs8);
+    let (_, _version, rest) = tlv(info);
+    let (_, _algorithm, rest) = tlv(rest);
+    let (tag, private_key, _) = tlv(rest);
+    assert_eq!(tag, 0x04);
+    private_key.to_vec()
+}
+
+fn encoding_key(alg: Algorithm) -> jsonwebtoken::EncodingKey {
+    let pkcs8 = pem_to_der(pem_for(alg), "PRIVATE KEY");
+    match alg {
+        Algorithm::ES256 | Algorithm::ES384 => jsonwebtoken::EncodingKey::from_ec_der(&pkcs8),
+        _ => jsonwebtoken::EncodingKey::from_rsa_der(&pkcs1_from_pkcs8(&pkcs8)),
+    }
+}
+
+/// Decoding keys from our public key: from the SPKI PEM we export, and from the JWK members.
+fn decoding_keys(alg: Algorithm, public: &PublicKey) -> Vec<jsonwebtoken::DecodingKey> {
+    let spki = pem_to_der(&public.to_spki_pem(), "PUBLIC KEY");
+    assert_eq!(spki, public.to_spki_der());
+    let jwk = public.jwk().to_map();
+    let s = |k: &str| jwk[k].as_str().unwrap().to_owned();
+    match alg {
+        Algorithm::ES256 | Algorithm::ES384 => vec![
+            jsonwebtoken::DecodingKey::from_ec_der(&spki),
+            jsonwebtoken::DecodingKey::from_ec_components(&s("x"), &s("y")).unwrap(),
+        ],
+        _ => vec![
+            jsonwebtoken::DecodingKey::from_rsa_der(&spki),
+            jsonwebtoken::DecodingKey::from_rsa_components(&s("n"), &s("e")).unwrap(),
+        ],
+    }
+}
+
+fn now() -> i64 {
+    NumericDate::now().as_unix()
+}
+
+fn jwt_validation(alg: Algorithm) -> jsonwebtoken::Validation {
+    let mut v = jsonwebtoken::Validation::new(jwt_alg(alg));
+    v.set_audience(&[AUD]);
+    v.set_issuer(&[ISS]);
+    v
+}
+
+#[test]
+fn tokens_from_jsonwebtoken_verify_here() {
+    for alg in Algorithm::ALL {
+        let now = now();
+        let claims = json!({
+            "iss": ISS, "sub": "client-1", "aud": AUD, "iat": now, "exp": now + 300,
+            "jti": format!("jti-{alg}"), "scope": "read write",
+        });
+        let mut header = jsonwebtoken::Header::new(jwt_alg(alg));
+        header.kid = Some("k1".to_owned());
+        let token = jsonwebtoken::encode(&header, &claims, &encoding_key(alg)).unwrap();
+
+        let key = PrivateKey::from_pem(pem_for(alg)).unwrap();
+        let verifier = SoftVerifier::new(key.public_key(), alg)
+            .unwrap()
+            .with_kid("k1");
+        let validation = Validation::new().with_audience(AUD).with_issuer(ISS);
+        let decoded =
+            decode(&token, &verifier, &validation).unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(decoded.header.alg, alg);
+        assert_eq!(decoded.header.kid.as_deref(), Some("k1"));
+        assert_eq!(decoded.claims.sub.as_deref(), Some("client-1"));
+        assert_eq!(
+            decoded.claims.jti.as_deref(),
+            Some(format!("jti-{alg}").as_str())
+        );
+
+        // A jsonwebtoken token under another key of the same kind does not verify here.
+        let other = PrivateKey::generate(KeySpec::for_algorithm(alg, None).unwrap()).unwrap();
+        let other = SoftVerifier::new(other.public_key(), alg).unwrap();
+        assert!(
+            matches!(
+                decode(&token, &other, &validation),
+                Err(Error::InvalidSignature)
+            ),
+            "{alg}"
+        );
+    }
+}
+
+#[test]
+fn tokens_made_here_verify_with_jsonwebtoken() {
+    for alg in Algorithm::ALL {
+        let key = PrivateKey::from_pem(pem_for(alg)).unwrap();
+        let public = key.public_key().clone();
+        let signer = SoftSigner::new(key, Some(alg))
+            .unwrap()
+            .with_thumbprint_kid();
+        let now = NumericDate::now();
+        let claims = Claims::new()
+            .with_issuer(ISS)
+            .with_subject("client-1")
+            .with_audience(AUD)
+            .with_lifetime(now, std::time::Duration::from_secs(300))
+            .with_jwt_id(format!("jti-{alg}"));
+        let token = encode(&Header::jwt(alg), &claims, &signer).unwrap();
+
+        for decoding_key in decoding_keys(alg, &public) {
+            let data = jsonwebtoken::decode::<Value>(&token, &decoding_key, &jwt_validation(alg))
+                .unwrap_or_else(|e| panic!("{alg}: {e}"));
+            assert_eq!(data.header.alg, jwt_alg(alg));
+            assert_eq!(
+                data.header.kid.as_deref(),
+                Some(public.jwk().thumbprint().as_str())
+            );
+            assert_eq!(data.claims["sub"], "client-1");
+            assert_eq!(data.claims["jti"], format!("jti-{alg}"));
+
+            // jsonwebtoken refuses a tampered token of ours.
+            let (input, sig) = token.rsplit_once('.').unwrap();
+            let mut sig = hsmjwt::core::b64::decode(sig.as_bytes()).unwrap();
+            sig[0] ^= 1;
+            let bad = format!("{input}.{}", hsmjwt::core::b64::encode(&sig));
+            assert!(
+                jsonwebtoken::decode::<Value>(&bad, &decoding_key, &jwt_validation(alg)).is_err()
+            );
+        }
+    }
+}
+
+#[test]
+fn jsonwebtoken_reads_our_pkcs8_export_as_its_own_signing_key() {
+    // The PEM we write is what jsonwebtoken signs with; its token verifies with our public
+    // key loaded back from our own SPKI PEM.
+    for alg in [
+        Algorithm::RS256,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+    ] {
+        let now = now();
+        let claims = json!({"iss": ISS, "aud": AUD, "exp": now + 60});
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jwt_alg(alg)),
+            &claims,
+            &encoding_key(alg),
+        )
+        .unwrap();
+        let key = PrivateKey::from_pem(pem_for(alg)).unwrap();
+        let public = PublicKey::from_pem(&key.public_key().to_spki_pem()).unwrap();
+        let verifier = SoftVerifier::new(&public, alg).unwrap();
+        decode(&token, &verifier, &Validation::new().with_audience(AUD)).unwrap();
+    }
+}
