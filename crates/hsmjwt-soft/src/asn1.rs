@@ -88,9 +88,16 @@ pub(crate) fn check_rsa_modulus(n: &[u8]) -> Result<usize> {
     Ok(bits)
 }
 
-/// RSA public parameters from modulus and exponent, with this crate's size checks.
+/// RSA public parameters from modulus and exponent, with this crate's size checks. The
+/// exponent must be odd, greater than 1 and at most 33 bits, as aws-lc-rs requires.
 pub(crate) fn rsa_params(n: &[u8], e: &[u8]) -> Result<PublicKeyParams> {
     check_rsa_modulus(n)?;
+    let e_bits = bit_len(e);
+    if !(2..=33).contains(&e_bits) || e.last().is_some_and(|b| b & 1 == 0) {
+        return Err(Error::UnsupportedKey(
+            "RSA public exponent must be odd, greater than 1 and at most 33 bits".to_owned(),
+        ));
+    }
     Ok(PublicKeyParams::rsa(n, e)?)
 }
 

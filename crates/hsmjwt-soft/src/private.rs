@@ -105,7 +105,7 @@ impl fmt::Debug for PrivateKey {
 }
 
 /// Wipes the string values of a parsed JWK when dropped.
-struct WipeOnDrop(Map<String, Value>);
+pub(crate) struct WipeOnDrop(pub(crate) Map<String, Value>);
 
 impl Drop for WipeOnDrop {
     fn drop(&mut self) {
@@ -239,17 +239,26 @@ impl PrivateKey {
     pub(crate) fn from_pem_blocks(blocks: Vec<pem::Pem>) -> Result<Self> {
         let mut found = Vec::new();
         let mut public = None;
+        let mut result = None;
         for block in blocks {
             let tag = block.tag().to_owned();
             let encrypted = block
                 .headers()
                 .get("Proc-Type")
                 .is_some_and(|v| v.contains("ENCRYPTED"));
+            // Every block's content is wiped when dropped, including blocks after the key.
+            let der = Zeroizing::new(block.into_contents());
+            if result.is_some() {
+                continue;
+            }
             let load: fn(&[u8]) -> Result<Self> = match tag.as_str() {
                 "PRIVATE KEY" => Self::from_pkcs8_der,
                 "RSA PRIVATE KEY" => Self::from_pkcs1_der,
                 "EC PRIVATE KEY" => Self::from_sec1_der,
-                "ENCRYPTED PRIVATE KEY" => return Err(Error::EncryptedKey),
+                "ENCRYPTED PRIVATE KEY" => {
+                    result = Some(Err(Error::EncryptedKey));
+                    continue;
+                }
                 "PUBLIC KEY"
                 | "RSA PUBLIC KEY"
                 | "EC PUBLIC KEY"
@@ -265,11 +274,14 @@ impl PrivateKey {
                     continue;
                 }
             };
-            if encrypted {
-                return Err(Error::EncryptedKey);
-            }
-            let der = Zeroizing::new(block.into_contents());
-            return load(&der);
+            result = Some(if encrypted {
+                Err(Error::EncryptedKey)
+            } else {
+                load(&der)
+            });
+        }
+        if let Some(result) = result {
+            return result;
         }
         match public {
             Some(tag) => Err(Error::NotPrivate(format!("PEM block `{tag}`"))),

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::asn1;
 use crate::error::{Error, Result};
-use crate::private::PrivateKey;
+use crate::private::{PrivateKey, WipeOnDrop};
 
 /// A public key for signature verification: RSA (2048 to 8192 bits) or EC on P-256 or
 /// P-384. EC points are checked to lie on their curve when the key is built.
@@ -58,15 +58,15 @@ pub(crate) fn parse_for_verification(
 }
 
 impl PublicKey {
-    /// A public key from its parameters, validated: RSA size within 2048..=8192 bits, EC
-    /// point on the curve.
+    /// A public key from its parameters, validated: RSA size within 2048..=8192 bits and a
+    /// usable exponent, EC point on the curve.
     ///
     /// # Errors
     /// [`Error::RsaKeyTooSmall`], [`Error::RsaKeyTooLarge`], [`Error::KeyRejected`] (for
     /// example a point off the curve), [`Error::UnsupportedKey`].
     pub fn from_params(params: PublicKeyParams) -> Result<Self> {
-        if let PublicKeyParams::Rsa { n, .. } = &params {
-            asn1::check_rsa_modulus(n)?;
+        if let PublicKeyParams::Rsa { n, e } = &params {
+            asn1::rsa_params(n, e)?;
         }
         parse_for_verification(&params, &RSA_PKCS1_2048_8192_SHA256)?;
         let spki = asn1::encode_spki(&params)?;
@@ -169,17 +169,18 @@ impl PublicKey {
             return Self::from_pem(text);
         }
         if asn1::looks_like_json(bytes) {
-            let map = hsmjwt_core::json::parse_object(bytes, "JWK")?;
-            if map.contains_key("d") {
+            let map = WipeOnDrop(hsmjwt_core::json::parse_object(bytes, "JWK")?);
+            if map.0.contains_key("d") {
                 drop(map);
                 return Ok(PrivateKey::from_jwk(bytes)?.public_key().clone());
             }
+            let map = &map.0;
             if map.contains_key("keys") {
                 return Err(Error::InvalidJwk(
                     "a JWK Set was given where a single JWK is expected".to_owned(),
                 ));
             }
-            return Self::from_jwk(&Jwk::from_map(&map)?);
+            return Self::from_jwk(&Jwk::from_map(map)?);
         }
         Self::from_der(bytes)
     }

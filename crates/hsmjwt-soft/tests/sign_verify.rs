@@ -371,3 +371,17 @@ fn signer_and_verifier_are_send_sync_and_shareable() {
             .unwrap();
     }
 }
+
+#[test]
+fn unusable_rsa_exponents_are_refused() {
+    let jwk = key(Algorithm::RS256).public_jwk();
+    for e in ["Ag", "AQ", "AQAAAAAB"] {
+        let mut map = jwk.to_map();
+        map.insert("e".into(), e.into());
+        let Ok(bad) = Jwk::from_map(&map) else {
+            continue;
+        };
+        let err = PublicKey::from_jwk(&bad).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedKey(_)), "{e}: {err:?}");
+    }
+}
