@@ -9,7 +9,7 @@
 //! each signer keeps a pool of sessions so that threads sign in parallel.
 //!
 //! ```no_run
-//! use hsmjwt_core::{encode, Claims, Header, NumericDate};
+//! use hsmjwt_core::{encode, Algorithm, Claims, Header, NumericDate};
 //! use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
 //!
 //! let uri: Pkcs11Uri = "pkcs11:token=jwt;object=ec-key;type=private\
@@ -18,7 +18,7 @@
 //! let claims = Claims::new()
 //!     .with_issuer("https://issuer.example")
 //!     .with_expiry(NumericDate::from_unix(2_000_000_000));
-//! let jwt = encode(&Header::default(), &claims, &signer)?;
+//! let jwt = encode(&Header::jwt(Algorithm::ES256), &claims, &signer)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -21,7 +21,6 @@ use crate::uri::{ObjectType, Pkcs11Uri};
 
 /// Options for [`Pkcs11Signer::open`].
 #[derive(Debug, Clone, Default)]
-#[non_exhaustive]
 pub struct SignerOptions {
     /// The JWS algorithm; by default RS256 for RSA keys and ES256/ES384 by curve for EC keys.
     pub algorithm: Option<Algorithm>,
@@ -161,12 +160,12 @@ fn mechanism(alg: Algorithm) -> Option<Mechanism<'static>> {
 /// wrong PIN is never tried twice.
 ///
 /// ```no_run
-/// use hsmjwt_core::{encode, Claims, Header};
+/// use hsmjwt_core::{encode, Algorithm, Claims, Header};
 /// use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
 ///
 /// let uri: Pkcs11Uri = "pkcs11:token=jwt;object=rsa-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/run/pin".parse()?;
 /// let signer = Pkcs11Signer::open(&uri, SignerOptions::default())?;
-/// let token = encode(&Header::default(), &Claims::new().with_issuer("me"), &signer)?;
+/// let token = encode(&Header::jwt(Algorithm::RS256), &Claims::new().with_issuer("me"), &signer)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Pkcs11Signer {

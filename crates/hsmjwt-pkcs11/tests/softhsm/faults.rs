@@ -1,0 +1,179 @@
+//! Wrong PIN, missing PIN, missing key, bad URIs, wrong algorithms, and recovery from a
+//! session logged out under the signer.
+
+use hsmjwt_core::{Algorithm, Header, Signer, encode};
+use hsmjwt_pkcs11::{Error, Pkcs11Signer, Pkcs11Uri, SignerOptions};
+
+use crate::fixture::{MAIN, NO_LOGIN, RECOVER};
+use crate::fixture_or_skip;
+use crate::sign::{claims, verify_both};
+
+fn open_err(uri: &Pkcs11Uri, options: SignerOptions) -> Error {
+    match Pkcs11Signer::open(uri, options) {
+        Ok(s) => panic!("expected an error, opened {s:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn wrong_pin_is_reported_once_and_does_not_lock() {
+    let f = fixture_or_skip!();
+    let e = open_err(
+        &f.uri_with_pin(NO_LOGIN, "nologin-p256", "9999"),
+        SignerOptions::default(),
+    );
+    assert!(
+        matches!(&e, Error::PinIncorrect { token, .. } if token == NO_LOGIN),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(msg.contains("wrong PIN") && msg.contains(NO_LOGIN), "{msg}");
+    assert!(
+        std::error::Error::source(&e).is_some(),
+        "the PKCS#11 error is kept as source"
+    );
+
+    // SoftHSM counts failures but does not lock; the token stays usable.
+    let inventory = hsmjwt_pkcs11::list(
+        Some(&f.module),
+        Some(&Pkcs11Uri::new().with_token(NO_LOGIN)),
+    )
+    .expect("list");
+    let token = inventory
+        .slots
+        .iter()
+        .find_map(|s| s.token.as_ref())
+        .expect("the token is listed");
+    assert!(!token.flags.user_pin_locked);
+}
+
+#[test]
+fn no_pin_says_how_to_give_one() {
+    let f = fixture_or_skip!();
+    let uri = Pkcs11Uri::new()
+        .with_token(NO_LOGIN)
+        .with_object("nologin-p256")
+        .with_module_path(&f.module);
+    let e = open_err(&uri, SignerOptions::default());
+    assert!(matches!(&e, Error::NoPin { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("pin-source") && msg.contains("HSMJWT_PIN"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_key_names_the_search_and_suggests_listing() {
+    let f = fixture_or_skip!();
+    let e = open_err(&f.uri(MAIN, "does-not-exist"), SignerOptions::default());
+    assert!(matches!(&e, Error::KeyNotFound { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("does-not-exist") && msg.contains(MAIN) && msg.contains("hsmjwt hsm list"),
+        "{msg}"
+    );
+
+    let e = open_err(
+        &f.uri(MAIN, "tool-rsa").with_id(vec![0x7f]),
+        SignerOptions::default(),
+    );
+    assert!(e.to_string().contains("id 7f"), "{e}");
+}
+
+#[test]
+fn missing_token_and_wrong_type() {
+    let f = fixture_or_skip!();
+    let e = open_err(&f.uri("no-such-token", "k"), SignerOptions::default());
+    assert!(matches!(&e, Error::TokenNotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("no-such-token"), "{e}");
+
+    let uri = f
+        .uri(MAIN, "tool-rsa")
+        .with_object_type(hsmjwt_pkcs11::ObjectType::Cert);
+    let e = open_err(&uri, SignerOptions::default());
+    assert!(
+        matches!(&e, Error::InvalidUri { attribute: Some(a), .. } if a == "type"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn invalid_uris_name_the_attribute() {
+    for (uri, attribute) in [
+        ("pkcs11:token=a;tokn=b", "tokn"),
+        ("pkcs11:object=a;object=b", "object"),
+        ("pkcs11:id=%G1", "id"),
+        ("pkcs11:slot-id=first", "slot-id"),
+        ("pkcs11:token=a?pin-value=1&color=red", "color"),
+    ] {
+        match uri.parse::<Pkcs11Uri>() {
+            Err(Error::InvalidUri {
+                attribute: Some(a), ..
+            }) => assert_eq!(a, attribute, "{uri}"),
+            other => panic!("{uri}: {other:?}"),
+        }
+    }
+    let e = "https://example.com"
+        .parse::<Pkcs11Uri>()
+        .expect_err("not a pkcs11 URI");
+    assert!(e.to_string().contains("pkcs11:"), "{e}");
+}
+
+#[test]
+fn algorithm_must_fit_the_key() {
+    let f = fixture_or_skip!();
+    for (label, alg) in [
+        ("tool-p256", Algorithm::ES384),
+        ("tool-p256", Algorithm::RS256),
+        ("tool-p384", Algorithm::ES256),
+        ("tool-rsa", Algorithm::ES256),
+    ] {
+        let e = open_err(
+            &f.uri(MAIN, label),
+            SignerOptions::default().with_algorithm(alg),
+        );
+        assert!(
+            matches!(&e, Error::AlgorithmMismatch { algorithm, .. } if *algorithm == alg),
+            "{label} {alg}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn signer_recovers_once_after_being_logged_out() {
+    let f = fixture_or_skip!();
+    let signer = Pkcs11Signer::open(
+        &f.uri(RECOVER, "recover-p256"),
+        SignerOptions::default().with_pool_size(2),
+    )
+    .expect("open");
+    let sign = || encode(&Header::jwt(Algorithm::ES256), &claims(), &signer);
+    verify_both(
+        &sign().expect("first signature"),
+        signer.public_key(),
+        Algorithm::ES256,
+    );
+
+    // A second session from the same shared context logs the whole application out of the
+    // token (login state is per application): the signer's sessions lose their login and
+    // the token forgets the private key's handle.
+    let ctx = hsmjwt_pkcs11::shared_context(Some(&f.module)).expect("shared context");
+    let slot = ctx
+        .get_slots_with_token()
+        .expect("slots")
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).is_ok_and(|t| t.label() == RECOVER))
+        .expect("the recovery token");
+    assert_eq!(slot.id(), signer.slot_id());
+    for round in 0..3 {
+        let session = ctx.open_ro_session(slot).expect("second session");
+        session.logout().expect("logout");
+        let token = sign().unwrap_or_else(|e| panic!("round {round}: signing after logout: {e:?}"));
+        verify_both(&token, signer.public_key(), Algorithm::ES256);
+    }
+    // And the login is back for later signatures.
+    for _ in 0..5 {
+        sign().expect("signature after recovery");
+    }
+}
