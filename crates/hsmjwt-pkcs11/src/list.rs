@@ -308,8 +308,12 @@ fn token_entry(
                 entry.logged_in = true;
             } else {
                 entry.note = Some(
-                    "not logged in, so private keys are not shown: give a token URI with pin-source, or set HSMJWT_PIN"
-                        .into(),
+                    if token_uri.is_none() && initialized_tokens > 1 {
+                        "not logged in, so private keys are not shown: name this token with a URI that has pin-source (or set HSMJWT_PIN and name it)"
+                    } else {
+                        "not logged in, so private keys are not shown: add pin-source to the token URI, or set HSMJWT_PIN"
+                    }
+                    .into(),
                 );
             }
         }
