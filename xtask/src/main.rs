@@ -1,1 +1,76 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
+//!
+//! - `ci`: everything CI checks (SoftHSM set-up, fmt, clippy, tests, doc tests)
+//! - `demo`: the README's main command: a key in software and one in a fresh SoftHSM
+//!   token, a token minted with each and verified
+//! - `softhsm`: prepare a SoftHSM token for manual use
+
+mod ci;
+mod demo;
+mod softhsm;
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&args[1..]),
+        Some("demo") => demo::run(&args[1..]),
+        Some("softhsm") => softhsm::run(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const HELP: &str = "usage: cargo xtask <task>
+
+tasks:
+  ci        install SoftHSM2 if missing, then fmt check, clippy -D warnings, tests, doc tests
+  demo      build hsmjwt, mint and verify tokens with a software key and a SoftHSM key
+  softhsm   [--dir DIR] [--label L] [--pin P] [--so-pin P]: prepare a SoftHSM token by hand";
+
+/// The workspace root (the parent of xtask/).
+pub(crate) fn root() -> std::path::PathBuf {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map_or(manifest.clone(), std::path::Path::to_path_buf)
+}
+
+/// Runs a command in the workspace root, echoing it, and fails on a non-zero exit.
+pub(crate) fn run_cmd(cmd: &mut Command) -> Result<()> {
+    cmd.current_dir(root());
+    eprintln!("xtask: $ {}", show(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", show(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", show(cmd));
+    }
+    Ok(())
+}
+
+fn show(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `cargo` as invoked by this xtask.
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}

@@ -26,7 +26,15 @@ mod tests {
     fn strict() {
         assert_eq!(decode(b"AQAB").ok(), Some(vec![1, 0, 1]));
         assert_eq!(decode(b"_-8").ok(), Some(vec![0xff, 0xef]));
-        for bad in [&b"AQ=="[..], b"AQ", b"AR", b"+/8", b"AQ AB", b"AQ\nAB", b"A"] {
+        for bad in [
+            &b"AQ=="[..],
+            b"AQ",
+            b"AR",
+            b"+/8",
+            b"AQ AB",
+            b"AQ\nAB",
+            b"A",
+        ] {
             if bad == b"AQ" {
                 assert!(decode(bad).is_ok());
                 continue;

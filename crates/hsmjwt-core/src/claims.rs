@@ -254,7 +254,10 @@ impl Claims {
         for name in REGISTERED_CLAIM_NAMES {
             map.remove(*name);
         }
-        Ok(Claims { extra: map, ..claims })
+        Ok(Claims {
+            extra: map,
+            ..claims
+        })
     }
 
     /// The claims as a JSON object, registered claims first.

@@ -82,7 +82,9 @@ pub enum Error {
         what: &'static str,
     },
     /// An algorithm name that this library does not support (including `none` and HMAC).
-    #[error("unsupported algorithm `{0}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)")]
+    #[error(
+        "unsupported algorithm `{0}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)"
+    )]
     UnsupportedAlgorithm(String),
     /// A header member is missing or has the wrong type or value.
     #[error("header member `{name}` {reason}")]

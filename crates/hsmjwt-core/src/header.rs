@@ -123,20 +123,29 @@ impl Header {
             }
             for (i, name) in crit.iter().enumerate() {
                 if REGISTERED_HEADER_NAMES.contains(&name.as_str()) {
-                    return Err(bad("crit", &format!("must not list registered member `{name}`")));
+                    return Err(bad(
+                        "crit",
+                        &format!("must not list registered member `{name}`"),
+                    ));
                 }
                 if crit[..i].contains(name) {
                     return Err(bad("crit", &format!("lists `{name}` twice")));
                 }
                 if !map.contains_key(name) {
-                    return Err(bad("crit", &format!("lists `{name}`, which is not in the header")));
+                    return Err(bad(
+                        "crit",
+                        &format!("lists `{name}`, which is not in the header"),
+                    ));
                 }
             }
         }
         match map.get("b64") {
             None | Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => {
-                return Err(bad("b64", "is false (unencoded payloads, RFC 7797, are not supported)"));
+                return Err(bad(
+                    "b64",
+                    "is false (unencoded payloads, RFC 7797, are not supported)",
+                ));
             }
             Some(_) => return Err(bad("b64", "must be a boolean")),
         }

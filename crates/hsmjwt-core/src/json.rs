@@ -131,7 +131,11 @@ pub(crate) fn opt_string_array(
         None => Ok(None),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or("must be an array of strings"))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or("must be an array of strings")
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
         Some(_) => Err("must be an array of strings"),

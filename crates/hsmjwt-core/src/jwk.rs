@@ -263,7 +263,8 @@ impl Jwk {
         let s = |name: &str| {
             json::opt_string(map, name).map_err(|r| Error::InvalidJwk(format!("`{name}` {r}")))
         };
-        let req = |name: &str| s(name)?.ok_or_else(|| Error::InvalidJwk(format!("`{name}` is missing")));
+        let req =
+            |name: &str| s(name)?.ok_or_else(|| Error::InvalidJwk(format!("`{name}` is missing")));
         let bytes = |name: &str| {
             b64::decode(req(name)?.as_bytes())
                 .map_err(|_| Error::InvalidJwk(format!("`{name}` is not canonical base64url")))
@@ -281,7 +282,8 @@ impl Jwk {
             }
         };
         let arr = |name: &str| {
-            json::opt_string_array(map, name).map_err(|r| Error::InvalidJwk(format!("`{name}` {r}")))
+            json::opt_string_array(map, name)
+                .map_err(|r| Error::InvalidJwk(format!("`{name}` {r}")))
         };
         let jwk = Jwk {
             params,
@@ -394,12 +396,18 @@ impl Jwks {
 
     /// The keys whose `kid` equals `kid`.
     pub fn find<'a>(&'a self, kid: &'a str) -> impl Iterator<Item = &'a Jwk> + 'a {
-        self.keys.iter().filter(move |k| k.kid.as_deref() == Some(kid))
+        self.keys
+            .iter()
+            .filter(move |k| k.kid.as_deref() == Some(kid))
     }
 
     /// The set as a JSON object `{"keys":[...]}`.
     pub fn to_value(&self) -> Value {
-        let keys: Vec<Value> = self.keys.iter().map(|k| Value::Object(k.to_map())).collect();
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|k| Value::Object(k.to_map()))
+            .collect();
         serde_json::json!({ "keys": keys })
     }
 }
@@ -421,18 +429,25 @@ mod tests {
             br#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jwk.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
         assert_eq!(jwk.params.bits(), 2048);
     }
 
     #[test]
     fn rejects_private_and_malformed() {
-        assert!(Jwk::from_json(br#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#).is_err());
+        assert!(
+            Jwk::from_json(br#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#).is_err()
+        );
         assert!(Jwk::from_json(br#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#).is_err());
         assert!(Jwk::from_json(br#"{"kty":"oct","k":"AA"}"#).is_err());
         assert!(Jwk::from_json(br#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#).is_err());
-        assert!(Jwks::from_json(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AA"}]}"#)
-            .is_ok_and(|s| s.keys.is_empty()));
+        assert!(
+            Jwks::from_json(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AA"}]}"#)
+                .is_ok_and(|s| s.keys.is_empty())
+        );
         assert!(Jwks::from_json(br#"{"nokeys":[]}"#).is_err());
     }
 }

@@ -33,7 +33,11 @@ pub fn encode(header: &Header, claims: &Claims, signer: &dyn Signer) -> Result<S
 ///
 /// # Errors
 /// As [`encode`].
-pub fn encode_payload(header: &Header, payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+pub fn encode_payload(
+    header: &Header,
+    payload: &[u8],
+    signer: &dyn Signer,
+) -> Result<String, Error> {
     let mut header = header.clone();
     header.alg = signer.algorithm();
     if header.kid.is_none() {
@@ -77,7 +81,8 @@ impl<'a> UnverifiedToken<'a> {
             });
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(Error::WrongPartCount {
                 parts: token.split('.').count(),
@@ -134,9 +139,10 @@ impl<'a> UnverifiedToken<'a> {
             });
         }
         if let KeyKind::Ec(curve) = expected.key_kind()
-            && self.signature.len() != 2 * curve.coordinate_len() {
-                return Err(Error::InvalidSignature);
-            }
+            && self.signature.len() != 2 * curve.coordinate_len()
+        {
+            return Err(Error::InvalidSignature);
+        }
         key.verify(self.signing_input.as_bytes(), &self.signature)
     }
 }
@@ -160,7 +166,11 @@ pub fn decode(token: &str, key: &dyn Verifier, validation: &Validation) -> Resul
 /// # Errors
 /// As [`decode`], plus [`Error::NoMatchingKey`] when no key is a candidate. With a single
 /// key of another algorithm the error is [`Error::AlgorithmMismatch`].
-pub fn decode_with_keys<'k, I>(token: &str, keys: I, validation: &Validation) -> Result<Token, Error>
+pub fn decode_with_keys<'k, I>(
+    token: &str,
+    keys: I,
+    validation: &Validation,
+) -> Result<Token, Error>
 where
     I: IntoIterator<Item = &'k dyn Verifier>,
 {
@@ -170,12 +180,13 @@ where
     let alg = unverified.header.alg;
     let kid = unverified.header.kid.as_deref();
     if let [only] = keys.as_slice()
-        && only.algorithm() != alg {
-            return Err(Error::AlgorithmMismatch {
-                expected: only.algorithm(),
-                found: alg,
-            });
-        }
+        && only.algorithm() != alg
+    {
+        return Err(Error::AlgorithmMismatch {
+            expected: only.algorithm(),
+            found: alg,
+        });
+    }
     let by_alg: Vec<&dyn Verifier> = keys.into_iter().filter(|k| k.algorithm() == alg).collect();
     let by_kid: Vec<&dyn Verifier> = match kid {
         Some(kid) if by_alg.iter().any(|k| k.key_id() == Some(kid)) => by_alg
@@ -183,7 +194,11 @@ where
             .copied()
             .filter(|k| k.key_id() == Some(kid))
             .collect(),
-        Some(_) => by_alg.iter().copied().filter(|k| k.key_id().is_none()).collect(),
+        Some(_) => by_alg
+            .iter()
+            .copied()
+            .filter(|k| k.key_id().is_none())
+            .collect(),
         None => by_alg,
     };
     if by_kid.is_empty() {

@@ -38,7 +38,9 @@ pub use claims::{Audience, Claims};
 pub use error::{BoxError, Error, Part, Result};
 pub use header::Header;
 pub use jwk::{Jwk, Jwks, PublicKeyParams};
-pub use jws::{Token, UnverifiedToken, decode, decode_insecure, decode_with_keys, encode, encode_payload};
+pub use jws::{
+    Token, UnverifiedToken, decode, decode_insecure, decode_with_keys, encode, encode_payload,
+};
 pub use sign::{KeyIdSigner, Signer, Verifier, with_key_id};
 pub use time::{Clock, FixedClock, NumericDate, SystemClock};
 pub use validation::Validation;

@@ -77,7 +77,11 @@ pub struct KeyIdSigner<S> {
 pub fn with_key_id<S: Signer>(signer: S, kid: impl Into<String>) -> KeyIdSigner<S> {
     let kid = kid.into();
     let jwk = signer.public_key().clone().with_kid(kid.clone());
-    KeyIdSigner { inner: signer, kid, jwk }
+    KeyIdSigner {
+        inner: signer,
+        kid,
+        jwk,
+    }
 }
 
 impl<S: Signer> KeyIdSigner<S> {

@@ -39,12 +39,18 @@ impl NumericDate {
 
     /// This date plus a duration, saturating.
     pub fn saturating_add(self, d: Duration) -> Self {
-        NumericDate(self.0.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        NumericDate(
+            self.0
+                .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
     }
 
     /// This date minus a duration, saturating.
     pub fn saturating_sub(self, d: Duration) -> Self {
-        NumericDate(self.0.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        NumericDate(
+            self.0
+                .saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
     }
 }
 

@@ -173,9 +173,10 @@ impl Validation {
     /// [`Error::UnsupportedCritical`] for a `crit` name not declared understood.
     pub fn check_crit(&self, header: &Header) -> Result<(), Error> {
         if let Some(crit) = &header.crit
-            && let Some(name) = crit.iter().find(|n| !self.understood_crit.contains(n)) {
-                return Err(Error::UnsupportedCritical(name.clone()));
-            }
+            && let Some(name) = crit.iter().find(|n| !self.understood_crit.contains(n))
+        {
+            return Err(Error::UnsupportedCritical(name.clone()));
+        }
         Ok(())
     }
 
@@ -210,17 +211,20 @@ impl Validation {
         }
         let now = self.clock.now();
         if let Some(exp) = claims.exp
-            && now > exp.saturating_add(self.leeway) {
-                return Err(Error::Expired { exp, now });
-            }
+            && now > exp.saturating_add(self.leeway)
+        {
+            return Err(Error::Expired { exp, now });
+        }
         if let Some(nbf) = claims.nbf
-            && now.saturating_add(self.leeway) < nbf {
-                return Err(Error::NotYetValid { nbf, now });
-            }
+            && now.saturating_add(self.leeway) < nbf
+        {
+            return Err(Error::NotYetValid { nbf, now });
+        }
         if let Some(iat) = claims.iat
-            && now.saturating_add(self.leeway) < iat {
-                return Err(Error::IssuedInFuture { iat, now });
-            }
+            && now.saturating_add(self.leeway) < iat
+        {
+            return Err(Error::IssuedInFuture { iat, now });
+        }
         if let Some(max) = self.max_lifetime {
             let Some(exp) = claims.exp else {
                 return Err(Error::MissingClaim("exp".into()));

@@ -1,0 +1,57 @@
+//! One module per subcommand.
+
+mod decode;
+mod hsm;
+mod keygen;
+mod pubkey;
+mod sign;
+mod verify;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use hsmjwt::key::KeySource;
+
+use crate::args::{Cli, Command};
+
+/// Runs the parsed command.
+pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Keygen(a) => keygen::run(&a),
+        Command::Pubkey(a) => pubkey::run(&a),
+        Command::Sign(a) => sign::run(&a),
+        Command::Verify(a) => verify::run(&a),
+        Command::Decode(a) => decode::run(&a),
+        Command::Hsm(c) => hsm::run(&c),
+    }
+}
+
+/// Parses a KEY argument (file path or pkcs11: URI).
+pub(crate) fn key_source(arg: &str) -> Result<KeySource> {
+    Ok(arg.parse::<KeySource>()?)
+}
+
+/// Prints a line on stdout.
+pub(crate) fn out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Prints JSON on stdout, pretty.
+pub(crate) fn out_json(value: &serde_json::Value) -> Result<()> {
+    out(&serde_json::to_string_pretty(value)?)
+}
+
+/// Resolves a `--kid` argument: `thumbprint` means the RFC 7638 thumbprint of `jwk`.
+pub(crate) fn resolve_kid(arg: Option<&str>, jwk: &hsmjwt::Jwk) -> Option<String> {
+    arg.map(|k| {
+        if k == "thumbprint" {
+            jwk.thumbprint()
+        } else {
+            k.to_owned()
+        }
+    })
+}

@@ -1,0 +1,62 @@
+//! `hsmjwt verify`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use hsmjwt::soft::{PublicKey, SoftVerifier, verifiers_from_jwks};
+use hsmjwt::{Algorithm, Jwks, NumericDate, Validation, Verifier};
+
+use crate::args::VerifyArgs;
+use crate::input;
+
+pub(crate) fn run(a: &VerifyArgs) -> Result<ExitCode> {
+    let token = input::token(a.token.as_deref())?;
+    let alg = a.alg.map(Algorithm::from);
+    let verifiers: Vec<SoftVerifier> = if let Some(path) = &a.jwks {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let jwks =
+            Jwks::from_json(&bytes).with_context(|| format!("invalid JWKS {}", path.display()))?;
+        let v = verifiers_from_jwks(&jwks, alg)?;
+        if v.is_empty() {
+            anyhow::bail!("{} holds no usable signature key", path.display());
+        }
+        v
+    } else if let Some(path) = &a.cert {
+        let key = PublicKey::load(path)?;
+        vec![SoftVerifier::from_jwk(&key.jwk(), alg)?]
+    } else {
+        let key = a.key.as_deref().context("give --key, --jwks or --cert")?;
+        let jwk = super::key_source(key)?.public_key()?;
+        vec![SoftVerifier::from_jwk(&jwk, alg)?]
+    };
+    let mut validation = Validation::new().with_leeway(a.leeway);
+    for iss in &a.iss {
+        validation = validation.with_issuer(iss.clone());
+    }
+    for aud in &a.aud {
+        validation = validation.with_audience(aud.clone());
+    }
+    if let Some(sub) = &a.sub {
+        validation = validation.with_subject(sub.clone());
+    }
+    if let Some(max) = a.max_lifetime {
+        validation = validation.with_max_lifetime(max);
+    }
+    for claim in &a.require {
+        validation = validation.require(claim.clone());
+    }
+    if let Some(typ) = &a.typ {
+        validation = validation.with_typ(typ.clone());
+    }
+    if let Some(now) = a.now {
+        validation = validation.at(NumericDate::from_unix(now));
+    }
+    let keys = verifiers.iter().map(|v| v as &dyn Verifier);
+    let verified = hsmjwt::decode_with_keys(&token, keys, &validation)?;
+    super::out_json(&serde_json::json!({
+        "header": verified.header,
+        "claims": verified.claims,
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,9 @@
+//! Cross-crate integration tests of the `hsmjwt` facade, one module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod hostile;
+mod interop_jsonwebtoken;
+mod rfc7515;
+mod roundtrip;

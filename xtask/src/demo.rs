@@ -1,0 +1,196 @@
+//! `cargo xtask demo`: the README's main command.
+//!
+//! Builds the `hsmjwt` binary, then, in a scratch folder under `target/`:
+//! 1. generates an ES256 key in a file, mints a token, exports the public key, verifies;
+//! 2. creates a SoftHSM2 token (installing SoftHSM2 when missing), generates an RS256 key
+//!    inside it, mints a token with `--key 'pkcs11:...'`, exports the public half and
+//!    verifies the token with it.
+//!
+//! Every command is printed before it runs, with its output and the time it took.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, root, run_cmd};
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+pub(crate) fn run(_args: &[String]) -> Result<()> {
+    crate::softhsm::ensure_installed()?;
+    run_cmd(cargo().args(["build", "--quiet", "--package", "hsmjwt-cli"]))?;
+    let bin = root().join("target/debug/hsmjwt");
+    let dir = root().join(format!("target/demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = demo(&bin, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    eprintln!("\ndemo finished: both tokens verified; scratch files removed");
+    Ok(())
+}
+
+fn demo(bin: &Path, dir: &Path) -> Result<()> {
+    eprintln!("\n== 1. a software key ==");
+    let key = dir.join("es256.pem");
+    let pub_pem = dir.join("es256.pub.pem");
+    hsmjwt(
+        bin,
+        dir,
+        &["keygen", "--alg", "ES256", "--out", s(&key)],
+        &[],
+    )?;
+    let token = hsmjwt(
+        bin,
+        dir,
+        &[
+            "sign",
+            "--key",
+            s(&key),
+            "--iss",
+            "demo",
+            "--aud",
+            "verifier",
+            "--ttl",
+            "5m",
+            "--jti",
+            "auto",
+            "--kid",
+            "thumbprint",
+        ],
+        &[],
+    )?;
+    let pem = hsmjwt(bin, dir, &["pubkey", "--key", s(&key)], &[])?;
+    std::fs::write(&pub_pem, pem)?;
+    hsmjwt(
+        bin,
+        dir,
+        &[
+            "verify",
+            "--key",
+            s(&pub_pem),
+            "--iss",
+            "demo",
+            "--aud",
+            "verifier",
+            token.trim(),
+        ],
+        &[],
+    )?;
+
+    eprintln!("\n== 2. a key that never leaves a SoftHSM2 token ==");
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens)?;
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )?;
+    let env = [
+        ("SOFTHSM2_CONF", s(&conf)),
+        ("PKCS11_MODULE", MODULE),
+        ("HSMJWT_PIN", "1234"),
+    ];
+    let mut init = Command::new("softhsm2-util");
+    init.args([
+        "--init-token",
+        "--free",
+        "--label",
+        "demo",
+        "--so-pin",
+        "12345678",
+        "--pin",
+        "1234",
+    ])
+    .env("SOFTHSM2_CONF", &conf);
+    run_cmd(&mut init)?;
+    let uri = "pkcs11:token=demo;object=jwt-signer;id=%01";
+    hsmjwt(bin, dir, &["keygen", "--alg", "RS256", "--key", uri], &env)?;
+    hsmjwt(bin, dir, &["hsm", "list"], &env)?;
+    let token = hsmjwt(
+        bin,
+        dir,
+        &[
+            "sign",
+            "--key",
+            uri,
+            "--iss",
+            "demo",
+            "--sub",
+            "service",
+            "--aud",
+            "verifier",
+            "--kid",
+            "thumbprint",
+        ],
+        &env,
+    )?;
+    let pem = hsmjwt(bin, dir, &["pubkey", "--key", uri], &env)?;
+    let hsm_pub = dir.join("hsm.pub.pem");
+    std::fs::write(&hsm_pub, pem)?;
+    hsmjwt(
+        bin,
+        dir,
+        &[
+            "verify",
+            "--key",
+            s(&hsm_pub),
+            "--iss",
+            "demo",
+            "--aud",
+            "verifier",
+            token.trim(),
+        ],
+        &[],
+    )?;
+    Ok(())
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+/// Runs `hsmjwt ARGS`, shows the command, its stdout and its time, and returns stdout.
+fn hsmjwt(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| {
+            let a = a.strip_prefix(&format!("{}/", dir.display())).unwrap_or(a);
+            if a.contains(';') || a.len() > 60 {
+                format!("'{a}'")
+            } else {
+                a.to_owned()
+            }
+        })
+        .collect();
+    let shown = shown.join(" ");
+    let shown = if shown.len() > 160 {
+        format!("{}...", &shown[..shown.floor_char_boundary(157)])
+    } else {
+        shown
+    };
+    eprintln!("\n$ hsmjwt {shown}");
+    let start = Instant::now();
+    let output = Command::new(bin)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .with_context(|| format!("cannot run {}", PathBuf::from(bin).display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    print!("{stdout}");
+    eprintln!("  ({:.1} ms)", start.elapsed().as_secs_f64() * 1000.0);
+    if !output.status.success() {
+        bail!(
+            "hsmjwt {} failed with {}",
+            args.first().unwrap_or(&""),
+            output.status
+        );
+    }
+    Ok(stdout)
+}
