@@ -80,7 +80,7 @@ impl KeySource {
     /// The public key, as a JWK. A file may hold a private key, a public key, a certificate
     /// or a JWK; a public JWK file keeps its `kid`, `alg`, `use` and `key_ops` (so `alg` pins
     /// the verification algorithm), anything else gives a JWK without them. An HSM key is
-    /// opened (which may need the PIN) and its JWK returned without `kid`.
+    /// opened (which may need the PIN) and its JWK returned without `kid` and `alg`.
     ///
     /// # Errors
     /// As [`KeySource::open_signer`].
@@ -97,8 +97,11 @@ impl KeySource {
             }
             #[cfg(feature = "pkcs11")]
             KeySource::Pkcs11(_) => {
+                // The signer's JWK names the algorithm it was opened for; the key itself fits
+                // several, so neither `alg` nor `kid` belongs to it.
                 let mut jwk = self.open_signer(None)?.public_key().clone();
                 jwk.kid = None;
+                jwk.alg = None;
                 Ok(jwk)
             }
         }

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, root, run_cmd};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+use crate::softhsm::MODULE;
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {
     crate::softhsm::ensure_installed()?;
@@ -80,34 +80,12 @@ fn demo(bin: &Path, dir: &Path) -> Result<()> {
     )?;
 
     eprintln!("\n== 2. a key that never leaves a SoftHSM2 token ==");
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens)?;
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )?;
+    let conf = crate::softhsm::prepare_token(dir, "demo", "1234", "12345678")?;
     let env = [
         ("SOFTHSM2_CONF", s(&conf)),
         ("PKCS11_MODULE", MODULE),
         ("HSMJWT_PIN", "1234"),
     ];
-    let mut init = Command::new("softhsm2-util");
-    init.args([
-        "--init-token",
-        "--free",
-        "--label",
-        "demo",
-        "--so-pin",
-        "12345678",
-        "--pin",
-        "1234",
-    ])
-    .env("SOFTHSM2_CONF", &conf);
-    run_cmd(&mut init)?;
     let uri = "pkcs11:token=demo;object=jwt-signer;id=%01";
     hsmjwt(bin, dir, &["keygen", "--alg", "RS256", "--key", uri], &env)?;
     hsmjwt(bin, dir, &["hsm", "list"], &env)?;

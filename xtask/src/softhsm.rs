@@ -245,53 +245,7 @@ pub fn run(args: &[String]) -> Result<()> {
         return Ok(());
     };
     ensure_installed()?;
-    let tokens = opts.dir.join("tokens");
-    std::fs::create_dir_all(&tokens)
-        .with_context(|| format!("cannot create {}", tokens.display()))?;
-    let conf = opts.dir.join("softhsm2.conf");
-    let conf_text = format!(
-        "# Written by `cargo xtask softhsm`.\ndirectories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
-        tokens.display()
-    );
-    if std::fs::read_to_string(&conf).ok().as_deref() != Some(conf_text.as_str()) {
-        std::fs::write(&conf, &conf_text)
-            .with_context(|| format!("cannot write {}", conf.display()))?;
-    }
-
-    if token_labels(&conf)?.contains(&opts.label) {
-        eprintln!(
-            "xtask: token `{}` already exists in {}; leaving it as it is (its PIN is unchanged)",
-            opts.label,
-            tokens.display()
-        );
-    } else {
-        let mut init = Command::new("softhsm2-util");
-        init.args(["--init-token", "--free", "--label", &opts.label])
-            .args(["--so-pin", &opts.so_pin, "--pin", &opts.pin])
-            .env("SOFTHSM2_CONF", &conf)
-            .stdout(Stdio::null());
-        eprintln!(
-            "xtask: $ SOFTHSM2_CONF={} softhsm2-util --init-token --free --label {} --so-pin *** --pin ***",
-            conf.display(),
-            opts.label
-        );
-        let status = init.status().context("cannot start softhsm2-util")?;
-        if !status.success() {
-            bail!("softhsm2-util --init-token failed with {status}");
-        }
-        if !token_labels(&conf)?.contains(&opts.label) {
-            bail!(
-                "softhsm2-util reported success but token `{}` is not in {}",
-                opts.label,
-                tokens.display()
-            );
-        }
-        eprintln!(
-            "xtask: token `{}` initialized in {}",
-            opts.label,
-            tokens.display()
-        );
-    }
+    let conf = prepare_token(&opts.dir, &opts.label, &opts.pin, &opts.so_pin)?;
 
     let conf_s = conf.display().to_string();
     let uri = format!(
@@ -306,4 +260,62 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("#   hsmjwt hsm list");
     println!("#   hsmjwt sign --key '{uri}' --iss me --aud you");
     Ok(())
+}
+
+/// Writes `DIR/softhsm2.conf` (token files in `DIR/tokens`) and initializes the token
+/// `label` there unless it exists; returns the configuration's path, for `SOFTHSM2_CONF`.
+///
+/// # Errors
+/// Fails when the folder or the configuration cannot be written, or when `softhsm2-util`
+/// fails.
+pub(crate) fn prepare_token(dir: &Path, label: &str, pin: &str, so_pin: &str) -> Result<PathBuf> {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens)
+        .with_context(|| format!("cannot create {}", tokens.display()))?;
+    let conf = dir.join("softhsm2.conf");
+    let conf_text = format!(
+        "# Written by `cargo xtask softhsm`.\ndirectories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+        tokens.display()
+    );
+    if std::fs::read_to_string(&conf).ok().as_deref() != Some(conf_text.as_str()) {
+        std::fs::write(&conf, &conf_text)
+            .with_context(|| format!("cannot write {}", conf.display()))?;
+    }
+
+    if token_labels(&conf)?.iter().any(|l| l == label) {
+        eprintln!(
+            "xtask: token `{}` already exists in {}; leaving it as it is (its PIN is unchanged)",
+            label,
+            tokens.display()
+        );
+    } else {
+        let mut init = Command::new("softhsm2-util");
+        init.args(["--init-token", "--free", "--label", label])
+            .args(["--so-pin", so_pin, "--pin", pin])
+            .env("SOFTHSM2_CONF", &conf)
+            .stdout(Stdio::null());
+        eprintln!(
+            "xtask: $ SOFTHSM2_CONF={} softhsm2-util --init-token --free --label {} --so-pin *** --pin ***",
+            conf.display(),
+            label
+        );
+        let status = init.status().context("cannot start softhsm2-util")?;
+        if !status.success() {
+            bail!("softhsm2-util --init-token failed with {status}");
+        }
+        if !token_labels(&conf)?.iter().any(|l| l == label) {
+            bail!(
+                "softhsm2-util reported success but token `{}` is not in {}",
+                label,
+                tokens.display()
+            );
+        }
+        eprintln!(
+            "xtask: token `{}` initialized in {}",
+            label,
+            tokens.display()
+        );
+    }
+
+    Ok(conf)
 }

@@ -233,7 +233,7 @@ pub(crate) fn login(session: &Session, token: &str, pin: Option<&SecretString>) 
     match session.login(UserType::User, pin) {
         Ok(()) | Err(CryptokiError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
         Err(source @ CryptokiError::Pkcs11(RvError::PinIncorrect, _)) => {
-            tracing::warn!(token, "PKCS#11 token rejected the PIN");
+            tracing::debug!(token, "PKCS#11 token rejected the PIN");
             Err(Error::PinIncorrect {
                 token: token.to_owned(),
                 source,

@@ -1,88 +1,14 @@
-//! Runs the built `hsmjwt` binary as a user would.
+//! Keys in files: every subcommand, as a user would run it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-struct Run {
-    out: Output,
-}
-
-impl Run {
-    fn ok(self) -> String {
-        assert!(
-            self.out.status.success(),
-            "expected success, got {:?}\nstderr: {}",
-            self.out.status,
-            self.stderr()
-        );
-        self.stdout()
-    }
-
-    /// Fails with exit status 1 and exactly one `error:` line; returns that line.
-    fn fails(self) -> String {
-        assert_eq!(
-            self.out.status.code(),
-            Some(1),
-            "stdout: {}\nstderr: {}",
-            self.stdout(),
-            self.stderr()
-        );
-        let err = self.stderr();
-        assert!(!err.contains("panicked"), "{err}");
-        let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("warning:")).collect();
-        assert_eq!(lines.len(), 1, "one line expected: {err}");
-        assert!(lines[0].starts_with("error: "), "{err}");
-        lines[0].to_owned()
-    }
-
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-}
-
-fn hsmjwt(args: &[&str]) -> Run {
-    hsmjwt_stdin(args, None)
-}
-
-fn hsmjwt_stdin(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmjwt"))
-        .args(args)
-        .env_remove("HSMJWT_PIN")
-        .env_remove("PKCS11_MODULE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hsmjwt");
-    let mut pipe = child.stdin.take().expect("stdin");
-    if let Some(input) = stdin {
-        pipe.write_all(input.as_bytes()).expect("write stdin");
-    }
-    drop(pipe);
-    Run {
-        out: child.wait_with_output().expect("wait"),
-    }
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
+use crate::{hsmjwt, hsmjwt_stdin, json, p};
 
 fn keygen(dir: &Path, alg: &str) -> PathBuf {
     let key = dir.join(format!("{alg}.pem"));
     hsmjwt(&["keygen", "--alg", alg, "--out", p(&key)]).ok();
     key
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
 
 #[test]

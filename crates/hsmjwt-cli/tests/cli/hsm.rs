@@ -1,0 +1,250 @@
+//! Keys in a SoftHSM2 token, through `pkcs11:` URIs, as a user would use them.
+//!
+//! Each run makes its own token folder and configuration. Without SoftHSM2 the tests print
+//! a skip line, unless `CI` or `HSMJWT_REQUIRE_SOFTHSM` is set: then they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use crate::{Run, hsmjwt_with, json, p};
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PIN: &str = "1234";
+const TOKEN: &str = "cli-test";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    conf: String,
+}
+
+/// The token, made once; `None` (with a printed reason) when SoftHSM2 is missing and not
+/// required.
+fn fixture() -> Option<&'static Fixture> {
+    static F: OnceLock<Option<Fixture>> = OnceLock::new();
+    F.get_or_init(|| {
+        let have = Path::new(MODULE).exists()
+            && Command::new("softhsm2-util").arg("--version").output().is_ok()
+            && Command::new("pkcs11-tool").arg("--help").output().is_ok();
+        if !have {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("HSMJWT_REQUIRE_SOFTHSM").is_some_and(|v| v == "1");
+            assert!(!required, "SoftHSM2 or OpenSC is missing: run `cargo xtask ci` (it installs them) or apt-get install softhsm2 opensc");
+            eprintln!("SKIPPED: SoftHSM2 is not installed (apt-get install softhsm2 opensc)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        std::fs::create_dir(root.join("tokens")).unwrap();
+        let conf = root.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", root.join("tokens").display()),
+        )
+        .unwrap();
+        let conf = p(&conf).to_owned();
+        let ok = Command::new("softhsm2-util")
+            .args(["--init-token", "--free", "--label", TOKEN, "--so-pin", "12345678", "--pin", PIN])
+            .env("SOFTHSM2_CONF", &conf)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "softhsm2-util --init-token failed");
+        // A key made by another tool: pkcs11-tool (OpenSC).
+        let slot = Command::new("pkcs11-tool")
+            .args(["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN])
+            .args(["--keypairgen", "--key-type", "rsa:2048", "--id", "0a", "--label", "tool-rsa"])
+            .env("SOFTHSM2_CONF", &conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(slot.success(), "pkcs11-tool --keypairgen failed");
+        Some(Fixture { _dir: dir, root, conf })
+    })
+    .as_ref()
+}
+
+/// SoftHSM2's file store is shared by every process: one test at a time touches it.
+fn lock() -> MutexGuard<'static, ()> {
+    static L: Mutex<()> = Mutex::new(());
+    L.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn run(f: &Fixture, args: &[&str], pin: Option<&str>) -> Run {
+    let mut env = vec![
+        ("SOFTHSM2_CONF", f.conf.as_str()),
+        ("PKCS11_MODULE", MODULE),
+    ];
+    if let Some(pin) = pin {
+        env.push(("HSMJWT_PIN", pin));
+    }
+    hsmjwt_with(args, None, &env)
+}
+
+fn uri(object: &str) -> String {
+    format!("pkcs11:token={TOKEN};object={object}")
+}
+
+/// Mints with the HSM key, verifies with its exported PEM and with the URI itself.
+fn mint_and_verify(f: &Fixture, key: &str, alg: &str) {
+    let token = run(
+        f,
+        &[
+            "sign",
+            "--key",
+            key,
+            "--alg",
+            alg,
+            "--iss",
+            "hsm",
+            "--aud",
+            "you",
+            "--kid",
+            "thumbprint",
+        ],
+        Some(PIN),
+    )
+    .ok();
+    let token = token.trim();
+    let pem = run(f, &["pubkey", "--key", key], Some(PIN)).ok();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    let pem_path = f.root.join(format!("pub-{}.pem", token.len()));
+    std::fs::write(&pem_path, pem).unwrap();
+    let out = run(
+        f,
+        &[
+            "verify",
+            "--key",
+            p(&pem_path),
+            "--alg",
+            alg,
+            "--iss",
+            "hsm",
+            "--aud",
+            "you",
+            token,
+        ],
+        None,
+    )
+    .ok();
+    assert_eq!(json(&out)["header"]["alg"], alg);
+    run(
+        f,
+        &["verify", "--key", key, "--alg", alg, "--aud", "you", token],
+        Some(PIN),
+    )
+    .ok();
+    let jwk = json(
+        &run(
+            f,
+            &[
+                "pubkey",
+                "--key",
+                key,
+                "--format",
+                "jwk",
+                "--kid",
+                "thumbprint",
+            ],
+            Some(PIN),
+        )
+        .ok(),
+    );
+    assert_eq!(json(&out)["header"]["kid"], jwk["kid"]);
+}
+
+#[test]
+fn keygen_sign_pubkey_verify_with_hsm_keys() {
+    let Some(f) = fixture() else { return };
+    let _guard = lock();
+    for (alg, object, id) in [
+        ("ES256", "cli-es256", "%01"),
+        ("PS256", "cli-rsa", "%02"),
+        ("ES384", "cli-es384", "%03"),
+    ] {
+        let key = format!("{};id={id}", uri(object));
+        run(f, &["keygen", "--alg", alg, "--key", &key], Some(PIN)).ok();
+        mint_and_verify(f, &key, alg);
+        // The same label again is refused, and nothing is overwritten.
+        let line = run(f, &["keygen", "--alg", alg, "--key", &key], Some(PIN)).fails();
+        assert!(line.contains("already exists"), "{line}");
+    }
+    // RS256 and PS512 on the key pkcs11-tool made.
+    mint_and_verify(f, &uri("tool-rsa"), "RS256");
+    mint_and_verify(f, &uri("tool-rsa"), "PS512");
+
+    let list = run(f, &["hsm", "list", "--json"], Some(PIN)).ok();
+    for label in ["cli-es256", "cli-rsa", "cli-es384", "tool-rsa"] {
+        assert!(list.contains(label), "{label} missing from {list}");
+    }
+    let text = run(f, &["hsm", "list"], Some(PIN)).ok();
+    assert!(text.contains(TOKEN), "{text}");
+}
+
+#[test]
+fn pin_from_a_file_and_never_printed() {
+    let Some(f) = fixture() else { return };
+    let _guard = lock();
+    let pin_file = f.root.join("pin.txt");
+    std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+    let key = format!("{}?pin-source=file:{}", uri("tool-rsa"), p(&pin_file));
+    let run_ = run(f, &["sign", "--key", &key, "-vv"], None);
+    assert!(
+        !run_.stderr().contains(&format!("={PIN}")),
+        "{}",
+        run_.stderr()
+    );
+    run_.ok();
+
+    let wrong = format!("{}?pin-value=987654", uri("tool-rsa"));
+    let out = run(f, &["sign", "--key", &wrong], None);
+    assert!(
+        !out.stderr().contains("987654"),
+        "the PIN leaked: {}",
+        out.stderr()
+    );
+    let line = out.fails();
+    assert!(line.contains("wrong PIN") && line.contains(TOKEN), "{line}");
+}
+
+#[test]
+fn hsm_errors_are_one_clear_line() {
+    let Some(f) = fixture() else { return };
+    let _guard = lock();
+    let line = run(f, &["sign", "--key", &uri("no-such-key")], Some(PIN)).fails();
+    assert!(
+        line.contains("no-such-key") && line.contains("hsmjwt hsm list"),
+        "{line}"
+    );
+    let line = run(
+        f,
+        &["sign", "--key", "pkcs11:token=nope;object=x"],
+        Some(PIN),
+    )
+    .fails();
+    assert!(line.contains("nope"), "{line}");
+    let line = run(f, &["sign", "--key", "pkcs11:token=a;bogus=1"], Some(PIN)).fails();
+    assert!(line.contains("bogus"), "{line}");
+    let line = run(f, &["sign", "--key", "pkcs11:id=%zz"], Some(PIN)).fails();
+    assert!(line.contains("`id`"), "{line}");
+    let line = run(f, &["sign", "--key", &uri("tool-rsa")], None).fails();
+    assert!(line.contains("PIN"), "{line}");
+    let line = run(
+        f,
+        &["sign", "--key", &uri("tool-rsa"), "--alg", "ES256"],
+        Some(PIN),
+    )
+    .fails();
+    assert!(line.contains("ES256"), "{line}");
+    // No module at all.
+    let out = hsmjwt_with(
+        &["sign", "--key", &uri("tool-rsa")],
+        None,
+        &[("HSMJWT_PIN", PIN)],
+    );
+    let line = out.fails();
+    assert!(line.contains("PKCS11_MODULE"), "{line}");
+}

@@ -1,0 +1,90 @@
+//! Runs the built `hsmjwt` binary as a user would, one module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod files;
+mod hsm;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+pub(crate) struct Run {
+    out: Output,
+}
+
+impl Run {
+    pub(crate) fn ok(self) -> String {
+        assert!(
+            self.out.status.success(),
+            "expected success, got {:?}\nstderr: {}",
+            self.out.status,
+            self.stderr()
+        );
+        self.stdout()
+    }
+
+    /// Fails with exit status 1 and exactly one `error:` line; returns that line.
+    pub(crate) fn fails(self) -> String {
+        assert_eq!(
+            self.out.status.code(),
+            Some(1),
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
+        let err = self.stderr();
+        assert!(!err.contains("panicked"), "{err}");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("warning:")).collect();
+        assert_eq!(lines.len(), 1, "one line expected: {err}");
+        assert!(lines[0].starts_with("error: "), "{err}");
+        lines[0].to_owned()
+    }
+
+    pub(crate) fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    pub(crate) fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+}
+
+pub(crate) fn hsmjwt(args: &[&str]) -> Run {
+    hsmjwt_with(args, None, &[])
+}
+
+pub(crate) fn hsmjwt_stdin(args: &[&str], stdin: Option<&str>) -> Run {
+    hsmjwt_with(args, stdin, &[])
+}
+
+/// Runs `hsmjwt` with the given stdin and extra environment (HSM variables are cleared first).
+pub(crate) fn hsmjwt_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmjwt"))
+        .args(args)
+        .env_remove("HSMJWT_PIN")
+        .env_remove("PKCS11_MODULE")
+        .env_remove("SOFTHSM2_CONF")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hsmjwt");
+    let mut pipe = child.stdin.take().expect("stdin");
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(pipe);
+    Run {
+        out: child.wait_with_output().expect("wait"),
+    }
+}
+
+pub(crate) fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+pub(crate) fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
