@@ -70,6 +70,14 @@ pub(crate) enum Command {
     /// Inspect PKCS#11 modules and tokens.
     #[command(subcommand)]
     Hsm(HsmCommand),
+    /// Adobe IMS: exchange a service-account JWT, OAuth server-to-server, local emulator.
+    #[command(subcommand)]
+    Ims(crate::cmd::ims::ImsCommand),
+    /// Generic OAuth 2.0 token endpoint: private_key_jwt, JWT-bearer grant, client secrets.
+    #[command(subcommand)]
+    Oauth(crate::cmd::oauth::OauthCommand),
+    /// Offline end-to-end demo: emulator, throwaway key, JWT, exchange, timings.
+    Demo(crate::cmd::demo::DemoArgs),
 }
 
 /// Algorithms offered for key generation.

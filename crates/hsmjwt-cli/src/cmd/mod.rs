@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
 mod decode;
+pub(crate) mod demo;
 mod hsm;
+pub(crate) mod ims;
 mod keygen;
+pub(crate) mod oauth;
 mod pubkey;
 mod sign;
 mod verify;
@@ -24,6 +27,9 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(a) => verify::run(&a),
         Command::Decode(a) => decode::run(&a),
         Command::Hsm(c) => hsm::run(&c),
+        Command::Ims(c) => ims::run(c),
+        Command::Oauth(c) => oauth::run(c),
+        Command::Demo(a) => demo::run(&a),
     }
 }
 

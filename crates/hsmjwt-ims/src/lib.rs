@@ -1,0 +1,1 @@
+//! Placeholder: the token-exchange client lands here.
