@@ -1,0 +1,92 @@
+//! Test support for the hsmjwt crates: PKCS#11 calls that the safe `cryptoki` API does not
+//! offer, for tests that break a token's state under a signer.
+//!
+//! Not published; only a dev-dependency. The one module with `unsafe` code is [`ffi`]
+//! (private); the rest of the crate denies it.
+
+use std::path::Path;
+
+#[allow(unsafe_code)]
+mod ffi;
+
+/// Closes every session of this process on `slot_id`, as `C_CloseAllSessions` does, behind
+/// the back of whoever holds them.
+///
+/// PKCS#11 keeps login state per application, so closing the last session also logs the
+/// application out of the token, and the token forgets the object handles it gave out.
+/// Sessions held by others (for example a `Pkcs11Signer`'s pool) keep their handles, which
+/// the module no longer knows: their next call fails with `CKR_SESSION_HANDLE_INVALID`.
+///
+/// `cryptoki` 0.12 has no safe `close_all_sessions`, so this loads `module` a second time
+/// (`dlopen` of a library the process has already loaded returns the same library, with the
+/// same state), asks it for its function list with `C_GetFunctionList`, and calls
+/// `C_CloseAllSessions(slot_id)` through it.
+///
+/// # Preconditions
+/// The module must already be loaded **and initialized** in this process, for example by
+/// `hsmjwt_pkcs11::shared_context` or by opening a signer. This function never calls
+/// `C_Initialize` or `C_Finalize`: the module belongs to the process's shared context.
+/// Called on a module that is not initialized, the call fails with
+/// `CKR_CRYPTOKI_NOT_INITIALIZED` and changes nothing.
+///
+/// # Errors
+/// A message when the module cannot be loaded, lacks `C_GetFunctionList` or
+/// `C_CloseAllSessions`, or when either call returns anything but `CKR_OK` (for example
+/// `CKR_SLOT_ID_INVALID`).
+pub fn close_all_sessions(module: &Path, slot_id: u64) -> Result<(), String> {
+    // `CK_SLOT_ID` is a C `unsigned long`: 32 bits on Windows.
+    #[allow(clippy::useless_conversion)]
+    let slot = cryptoki_sys::CK_SLOT_ID::try_from(slot_id)
+        .map_err(|_| format!("slot id {slot_id} does not fit a CK_SLOT_ID"))?;
+    ffi::close_all_sessions(module, slot)
+}
+
+/// A readable name for the return values a caller may meet here, else the number.
+fn rv_name(rv: cryptoki_sys::CK_RV) -> String {
+    let name = match rv {
+        cryptoki_sys::CKR_SLOT_ID_INVALID => "CKR_SLOT_ID_INVALID",
+        cryptoki_sys::CKR_GENERAL_ERROR => "CKR_GENERAL_ERROR",
+        cryptoki_sys::CKR_HOST_MEMORY => "CKR_HOST_MEMORY",
+        cryptoki_sys::CKR_FUNCTION_FAILED => "CKR_FUNCTION_FAILED",
+        cryptoki_sys::CKR_ARGUMENTS_BAD => "CKR_ARGUMENTS_BAD",
+        cryptoki_sys::CKR_DEVICE_ERROR => "CKR_DEVICE_ERROR",
+        cryptoki_sys::CKR_DEVICE_REMOVED => "CKR_DEVICE_REMOVED",
+        cryptoki_sys::CKR_TOKEN_NOT_PRESENT => "CKR_TOKEN_NOT_PRESENT",
+        cryptoki_sys::CKR_CRYPTOKI_NOT_INITIALIZED => "CKR_CRYPTOKI_NOT_INITIALIZED",
+        _ => return format!("CK_RV {rv:#x}"),
+    };
+    format!("{name} ({rv:#x})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_module_is_an_error() {
+        let e = close_all_sessions(Path::new("/nonexistent/libpkcs11-missing.so"), 0)
+            .expect_err("no such module");
+        assert!(e.contains("libpkcs11-missing.so"), "{e}");
+    }
+
+    #[test]
+    fn return_values_are_named() {
+        assert_eq!(
+            rv_name(cryptoki_sys::CKR_SLOT_ID_INVALID),
+            "CKR_SLOT_ID_INVALID (0x3)"
+        );
+        assert_eq!(rv_name(0x8000_0001), "CK_RV 0x80000001");
+    }
+
+    /// SoftHSM, when installed, is loaded but never initialized in this test process: the
+    /// call must report that instead of initializing the module itself.
+    #[test]
+    fn uninitialized_module_is_reported_not_initialized() {
+        let module = Path::new("/usr/lib/softhsm/libsofthsm2.so");
+        if !module.exists() {
+            return;
+        }
+        let e = close_all_sessions(module, 0).expect_err("the module is not initialized");
+        assert!(e.contains("CKR_CRYPTOKI_NOT_INITIALIZED"), "{e}");
+    }
+}
