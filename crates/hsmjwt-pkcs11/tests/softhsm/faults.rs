@@ -1,12 +1,17 @@
-//! Wrong PIN, missing PIN, missing key, bad URIs, wrong algorithms, and recovery from a
-//! session logged out under the signer.
+//! Wrong PIN, missing PIN, missing key, bad URIs, wrong algorithms, and recovery from
+//! sessions logged out or closed under the signer.
 
-use hsmjwt_core::{Algorithm, Header, Signer, encode};
-use hsmjwt_pkcs11::{Error, Pkcs11Signer, Pkcs11Uri, SignerOptions};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::fixture::{MAIN, NO_LOGIN, RECOVER};
+use hsmjwt_core::{Algorithm, Header, Signer, Validation, decode, encode};
+use hsmjwt_pkcs11::cryptoki::error::RvError;
+use hsmjwt_pkcs11::cryptoki::session::SessionState;
+use hsmjwt_pkcs11::{CryptokiError, Error, Pkcs11Signer, Pkcs11Uri, SignerOptions};
+use hsmjwt_soft::SoftVerifier;
+
+use crate::fixture::{CLOSE_ALL, MAIN, NO_LOGIN, RECOVER};
 use crate::fixture_or_skip;
-use crate::sign::{claims, verify_both};
+use crate::sign::{AUD, claims, verify_both};
 
 fn open_err(uri: &Pkcs11Uri, options: SignerOptions) -> Error {
     match Pkcs11Signer::open(uri, options) {
@@ -175,5 +180,102 @@ fn signer_recovers_once_after_being_logged_out() {
     // And the login is back for later signatures.
     for _ in 0..5 {
         sign().expect("signature after recovery");
+    }
+}
+
+#[test]
+fn signer_recovers_after_all_sessions_are_closed_under_it() {
+    let f = fixture_or_skip!();
+    let alg = Algorithm::ES256;
+    let signer = Pkcs11Signer::open(
+        &f.uri(CLOSE_ALL, "closeall-p256"),
+        SignerOptions::default().with_pool_size(2),
+    )
+    .expect("open");
+    let verifier = SoftVerifier::from_jwk(signer.public_key(), Some(alg)).expect("verifier");
+    let validation = Validation::new().with_audience(AUD);
+    let sign = || encode(&Header::jwt(alg), &claims(), &signer);
+    let check = |token: &str, what: &str| {
+        decode(token, &verifier, &validation)
+            .unwrap_or_else(|e| panic!("{what}: the token does not verify: {e}"));
+    };
+    check(&sign().expect("first signature"), "first signature");
+
+    // A witness session next to the signer's, from the process's shared context, shows that
+    // `C_CloseAllSessions` reached the library state the signer uses.
+    let ctx = hsmjwt_pkcs11::shared_context(Some(&f.module)).expect("shared context");
+    let slot = ctx
+        .get_slots_with_token()
+        .expect("slots")
+        .into_iter()
+        .find(|s| s.id() == signer.slot_id())
+        .expect("the signer's slot");
+    assert_eq!(
+        ctx.get_token_info(slot).expect("token info").label(),
+        CLOSE_ALL
+    );
+    let close_all = |round: &str| {
+        let witness = ctx.open_ro_session(slot).expect("witness session");
+        let state = witness
+            .get_session_info()
+            .expect("session info")
+            .session_state();
+        assert_eq!(
+            state,
+            SessionState::RoUser,
+            "{round}: the signer is logged in"
+        );
+        hsmjwt_testkit::close_all_sessions(&f.module, signer.slot_id())
+            .unwrap_or_else(|e| panic!("{round}: {e}"));
+        match witness.get_session_info() {
+            Err(CryptokiError::Pkcs11(RvError::SessionHandleInvalid, _)) => {}
+            other => panic!("{round}: the witness session survived C_CloseAllSessions: {other:?}"),
+        }
+        // Like the signer's pool, do not close a handle the token no longer knows.
+        std::mem::forget(witness);
+        // The last session is gone, and with it the application's login.
+        let probe = ctx.open_ro_session(slot).expect("probe session");
+        let state = probe
+            .get_session_info()
+            .expect("session info")
+            .session_state();
+        assert_eq!(state, SessionState::RoPublic, "{round}: logged out");
+    };
+
+    // One signer, one pooled session: closed, then the next signature recovers.
+    close_all("sequential");
+    let token = sign().unwrap_or_else(|e| panic!("signing after C_CloseAllSessions: {e:?}"));
+    check(&token, "after C_CloseAllSessions");
+    verify_both(&token, signer.public_key(), alg);
+
+    // Both pooled sessions closed under threads that sign at once.
+    for round in ["first concurrent", "second concurrent"] {
+        // Fill the pool (two sessions) before closing them.
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        sign().expect("warm-up signature");
+                    }
+                });
+            }
+        });
+        close_all(round);
+        let made = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let (sign, check, made) = (&sign, &check, &made);
+                scope.spawn(move || {
+                    for i in 0..20 {
+                        let token = sign().unwrap_or_else(|e| {
+                            panic!("{round}: thread {t}, token {i} after C_CloseAllSessions: {e:?}")
+                        });
+                        check(&token, &format!("{round}: thread {t}, token {i}"));
+                        made.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(made.load(Ordering::Relaxed), 80, "{round}");
     }
 }

@@ -26,6 +26,8 @@ pub(crate) const MAIN: &str = "hsmjwt-main";
 pub(crate) const NO_LOGIN: &str = "hsmjwt-nologin";
 /// A token only the session-recovery test touches: it logs the application out.
 pub(crate) const RECOVER: &str = "hsmjwt-recover";
+/// A token only the closed-sessions test touches: it closes every session on its slot.
+pub(crate) const CLOSE_ALL: &str = "hsmjwt-closeall";
 
 /// Keys made by `pkcs11-tool` on the main token: (label, id, key type).
 pub(crate) const TOOL_KEYS: [(&str, &str, &str); 3] = [
@@ -179,7 +181,7 @@ fn setup(f: &Fixture, conf: &Path) {
         ),
     )
     .expect("softhsm2.conf");
-    for label in [MAIN, NO_LOGIN, RECOVER] {
+    for label in [MAIN, NO_LOGIN, RECOVER, CLOSE_ALL] {
         let out = Command::new("softhsm2-util")
             .args([
                 "--init-token",
@@ -236,6 +238,18 @@ fn setup(f: &Fixture, conf: &Path) {
             "0a",
             "--label",
             "recover-p256",
+        ],
+    );
+    f.pkcs11_tool(
+        CLOSE_ALL,
+        &[
+            "--keypairgen",
+            "--key-type",
+            "EC:prime256v1",
+            "--id",
+            "0b",
+            "--label",
+            "closeall-p256",
         ],
     );
     // The library's own key generation, into the same token.
