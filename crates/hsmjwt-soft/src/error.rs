@@ -126,6 +126,28 @@ pub enum Error {
     /// A JWK is malformed or unusable here.
     #[error("invalid JWK: {0}")]
     InvalidJwk(String),
+    /// The certificate's validity period has ended.
+    #[error("certificate `{subject}` expired on {not_after}; renew it and register the new one")]
+    CertificateExpired {
+        /// The certificate's subject.
+        subject: String,
+        /// The end of its validity period.
+        not_after: String,
+    },
+    /// The certificate's validity period has not begun.
+    #[error("certificate `{subject}` is not valid before {not_before}")]
+    CertificateNotYetValid {
+        /// The certificate's subject.
+        subject: String,
+        /// The start of its validity period.
+        not_before: String,
+    },
+    /// The certificate does not certify the key it is used with.
+    #[error("certificate `{subject}` does not belong to this key (their public keys differ)")]
+    CertificateKeyMismatch {
+        /// The certificate's subject.
+        subject: String,
+    },
     /// An error from `hsmjwt-core` (for example a JWK it refused).
     #[error(transparent)]
     Core(#[from] hsmjwt_core::Error),

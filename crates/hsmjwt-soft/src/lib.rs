@@ -36,12 +36,14 @@
 #![warn(missing_docs)]
 
 mod asn1;
+mod cert;
 mod error;
 mod private;
 mod public;
 mod signer;
 mod verifier;
 
+pub use cert::{Certificate, EXPIRY_WARNING_DAYS, Validity, set_certificate_headers};
 pub use error::{Error, Result};
 pub use private::{KeySpec, PrivateKey};
 pub use public::{PublicKey, load_certificate_chain};

@@ -226,7 +226,9 @@ impl PublicKey {
     }
 }
 
-fn parse_certificate(der: &[u8]) -> Result<x509_parser::certificate::X509Certificate<'_>> {
+pub(crate) fn parse_certificate(
+    der: &[u8],
+) -> Result<x509_parser::certificate::X509Certificate<'_>> {
     use x509_parser::error::X509Error;
     match x509_parser::parse_x509_certificate(der) {
         Ok(([], cert)) => Ok(cert),

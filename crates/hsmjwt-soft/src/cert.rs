@@ -1,0 +1,222 @@
+//! X.509 certificates: `x5c` and `x5t#S256` headers, key matching and validity windows.
+//!
+//! AEM service certificates expire after one year and users forget: [`Certificate::check`]
+//! warns within [`EXPIRY_WARNING_DAYS`] days of the end and fails after it.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hsmjwt_core::{HashAlg, Header, Jwk, NumericDate, b64};
+
+use crate::error::{Error, Result};
+use crate::public::{PublicKey, load_certificate_chain, parse_certificate};
+
+/// Days before expiry from which [`Certificate::check`] reports
+/// [`Validity::ExpiresSoon`]: 30.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+const DAY: i64 = 86_400;
+
+/// A parsed X.509 certificate with what JWS headers and checks need.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    der: Vec<u8>,
+    public_key: PublicKey,
+    subject: String,
+    issuer: String,
+    not_before: NumericDate,
+    not_after: NumericDate,
+    not_before_text: String,
+    not_after_text: String,
+}
+
+/// Where a certificate stands in its validity period at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Validity {
+    /// Valid, with this many whole days left.
+    Valid {
+        /// Whole days until `notAfter`.
+        days_left: i64,
+    },
+    /// Valid, but ending within [`EXPIRY_WARNING_DAYS`] days.
+    ExpiresSoon {
+        /// Whole days until `notAfter`.
+        days_left: i64,
+    },
+    /// Not valid yet.
+    NotYetValid,
+    /// Expired.
+    Expired {
+        /// Whole days since `notAfter`.
+        days_ago: i64,
+    },
+}
+
+impl Certificate {
+    /// Parses one DER certificate.
+    ///
+    /// # Errors
+    /// [`Error::Certificate`] for malformed DER or trailing data; key errors for an
+    /// unsupported or too small public key.
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let cert = parse_certificate(der)?;
+        let validity = cert.validity();
+        let public_key = PublicKey::from_certificate_der(der)?;
+        Ok(Certificate {
+            der: der.to_vec(),
+            public_key,
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            not_before: NumericDate::from_unix(validity.not_before.timestamp()),
+            not_after: NumericDate::from_unix(validity.not_after.timestamp()),
+            not_before_text: validity.not_before.to_string(),
+            not_after_text: validity.not_after.to_string(),
+        })
+    }
+
+    /// Parses a chain: PEM with one or more `CERTIFICATE` blocks (leaf first), or one DER
+    /// certificate.
+    ///
+    /// # Errors
+    /// [`Error::NoCertificate`] when there is none, and any error of
+    /// [`Certificate::from_der`].
+    pub fn chain_from_bytes(bytes: &[u8]) -> Result<Vec<Certificate>> {
+        load_certificate_chain(bytes)?
+            .iter()
+            .map(|der| Certificate::from_der(der))
+            .collect()
+    }
+
+    /// Reads a chain from a file; see [`Certificate::chain_from_bytes`].
+    ///
+    /// # Errors
+    /// As [`Certificate::chain_from_bytes`], and when the file cannot be read; the error
+    /// names the file.
+    pub fn load_chain(path: &Path) -> Result<Vec<Certificate>> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::chain_from_bytes(&bytes).map_err(|e| e.in_file(path))
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The certified public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public_key
+    }
+
+    /// The subject's distinguished name.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The issuer's distinguished name.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Start of the validity period.
+    pub fn not_before(&self) -> NumericDate {
+        self.not_before
+    }
+
+    /// End of the validity period.
+    pub fn not_after(&self) -> NumericDate {
+        self.not_after
+    }
+
+    /// End of the validity period as text (e.g. `Feb 14 07:35:37 2026 +00:00`).
+    pub fn not_after_text(&self) -> &str {
+        &self.not_after_text
+    }
+
+    /// The `x5t#S256` value: base64url of the SHA-256 of the DER certificate.
+    pub fn x5t_s256(&self) -> String {
+        b64::encode(&HashAlg::Sha256.digest(&self.der))
+    }
+
+    /// The certificate as an `x5c` entry: standard base64 (not base64url) of the DER.
+    pub fn x5c_entry(&self) -> String {
+        STANDARD.encode(&self.der)
+    }
+
+    /// Whether the certificate certifies the public key `jwk` (same key material).
+    pub fn certifies(&self, jwk: &Jwk) -> bool {
+        self.public_key.params() == &jwk.params
+    }
+
+    /// Where the certificate stands at `now`.
+    pub fn validity(&self, now: NumericDate) -> Validity {
+        let (now, start, end) = (
+            now.as_unix(),
+            self.not_before.as_unix(),
+            self.not_after.as_unix(),
+        );
+        if now < start {
+            Validity::NotYetValid
+        } else if now > end {
+            Validity::Expired {
+                days_ago: (now - end) / DAY,
+            }
+        } else {
+            let days_left = (end - now) / DAY;
+            if days_left < EXPIRY_WARNING_DAYS {
+                Validity::ExpiresSoon { days_left }
+            } else {
+                Validity::Valid { days_left }
+            }
+        }
+    }
+
+    /// Checks the validity window at `now`: an error when expired or not yet valid, else
+    /// the [`Validity`] (which may be [`Validity::ExpiresSoon`], worth a warning).
+    ///
+    /// # Errors
+    /// [`Error::CertificateExpired`] or [`Error::CertificateNotYetValid`].
+    pub fn check(&self, now: NumericDate) -> Result<Validity> {
+        match self.validity(now) {
+            Validity::Expired { .. } => Err(Error::CertificateExpired {
+                subject: self.subject.clone(),
+                not_after: self.not_after_text.clone(),
+            }),
+            Validity::NotYetValid => Err(Error::CertificateNotYetValid {
+                subject: self.subject.clone(),
+                not_before: self.not_before_text.clone(),
+            }),
+            v => Ok(v),
+        }
+    }
+
+    /// Checks that this certificate certifies `jwk`.
+    ///
+    /// # Errors
+    /// [`Error::CertificateKeyMismatch`] when the public keys differ.
+    pub fn check_key(&self, jwk: &Jwk) -> Result<()> {
+        if self.certifies(jwk) {
+            Ok(())
+        } else {
+            Err(Error::CertificateKeyMismatch {
+                subject: self.subject.clone(),
+            })
+        }
+    }
+}
+
+/// Sets `x5t#S256` from the leaf (first) certificate of `chain` and, when `with_chain`,
+/// `x5c` with the whole chain.
+pub fn set_certificate_headers(header: &mut Header, chain: &[Certificate], with_chain: bool) {
+    if let Some(leaf) = chain.first() {
+        header.x5t_s256 = Some(leaf.x5t_s256());
+        if with_chain {
+            header.x5c = Some(chain.iter().map(Certificate::x5c_entry).collect());
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Certificates: `x5t#S256` and `x5c` against openssl's own values, key matching, and the
+//! validity window.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::Dir;
+use hsmjwt_core::{Algorithm, Header, NumericDate};
+use hsmjwt_soft::{Certificate, Error, PrivateKey, Validity, set_certificate_headers};
+
+fn openssl_out(dir: &Dir, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir.path(""))
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A CA, a leaf signed by it (chain file leaf + CA), and a self-signed certificate.
+fn setup() -> Dir {
+    let d = Dir::new();
+    d.rsa_pkcs8("ca.key", 2048);
+    d.ec_sec1("leaf.key", "prime256v1");
+    d.rsa_pkcs8("self.key", 2048);
+    d.openssl(&[
+        "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=ca", "-days", "400", "-out",
+        "ca.pem",
+    ]);
+    d.openssl(&[
+        "req", "-new", "-key", "leaf.key", "-subj", "/CN=leaf", "-out", "leaf.csr",
+    ]);
+    d.openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "365",
+        "-out",
+        "leaf.pem",
+    ]);
+    d.openssl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "self.key",
+        "-subj",
+        "/CN=short",
+        "-days",
+        "10",
+        "-out",
+        "short.pem",
+    ]);
+    let mut chain = d.read("leaf.pem");
+    chain.extend_from_slice(&d.read("ca.pem"));
+    d.write("chain.pem", &chain);
+    d
+}
+
+#[test]
+fn x5t_s256_equals_openssl_fingerprint() {
+    let d = setup();
+    let chain = Certificate::load_chain(&d.path("chain.pem")).unwrap();
+    assert_eq!(chain.len(), 2);
+    // `openssl x509 -fingerprint -sha256` prints "sha256 Fingerprint=AB:CD:...".
+    let fp = openssl_out(
+        &d,
+        &[
+            "x509",
+            "-in",
+            "leaf.pem",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ],
+    );
+    let hex = fp.trim().rsplit('=').next().unwrap().replace(':', "");
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(bytes.len(), 32);
+    assert_eq!(chain[0].x5t_s256(), URL_SAFE_NO_PAD.encode(&bytes));
+
+    // x5c: standard base64 of each DER certificate, leaf first.
+    for (i, name) in ["leaf.pem", "ca.pem"].iter().enumerate() {
+        d.openssl(&["x509", "-in", name, "-outform", "DER", "-out", "c.der"]);
+        assert_eq!(chain[i].x5c_entry(), STANDARD.encode(d.read("c.der")));
+    }
+    let mut header = Header::new(Algorithm::ES256);
+    set_certificate_headers(&mut header, &chain, true);
+    assert_eq!(
+        header.x5t_s256.as_deref(),
+        Some(chain[0].x5t_s256().as_str())
+    );
+    assert_eq!(header.x5c.as_ref().map(Vec::len), Some(2));
+    let mut header = Header::new(Algorithm::ES256);
+    set_certificate_headers(&mut header, &chain, false);
+    assert!(header.x5c.is_none() && header.x5t_s256.is_some());
+}
+
+#[test]
+fn certificate_and_key_must_belong_together() {
+    let d = setup();
+    let chain = Certificate::load_chain(&d.path("chain.pem")).unwrap();
+    let leaf_key = PrivateKey::load(&d.path("leaf.key")).unwrap();
+    let other = PrivateKey::load(&d.path("self.key")).unwrap();
+    assert!(chain[0].check_key(&leaf_key.public_jwk()).is_ok());
+    let err = chain[0].check_key(&other.public_jwk()).unwrap_err();
+    assert!(matches!(err, Error::CertificateKeyMismatch { .. }));
+    assert!(err.to_string().contains("CN=leaf"), "{err}");
+    assert!(chain[1].check_key(&leaf_key.public_jwk()).is_err());
+}
+
+#[test]
+fn validity_window_warns_then_fails() {
+    let d = setup();
+    let leaf = &Certificate::load_chain(&d.path("leaf.pem")).unwrap()[0];
+    let now = NumericDate::now();
+    assert!(
+        matches!(leaf.check(now), Ok(Validity::Valid { days_left }) if (363..=365).contains(&days_left))
+    );
+    let short = &Certificate::load_chain(&d.path("short.pem")).unwrap()[0];
+    assert!(
+        matches!(short.check(now), Ok(Validity::ExpiresSoon { days_left }) if (8..=10).contains(&days_left))
+    );
+    let later = NumericDate::from_unix(leaf.not_after().as_unix() + 86_400 * 3);
+    assert_eq!(leaf.validity(later), Validity::Expired { days_ago: 3 });
+    let err = leaf.check(later).unwrap_err();
+    assert!(matches!(err, Error::CertificateExpired { .. }));
+    assert!(err.to_string().contains("expired on"), "{err}");
+    let before = NumericDate::from_unix(leaf.not_before().as_unix() - 10);
+    assert!(matches!(
+        leaf.check(before),
+        Err(Error::CertificateNotYetValid { .. })
+    ));
+    // Thirty days before the end is still "valid"; 29 days is "expires soon".
+    let edge = NumericDate::from_unix(leaf.not_after().as_unix() - 30 * 86_400);
+    assert_eq!(leaf.validity(edge), Validity::Valid { days_left: 30 });
+    let edge = NumericDate::from_unix(leaf.not_after().as_unix() - 29 * 86_400);
+    assert_eq!(leaf.validity(edge), Validity::ExpiresSoon { days_left: 29 });
+}
