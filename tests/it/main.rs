@@ -5,5 +5,6 @@
 mod common;
 mod hostile;
 mod interop_jsonwebtoken;
+mod profiles;
 mod rfc7515;
 mod roundtrip;

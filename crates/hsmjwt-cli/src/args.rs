@@ -78,6 +78,19 @@ pub(crate) enum Command {
     Oauth(crate::cmd::oauth::OauthCommand),
     /// Offline end-to-end demo: emulator, throwaway key, JWT, exchange, timings.
     Demo(crate::cmd::demo::DemoArgs),
+    /// Mint an Adobe Pass `AD-Service-Token` (RS256, with kid).
+    ///
+    /// Example:
+    ///   hsmjwt service-token --key idp.pem --iss https://idp.example --sub user-42 \
+    ///     --claim name='"Jane Smith"' --header-line
+    ServiceToken(crate::cmd::service_token::ServiceTokenArgs),
+    /// Build a JWT-secured authorization request (RFC 9101), by value or pushed (PAR).
+    ///
+    /// Example:
+    ///   hsmjwt jar --key jar.pem --alg PS256 --client-id app --issuer https://as.example/ \
+    ///     --redirect-uri https://app.example/cb --scope openid --state auto --nonce auto \
+    ///     --pkce --authorize-endpoint https://as.example/authorize
+    Jar(crate::cmd::jar::JarArgs),
 }
 
 /// Algorithms offered for key generation.
@@ -147,6 +160,9 @@ pub(crate) enum PubkeyFormat {
     Jwk,
     /// A JWK Set with one key.
     Jwks,
+    /// Auth0's credential body: {"name","credential_type":"public_key","pem","alg"}.
+    #[value(name = "auth0-credential")]
+    Auth0Credential,
 }
 
 #[derive(Debug, Args)]
@@ -160,9 +176,13 @@ pub(crate) struct PubkeyArgs {
     /// Key id for JWK output: a value, or `thumbprint` for the RFC 7638 thumbprint.
     #[arg(long)]
     pub kid: Option<String>,
-    /// `alg` member for JWK output (must fit the key).
+    /// `alg` member for JWK and Auth0 output (must fit the key; Auth0 takes RS256 or
+    /// PS256, RS256 by default).
     #[arg(long, value_enum)]
     pub alg: Option<AlgArg>,
+    /// Credential name for Auth0 output (default: "hsmjwt " and the key's thumbprint).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +217,13 @@ pub(crate) struct SignArgs {
     /// Extra header member as NAME=JSON, e.g. typ='"at+jwt"' (repeatable).
     #[arg(long = "header", value_name = "NAME=JSON")]
     pub headers: Vec<String>,
+    /// The key's certificate (chain): sets `x5t#S256`, after checking that it certifies
+    /// the key and has not expired (a warning within 30 days of expiry).
+    #[arg(long)]
+    pub cert: Option<PathBuf>,
+    /// With --cert: also put the chain in `x5c`.
+    #[arg(long, requires = "cert")]
+    pub x5c: bool,
     /// Issue the token as of this time (seconds since the epoch) instead of now.
     #[arg(long, value_name = "UNIX")]
     pub now: Option<i64>,

@@ -4,9 +4,11 @@ mod decode;
 pub(crate) mod demo;
 mod hsm;
 pub(crate) mod ims;
+pub(crate) mod jar;
 mod keygen;
 pub(crate) mod oauth;
 mod pubkey;
+pub(crate) mod service_token;
 mod sign;
 mod verify;
 
@@ -30,6 +32,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ims(c) => ims::run(c),
         Command::Oauth(c) => oauth::run(c),
         Command::Demo(a) => demo::run(&a),
+        Command::ServiceToken(a) => service_token::run(&a),
+        Command::Jar(a) => jar::run(&a),
     }
 }
 

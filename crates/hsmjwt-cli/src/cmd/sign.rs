@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use hsmjwt::core::with_key_id;
+use hsmjwt::soft::{Certificate, Validity, set_certificate_headers};
 use hsmjwt::{Algorithm, Claims, Header, NumericDate};
 
 use crate::args::SignArgs;
@@ -44,6 +45,19 @@ pub(crate) fn run(a: &SignArgs) -> Result<ExitCode> {
             .with_context(|| format!("invalid --header {name}"))?;
     }
     let signer = super::key_source(&a.key)?.open_signer(a.alg.map(Algorithm::from))?;
+    if let Some(path) = &a.cert {
+        let chain = Certificate::load_chain(path)?;
+        let leaf = chain.first().context("no certificate")?;
+        leaf.check_key(signer.public_key())?;
+        if let Validity::ExpiresSoon { days_left } = leaf.check(NumericDate::now())? {
+            eprintln!(
+                "warning: certificate `{}` expires in {days_left} days ({}); renew it",
+                leaf.subject(),
+                leaf.not_after_text()
+            );
+        }
+        set_certificate_headers(&mut header, &chain, a.x5c);
+    }
     let token = match super::resolve_kid(a.kid.as_deref(), signer.public_key()) {
         Some(kid) => hsmjwt::encode(&header, &claims, &with_key_id(signer, kid))?,
         None => hsmjwt::encode(&header, &claims, &signer)?,

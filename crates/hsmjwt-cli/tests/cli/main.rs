@@ -4,6 +4,7 @@
 
 mod files;
 mod hsm;
+mod profiles;
 
 use std::io::Write;
 use std::path::Path;
