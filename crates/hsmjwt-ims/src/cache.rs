@@ -1,0 +1,373 @@
+//! A token cache with single-flight refresh, generic over where tokens come from.
+//!
+//! # Policy
+//! - A token obtained with lifetime `L` (measured from when its request was *started*) is
+//!   handed out until `min(L - margin, 0.9 * L)`: the configured margin (default 5 min)
+//!   before expiry, and never later than 90 % of its lifetime. After that it is *stale*.
+//! - The first caller that finds the cache empty or stale starts one request (a *flight*);
+//!   every caller arriving meanwhile waits for that same flight and gets its result, token
+//!   or error. Exactly one request is made however many callers wait.
+//! - When a refresh fails and the stale token has not expired yet, the stale token is
+//!   returned (to every waiter) and the failure is logged; the next attempt is made no
+//!   sooner than `retry_delay` (default 10 s) later, so a failing IMS is not hammered. A
+//!   token is never dropped because a refresh failed.
+//! - When a refresh fails and there is no unexpired token, every waiter of that flight gets
+//!   the error; nothing is cached, and the next call starts a new flight.
+//! - A cache hit takes no lock and allocates nothing: an atomic load of an `Arc`, a clock
+//!   read and a comparison.
+//! - If the caller that started a flight is cancelled, a waiting caller takes it over.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use tokio::sync::OnceCell;
+
+use crate::error::Result;
+use crate::token::AccessToken;
+
+/// Something that can fetch a fresh access token: the IMS flows, the OAuth flows, or any
+/// async closure `Fn() -> impl Future<Output = Result<AccessToken>>`.
+pub trait TokenSource: Send + Sync {
+    /// Fetches a new token.
+    ///
+    /// # Errors
+    /// Whatever the flow fails with.
+    fn fetch_token(&self) -> impl Future<Output = Result<AccessToken>> + Send;
+}
+
+impl<F, Fut> TokenSource for F
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future<Output = Result<AccessToken>> + Send,
+{
+    fn fetch_token(&self) -> impl Future<Output = Result<AccessToken>> + Send {
+        self()
+    }
+}
+
+/// The monotonic clock a cache measures lifetimes with; replaceable in tests.
+pub trait CacheClock: Send + Sync + fmt::Debug {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// The real monotonic clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MonotonicClock;
+
+impl CacheClock for MonotonicClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that moves only when told to (for tests of expiry and margins).
+#[derive(Debug)]
+pub struct ManualClock {
+    base: Instant,
+    offset_nanos: AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock stopped at the current instant.
+    pub fn new() -> Self {
+        ManualClock {
+            base: Instant::now(),
+            offset_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.offset_nanos.fetch_add(nanos, Ordering::SeqCst);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CacheClock for ManualClock {
+    fn now(&self) -> Instant {
+        self.base + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
+    }
+}
+
+/// Settings of a [`TokenCache`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CacheOptions {
+    /// Refresh this long before expiry (default 5 min); see the module policy.
+    pub margin: Duration,
+    /// Refresh at the latest after this fraction of the lifetime (default 0.9).
+    pub max_fraction: f64,
+    /// After a failed refresh while the old token is still valid, wait this long before
+    /// trying again (default 10 s).
+    pub retry_delay: Duration,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            margin: Duration::from_secs(300),
+            max_fraction: 0.9,
+            retry_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl CacheOptions {
+    /// Sets the margin.
+    #[must_use]
+    pub fn with_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Sets the retry delay after a failed refresh.
+    #[must_use]
+    pub fn with_retry_delay(mut self, delay: Duration) -> Self {
+        self.retry_delay = delay;
+        self
+    }
+
+    /// When a token of `lifetime` becomes stale: `min(lifetime - margin, max_fraction *
+    /// lifetime)`.
+    pub fn refresh_after(&self, lifetime: Duration) -> Duration {
+        let fraction = if self.max_fraction.is_finite() {
+            self.max_fraction.clamp(0.0, 1.0)
+        } else {
+            0.9
+        };
+        lifetime
+            .saturating_sub(self.margin)
+            .min(lifetime.mul_f64(fraction))
+    }
+}
+
+struct Entry {
+    token: Arc<AccessToken>,
+    refresh_at: Instant,
+    expires_at: Instant,
+}
+
+type Flight = OnceCell<Result<Arc<AccessToken>>>;
+
+struct Inner<S> {
+    source: S,
+    clock: Arc<dyn CacheClock>,
+    options: CacheOptions,
+    current: ArcSwapOption<Entry>,
+    flight: Mutex<Option<Arc<Flight>>>,
+    fetches: AtomicU64,
+}
+
+/// Where the cached token stands, relative to now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStatus {
+    /// Time until the token becomes stale (zero when it already is).
+    pub refresh_in: Duration,
+    /// Time until the token expires (zero when it has).
+    pub expires_in: Duration,
+}
+
+/// A single-entry token cache in front of a [`TokenSource`]; see the module docs for the
+/// policy. Cloning is cheap and shares the cache.
+pub struct TokenCache<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for TokenCache<S> {
+    fn clone(&self) -> Self {
+        TokenCache {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S> fmt::Debug for TokenCache<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("options", &self.inner.options)
+            .field("status", &self.status())
+            .field("fetches", &self.fetch_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: TokenSource> TokenCache<S> {
+    /// A cache with default options and the real clock.
+    pub fn new(source: S) -> Self {
+        Self::with_options(source, CacheOptions::default())
+    }
+
+    /// A cache with `options` and the real clock.
+    pub fn with_options(source: S, options: CacheOptions) -> Self {
+        Self::with_clock(source, options, Arc::new(MonotonicClock))
+    }
+
+    /// A cache with `options` and `clock`.
+    pub fn with_clock(source: S, options: CacheOptions, clock: Arc<dyn CacheClock>) -> Self {
+        TokenCache {
+            inner: Arc::new(Inner {
+                source,
+                clock,
+                options,
+                current: ArcSwapOption::empty(),
+                flight: Mutex::new(None),
+                fetches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The token: the cached one while it is fresh, otherwise one fetched by a single
+    /// flight shared with concurrent callers.
+    ///
+    /// # Errors
+    /// The flight's error, when the fetch failed and no unexpired token is cached.
+    pub async fn get(&self) -> Result<Arc<AccessToken>> {
+        let now = self.inner.clock.now();
+        if let Some(entry) = &*self.inner.current.load()
+            && now < entry.refresh_at
+        {
+            return Ok(entry.token.clone());
+        }
+        self.refresh().await
+    }
+
+    async fn refresh(&self) -> Result<Arc<AccessToken>> {
+        let flight = {
+            let mut slot = lock(&self.inner.flight);
+            // A flight may have landed between the check in `get` and this lock.
+            let now = self.inner.clock.now();
+            if let Some(entry) = &*self.inner.current.load()
+                && now < entry.refresh_at
+            {
+                return Ok(entry.token.clone());
+            }
+            match &*slot {
+                Some(f) => f.clone(),
+                None => {
+                    let f = Arc::new(Flight::new());
+                    *slot = Some(f.clone());
+                    f
+                }
+            }
+        };
+        flight.get_or_init(|| self.fly(&flight)).await.clone()
+    }
+
+    async fn fly(&self, flight: &Arc<Flight>) -> Result<Arc<AccessToken>> {
+        let inner = &*self.inner;
+        let started = inner.clock.now();
+        inner.fetches.fetch_add(1, Ordering::Relaxed);
+        let result = inner.source.fetch_token().await;
+        let out = match result {
+            Ok(token) => {
+                let lifetime = token.expires_in();
+                let token = Arc::new(token);
+                inner.current.store(Some(Arc::new(Entry {
+                    token: token.clone(),
+                    refresh_at: started + inner.options.refresh_after(lifetime),
+                    expires_at: started + lifetime,
+                })));
+                tracing::debug!(lifetime_s = lifetime.as_secs(), "access token cached");
+                Ok(token)
+            }
+            Err(error) => {
+                let now = inner.clock.now();
+                match inner.current.load_full() {
+                    Some(old) if now < old.expires_at => {
+                        tracing::warn!(%error, "token refresh failed; using the cached token until it expires");
+                        let retry_at = (now + inner.options.retry_delay).min(old.expires_at);
+                        inner.current.store(Some(Arc::new(Entry {
+                            token: old.token.clone(),
+                            refresh_at: retry_at,
+                            expires_at: old.expires_at,
+                        })));
+                        Ok(old.token.clone())
+                    }
+                    _ => {
+                        inner.current.store(None);
+                        Err(error)
+                    }
+                }
+            }
+        };
+        let mut slot = lock(&inner.flight);
+        if slot.as_ref().is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            *slot = None;
+        }
+        out
+    }
+}
+
+impl<S> TokenCache<S> {
+    /// The cached token if it has not expired (fresh or stale), without fetching.
+    pub fn cached(&self) -> Option<Arc<AccessToken>> {
+        let now = self.inner.clock.now();
+        self.inner
+            .current
+            .load()
+            .as_ref()
+            .filter(|e| now < e.expires_at)
+            .map(|e| e.token.clone())
+    }
+
+    /// Forgets the cached token (for example after an API answered 401 with it): the next
+    /// [`TokenCache::get`] fetches.
+    pub fn invalidate(&self) {
+        self.inner.current.store(None);
+    }
+
+    /// Where the cached token stands, if there is one.
+    pub fn status(&self) -> Option<CacheStatus> {
+        let now = self.inner.clock.now();
+        self.inner.current.load().as_ref().map(|e| CacheStatus {
+            refresh_in: e.refresh_at.saturating_duration_since(now),
+            expires_in: e.expires_at.saturating_duration_since(now),
+        })
+    }
+
+    /// How many fetches were started (successful or not).
+    pub fn fetch_count(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The token source.
+    pub fn source(&self) -> &S {
+        &self.inner.source
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_rule() {
+        let o = CacheOptions::default();
+        let s = Duration::from_secs;
+        // 90 % decides for lifetimes over 50 min (a 24 h IMS token: after 21.6 h).
+        assert_eq!(o.refresh_after(s(86_399)), s(86_399).mul_f64(0.9));
+        assert_eq!(o.refresh_after(s(3600)), s(3240));
+        // The 5 min margin decides below 50 min.
+        assert_eq!(o.refresh_after(s(1200)), s(900));
+        assert_eq!(o.refresh_after(s(200)), Duration::ZERO);
+        let o = CacheOptions::default().with_margin(s(10));
+        assert_eq!(o.refresh_after(s(200)), s(180));
+        assert_eq!(o.refresh_after(s(50)), s(40));
+    }
+}

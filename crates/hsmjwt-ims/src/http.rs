@@ -1,0 +1,629 @@
+//! The HTTP layer: one form POST with OAuth client authentication, timeouts, retries with
+//! backoff, a bounded response body and typed errors.
+//!
+//! [`HttpClient::post_form`] is public so that other OAuth requests (a pushed authorization
+//! request, RFC 9126; token revocation; introspection) can reuse the same client
+//! authentication, retry and error rules.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use hsmjwt_core::profile::client_assertion::{ASSERTION_TYPE, ClientAssertion};
+use hsmjwt_core::{NumericDate, Signer};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::endpoint::{check_url, display_url};
+use crate::error::{Error, Result};
+
+/// The name of Adobe's support header on IMS responses.
+pub const DEBUG_ID_HEADER: &str = "x-debug-id";
+
+/// Timeouts, retries and limits of an [`HttpClient`].
+///
+/// Retries happen on connection failures, on 5xx answers and on 429; never on other 4xx
+/// answers and never after a request timed out (the server may still be working on it).
+/// The delay before retry *n* (1-based) is `initial_backoff * 2^(n-1)`, capped at
+/// `max_backoff`, with random jitter down to half of it; a `Retry-After` header in seconds
+/// replaces it, capped at `max_retry_after`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpOptions {
+    /// Time allowed to open a connection (TCP and TLS). Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request, response body included. Default 30 s.
+    pub request_timeout: Duration,
+    /// Retries after the first attempt. Default 3.
+    pub max_retries: u32,
+    /// Delay before the first retry, before jitter. Default 250 ms.
+    pub initial_backoff: Duration,
+    /// Longest delay computed by backoff. Default 5 s.
+    pub max_backoff: Duration,
+    /// Longest delay a `Retry-After` header may impose. Default 30 s.
+    pub max_retry_after: Duration,
+    /// Largest accepted response body. Default 1 MiB.
+    pub max_response_bytes: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(30),
+            max_response_bytes: 1 << 20,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Sets the connect timeout.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Sets the request timeout.
+    #[must_use]
+    pub fn with_request_timeout(mut self, t: Duration) -> Self {
+        self.request_timeout = t;
+        self
+    }
+
+    /// Sets the number of retries (0 disables retrying).
+    #[must_use]
+    pub fn with_max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Sets the backoff: the first delay and the largest.
+    #[must_use]
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// Sets the cap on `Retry-After`.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Sets the response size limit.
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+}
+
+/// How the client authenticates to the endpoint (RFC 6749 2.3, RFC 7523, OIDC Core 9).
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// `private_key_jwt`: a fresh client assertion (new `jti`) signed by `signer` for every
+    /// request, with `iss` = `sub` = client id and `aud` = `audience` (usually the token
+    /// endpoint URL or the issuer).
+    PrivateKeyJwt {
+        /// The key (file or HSM); signing runs on a blocking thread.
+        signer: Arc<dyn Signer>,
+        /// The assertion's `aud`.
+        audience: String,
+    },
+    /// `client_secret_post`: `client_id` and `client_secret` form fields.
+    SecretPost(SecretString),
+    /// `client_secret_basic`: HTTP Basic with the form-urlencoded id and secret
+    /// (RFC 6749 2.3.1).
+    SecretBasic(SecretString),
+    /// No authentication: only the `client_id` form field (a public client).
+    None,
+}
+
+impl ClientAuth {
+    /// `private_key_jwt` with `signer`, for the audience `audience`.
+    pub fn private_key_jwt(signer: Arc<dyn Signer>, audience: impl Into<String>) -> Self {
+        ClientAuth::PrivateKeyJwt {
+            signer,
+            audience: audience.into(),
+        }
+    }
+
+    /// The method's registered name (`token_endpoint_auth_method`).
+    pub fn method_name(&self) -> &'static str {
+        match self {
+            ClientAuth::PrivateKeyJwt { .. } => "private_key_jwt",
+            ClientAuth::SecretPost(_) => "client_secret_post",
+            ClientAuth::SecretBasic(_) => "client_secret_basic",
+            ClientAuth::None => "none",
+        }
+    }
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientAuth::PrivateKeyJwt { signer, audience } => f
+                .debug_struct("PrivateKeyJwt")
+                .field("alg", &signer.algorithm())
+                .field("kid", &signer.key_id())
+                .field("audience", audience)
+                .finish(),
+            ClientAuth::SecretPost(_) => f.write_str("SecretPost([REDACTED])"),
+            ClientAuth::SecretBasic(_) => f.write_str("SecretBasic([REDACTED])"),
+            ClientAuth::None => f.write_str("None"),
+        }
+    }
+}
+
+/// A successful (2xx) answer to [`HttpClient::post_form`].
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct FormResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `x-debug-id` header, if any.
+    pub debug_id: Option<String>,
+    /// The body, wiped from memory on drop (it may hold a token).
+    pub body: Zeroizing<Vec<u8>>,
+    /// When the successful request was sent.
+    pub sent_at: SystemTime,
+    /// How many requests were made, retries included.
+    pub attempts: u32,
+    /// The endpoint, for messages (without query).
+    pub url: String,
+}
+
+impl FormResponse {
+    /// The body as one JSON object, parsed strictly (duplicate members are an error).
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] when the body is not a JSON object.
+    pub fn json_object(&self) -> Result<Map<String, Value>> {
+        hsmjwt_core::json::parse_object(&self.body, "response")
+            .map_err(|e| Error::invalid_response(&self.url, e.to_string()))
+    }
+}
+
+impl fmt::Debug for FormResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FormResponse")
+            .field("status", &self.status)
+            .field("debug_id", &self.debug_id)
+            .field("body", &format_args!("[{} bytes]", self.body.len()))
+            .field("attempts", &self.attempts)
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+/// An assertion signed afresh for each attempt and sent as a form field (the RFC 7523
+/// JWT-bearer grant's `assertion`).
+#[derive(Clone)]
+pub(crate) struct FreshAssertion {
+    pub(crate) field: &'static str,
+    pub(crate) signer: Arc<dyn Signer>,
+    pub(crate) assertion: ClientAssertion,
+}
+
+/// An HTTP client for form POSTs to token endpoints. Cheap to clone (shared pool).
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    options: Arc<HttpOptions>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client with these options (rustls, the platform's trust store, no proxy from the
+    /// environment, no redirects).
+    ///
+    /// # Errors
+    /// [`Error::Client`] when the TLS stack cannot be set up.
+    pub fn new(options: HttpOptions) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("hsmjwt-ims/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Client {
+                source: Arc::new(e),
+            })?;
+        Ok(HttpClient {
+            client,
+            options: Arc::new(options),
+        })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
+    }
+
+    /// POSTs an `application/x-www-form-urlencoded` form to `url`, authenticated as
+    /// `client_id` with `auth`, and returns the 2xx answer.
+    ///
+    /// Form fields added for authentication: `client_id` (except with
+    /// [`ClientAuth::SecretBasic`], which sends an `Authorization: Basic` header instead),
+    /// `client_secret` ([`ClientAuth::SecretPost`]), `client_assertion_type` and a freshly
+    /// signed `client_assertion` for every attempt ([`ClientAuth::PrivateKeyJwt`]). `params`
+    /// follow. Retries, timeouts and limits follow the client's [`HttpOptions`].
+    ///
+    /// # Errors
+    /// [`Error::Endpoint`] for a non-2xx answer (after retries, for 5xx and 429), carrying
+    /// the status, the OAuth `error` and `error_description` and the `x-debug-id`;
+    /// [`Error::Connect`], [`Error::Timeout`], [`Error::Http`] for transport failures;
+    /// [`Error::ResponseTooLarge`]; [`Error::Jwt`] or [`Error::SignTask`] when the client
+    /// assertion cannot be signed; [`Error::InvalidUrl`] or [`Error::InsecureUrl`] for a
+    /// URL that fails [`check_url`].
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        client_id: &str,
+        auth: &ClientAuth,
+        params: &[(&str, &str)],
+    ) -> Result<FormResponse> {
+        self.post_form_with(url, client_id, auth, params, None)
+            .await
+    }
+
+    pub(crate) async fn post_form_with(
+        &self,
+        url: &Url,
+        client_id: &str,
+        auth: &ClientAuth,
+        params: &[(&str, &str)],
+        fresh: Option<&FreshAssertion>,
+    ) -> Result<FormResponse> {
+        check_url(url)?;
+        let shown = display_url(url);
+        let opts = &*self.options;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let body = build_form(client_id, auth, params, fresh).await?;
+            let sent_at = SystemTime::now();
+            let mut request = self
+                .client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(ACCEPT, "application/json");
+            if let ClientAuth::SecretBasic(secret) = auth {
+                request = request.header(AUTHORIZATION, basic_auth(client_id, secret)?);
+            }
+            let request = request.body(reqwest::Body::from(bytes::Bytes::from_owner(body)));
+            tracing::debug!(url = %shown, attempt, auth = auth.method_name(), "token endpoint request");
+            let delay = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let debug_id = header_string(response.headers(), DEBUG_ID_HEADER);
+                    let retry_after = response
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let body = read_limited(response, &shown, opts).await?;
+                    if status.is_success() {
+                        tracing::debug!(url = %shown, status = status.as_u16(), attempt, "token endpoint answered");
+                        return Ok(FormResponse {
+                            status: status.as_u16(),
+                            debug_id,
+                            body,
+                            sent_at,
+                            attempts: attempt,
+                            url: shown,
+                        });
+                    }
+                    let error = endpoint_error(&shown, status.as_u16(), &body, debug_id, attempt);
+                    let retryable = status.is_server_error()
+                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+                    if !retryable || attempt > opts.max_retries {
+                        return Err(error);
+                    }
+                    let delay = match retry_after {
+                        Some(d) => d.min(opts.max_retry_after),
+                        None => backoff(opts, attempt),
+                    };
+                    tracing::warn!(url = %shown, status = status.as_u16(), attempt, delay_ms = delay.as_millis() as u64, "token endpoint failed; retrying");
+                    delay
+                }
+                Err(e) => {
+                    if e.is_connect() {
+                        if attempt > opts.max_retries {
+                            return Err(Error::Connect {
+                                url: shown,
+                                source: Arc::new(e),
+                            });
+                        }
+                        let delay = backoff(opts, attempt);
+                        tracing::warn!(url = %shown, attempt, delay_ms = delay.as_millis() as u64, "cannot connect; retrying");
+                        delay
+                    } else if e.is_timeout() {
+                        return Err(Error::Timeout {
+                            url: shown,
+                            timeout: opts.request_timeout,
+                        });
+                    } else {
+                        return Err(Error::Http {
+                            url: shown,
+                            source: Arc::new(e),
+                        });
+                    }
+                }
+            };
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// Builds the form body for one attempt, signing a fresh client assertion if needed.
+async fn build_form(
+    client_id: &str,
+    auth: &ClientAuth,
+    params: &[(&str, &str)],
+    fresh: Option<&FreshAssertion>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let client_assertion = match auth {
+        ClientAuth::PrivateKeyJwt { signer, audience } => {
+            let assertion = ClientAssertion::new(client_id, audience.clone());
+            Some(sign_assertion(signer.clone(), assertion, "client assertion").await?)
+        }
+        _ => None,
+    };
+    let grant_assertion = match fresh {
+        Some(f) => Some((
+            f.field,
+            sign_assertion(f.signer.clone(), f.assertion.clone(), "assertion").await?,
+        )),
+        None => None,
+    };
+    let mut out = Zeroizing::new(String::new());
+    {
+        let mut form = url::form_urlencoded::Serializer::new(&mut *out);
+        match auth {
+            ClientAuth::SecretBasic(_) => {}
+            ClientAuth::SecretPost(secret) => {
+                form.append_pair("client_id", client_id);
+                form.append_pair("client_secret", secret.expose_secret());
+            }
+            ClientAuth::PrivateKeyJwt { .. } | ClientAuth::None => {
+                if !client_id.is_empty() {
+                    form.append_pair("client_id", client_id);
+                }
+            }
+        }
+        if let Some(jwt) = &client_assertion {
+            form.append_pair("client_assertion_type", ASSERTION_TYPE);
+            form.append_pair("client_assertion", jwt);
+        }
+        for (name, value) in params {
+            form.append_pair(name, value);
+        }
+        if let Some((field, jwt)) = &grant_assertion {
+            form.append_pair(field, jwt);
+        }
+        form.finish();
+    }
+    Ok(Zeroizing::new(std::mem::take(&mut *out).into_bytes()))
+}
+
+/// Signs a client assertion on a blocking thread (an HSM may take a while).
+async fn sign_assertion(
+    signer: Arc<dyn Signer>,
+    assertion: ClientAssertion,
+    what: &'static str,
+) -> Result<String> {
+    sign_blocking(what, move || assertion.sign(&*signer, NumericDate::now())).await
+}
+
+/// Runs a signing closure on tokio's blocking pool and maps its errors.
+pub(crate) async fn sign_blocking<F>(what: &'static str, f: F) -> Result<String>
+where
+    F: FnOnce() -> std::result::Result<String, hsmjwt_core::Error> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(jwt)) => Ok(jwt),
+        Ok(Err(e)) => Err(Error::jwt(what, e)),
+        Err(e) => Err(Error::SignTask {
+            source: Arc::new(e),
+        }),
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`, marked sensitive.
+fn basic_auth(client_id: &str, secret: &SecretString) -> Result<HeaderValue> {
+    let mut plain = Zeroizing::new(String::new());
+    plain.extend(url::form_urlencoded::byte_serialize(client_id.as_bytes()));
+    plain.push(':');
+    plain.extend(url::form_urlencoded::byte_serialize(
+        secret.expose_secret().as_bytes(),
+    ));
+    let value = Zeroizing::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(plain.as_bytes())
+    ));
+    let mut header = HeaderValue::from_str(&value).map_err(|_| {
+        Error::credentials("client secret", "cannot be sent in an Authorization header")
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+/// A header's value as a short printable string.
+fn header_string(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| clean(s, 128))
+}
+
+/// Keeps at most `max` characters and replaces control characters.
+fn clean(s: &str, max: usize) -> String {
+    s.chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Reads the body up to the limit.
+async fn read_limited(
+    mut response: reqwest::Response,
+    url: &str,
+    opts: &HttpOptions,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let limit = opts.max_response_bytes;
+    let too_large = || Error::ResponseTooLarge {
+        url: url.to_owned(),
+        limit,
+    };
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Zeroizing::new(Vec::new());
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => {
+                return Err(Error::Timeout {
+                    url: url.to_owned(),
+                    timeout: opts.request_timeout,
+                });
+            }
+            Err(e) => {
+                return Err(Error::Http {
+                    url: url.to_owned(),
+                    source: Arc::new(e),
+                });
+            }
+        }
+    }
+}
+
+/// Maps an error answer to [`Error::Endpoint`], reading `error` and `error_description`
+/// from a JSON body when there is one.
+fn endpoint_error(
+    url: &str,
+    status: u16,
+    body: &[u8],
+    debug_id: Option<String>,
+    attempts: u32,
+) -> Error {
+    let (error, error_description) = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => {
+            let get =
+                |k: &str, max: usize| map.get(k).and_then(Value::as_str).map(|s| clean(s, max));
+            (get("error", 64), get("error_description", 512))
+        }
+        _ => (None, None),
+    };
+    Error::Endpoint {
+        url: url.to_owned(),
+        status,
+        error,
+        error_description,
+        debug_id,
+        attempts,
+    }
+}
+
+/// The backoff delay before retry `attempt` (1-based), with jitter down to half.
+fn backoff(opts: &HttpOptions, attempt: u32) -> Duration {
+    let exp = attempt.saturating_sub(1).min(20);
+    let full = opts
+        .initial_backoff
+        .saturating_mul(1u32 << exp)
+        .min(opts.max_backoff);
+    let half = full / 2;
+    let r = hsmjwt_core::profile::random_bytes(4)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes);
+    half + half.mul_f64(f64::from(r) / f64::from(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_is_form_encoded() {
+        let h = basic_auth("id:1", &SecretString::from("s p&c")).unwrap();
+        let b64 = h
+            .to_str()
+            .unwrap()
+            .strip_prefix("Basic ")
+            .unwrap()
+            .to_owned();
+        let plain = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        assert_eq!(plain, b"id%3A1:s+p%26c");
+        assert!(h.is_sensitive());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let o = HttpOptions::default()
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(300));
+        for _ in 0..20 {
+            let d1 = backoff(&o, 1);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d3 = backoff(&o, 3);
+            assert!(d3 >= Duration::from_millis(150) && d3 <= Duration::from_millis(300));
+        }
+    }
+
+    #[test]
+    fn error_bodies() {
+        let e = endpoint_error(
+            "u",
+            401,
+            br#"{"error":"invalid_client","error_description":"bad\nsecret"}"#,
+            Some("dbg".into()),
+            1,
+        );
+        assert_eq!(e.status(), Some(401));
+        assert_eq!(e.oauth_error(), Some("invalid_client"));
+        assert_eq!(e.error_description(), Some("bad secret"));
+        assert_eq!(e.debug_id(), Some("dbg"));
+        assert_eq!(
+            e.to_string(),
+            "u answered 401: invalid_client (bad secret) [x-debug-id dbg]"
+        );
+        let e = endpoint_error("u", 502, b"<html>", None, 4);
+        assert_eq!(e.to_string(), "u answered 502");
+    }
+}

@@ -1,0 +1,259 @@
+//! Adobe IMS: the service-account JWT exchange and OAuth server-to-server.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hsmjwt_core::profile::adobe::ServiceAccountJwt;
+use hsmjwt_core::{NumericDate, Signer};
+use secrecy::SecretString;
+
+use crate::cache::TokenSource;
+use crate::credentials::{OAuthCredentials, ServiceAccountCredentials};
+use crate::endpoint::ImsEndpoint;
+use crate::error::Result;
+use crate::http::{ClientAuth, HttpClient, HttpOptions, sign_blocking};
+use crate::token::{AccessToken, ExpiresUnit, parse_token_response};
+
+/// A client for one IMS instance.
+#[derive(Debug, Clone)]
+pub struct ImsClient {
+    endpoint: ImsEndpoint,
+    http: HttpClient,
+}
+
+impl ImsClient {
+    /// A client for `endpoint` with default [`HttpOptions`].
+    ///
+    /// # Errors
+    /// As [`HttpClient::new`].
+    pub fn new(endpoint: ImsEndpoint) -> Result<Self> {
+        Ok(Self::with_http(
+            endpoint,
+            HttpClient::new(HttpOptions::default())?,
+        ))
+    }
+
+    /// A client for `endpoint` using `http` (shared connection pool and options).
+    pub fn with_http(endpoint: ImsEndpoint, http: HttpClient) -> Self {
+        ImsClient { endpoint, http }
+    }
+
+    /// The IMS instance.
+    pub fn endpoint(&self) -> &ImsEndpoint {
+        &self.endpoint
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// Exchanges an already signed service-account JWT at `{base}/ims/exchange/jwt`
+    /// (form fields `client_id`, `client_secret`, `jwt_token`). `expires_in` is read as
+    /// milliseconds, as this endpoint sends it.
+    ///
+    /// # Errors
+    /// See [`HttpClient::post_form`] and [`parse_token_response`].
+    pub async fn exchange_jwt(
+        &self,
+        client_id: &str,
+        client_secret: &SecretString,
+        jwt: &str,
+    ) -> Result<AccessToken> {
+        let url = self.endpoint.jwt_exchange_url();
+        let response = self
+            .http
+            .post_form(
+                &url,
+                client_id,
+                &ClientAuth::SecretPost(client_secret.clone()),
+                &[("jwt_token", jwt)],
+            )
+            .await?;
+        parse_token_response(
+            &response.body,
+            ExpiresUnit::Milliseconds,
+            &response.url,
+            response.sent_at,
+        )
+    }
+
+    /// OAuth server-to-server: `grant_type=client_credentials` with `client_id`,
+    /// `client_secret` and the comma-separated `scope` at `{base}/ims/token/v3`.
+    /// `expires_in` is read as seconds, as this endpoint sends it.
+    ///
+    /// # Errors
+    /// See [`HttpClient::post_form`] and [`parse_token_response`].
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &SecretString,
+        scopes: &[String],
+    ) -> Result<AccessToken> {
+        let url = self.endpoint.token_v3_url();
+        let scope = scopes.join(",");
+        let mut params = vec![("grant_type", "client_credentials")];
+        if !scope.is_empty() {
+            params.push(("scope", scope.as_str()));
+        }
+        let response = self
+            .http
+            .post_form(
+                &url,
+                client_id,
+                &ClientAuth::SecretPost(client_secret.clone()),
+                &params,
+            )
+            .await?;
+        parse_token_response(
+            &response.body,
+            ExpiresUnit::Seconds,
+            &response.url,
+            response.sent_at,
+        )
+    }
+}
+
+/// The service-account JWT flow: mint a JWT with any [`Signer`] (a file or an HSM key),
+/// exchange it at IMS. Implements [`TokenSource`] for [`crate::TokenCache`].
+#[derive(Clone)]
+pub struct JwtExchange {
+    client: ImsClient,
+    client_secret: SecretString,
+    jwt: ServiceAccountJwt,
+    signer: Arc<dyn Signer>,
+}
+
+impl fmt::Debug for JwtExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtExchange")
+            .field("endpoint", self.client.endpoint())
+            .field("jwt", &self.jwt)
+            .field("client_secret", &"[REDACTED]")
+            .field("signer_alg", &self.signer.algorithm())
+            .finish()
+    }
+}
+
+impl JwtExchange {
+    /// The flow for `jwt` (whose `ims_host` should be the client's
+    /// [`ImsEndpoint::host`]), authenticated by `client_secret`, signed by `signer` (RS256).
+    pub fn new(
+        client: ImsClient,
+        jwt: ServiceAccountJwt,
+        client_secret: SecretString,
+        signer: Arc<dyn Signer>,
+    ) -> Self {
+        JwtExchange {
+            client,
+            client_secret,
+            jwt,
+            signer,
+        }
+    }
+
+    /// The flow for AEM-style service credentials: `iss` = org, `sub` = technical account,
+    /// `aud` and metascope claims on the client's IMS host.
+    pub fn from_credentials(
+        client: ImsClient,
+        credentials: &ServiceAccountCredentials,
+        signer: Arc<dyn Signer>,
+    ) -> Self {
+        let jwt = credentials.service_account_jwt(client.endpoint().host());
+        Self::new(client, jwt, credentials.client_secret.clone(), signer)
+    }
+
+    /// Sets the minted JWT's lifetime (default 5 min, at most 24 h).
+    #[must_use]
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.jwt = self.jwt.with_lifetime(lifetime);
+        self
+    }
+
+    /// The JWT template.
+    pub fn jwt(&self) -> &ServiceAccountJwt {
+        &self.jwt
+    }
+
+    /// The IMS client.
+    pub fn client(&self) -> &ImsClient {
+        &self.client
+    }
+
+    /// Mints a service-account JWT now, on a blocking thread (an HSM may block).
+    ///
+    /// # Errors
+    /// [`crate::Error::Jwt`] when a field is missing, the lifetime is out of range, the
+    /// signer is not RS256 or signing fails.
+    pub async fn sign_jwt(&self) -> Result<String> {
+        let jwt = self.jwt.clone();
+        let signer = self.signer.clone();
+        sign_blocking("service-account JWT", move || {
+            jwt.sign(&*signer, NumericDate::now())
+        })
+        .await
+    }
+
+    /// Exchanges a JWT minted by [`JwtExchange::sign_jwt`].
+    ///
+    /// # Errors
+    /// As [`ImsClient::exchange_jwt`].
+    pub async fn exchange(&self, jwt: &str) -> Result<AccessToken> {
+        self.client
+            .exchange_jwt(&self.jwt.client_id, &self.client_secret, jwt)
+            .await
+    }
+
+    /// Mints a JWT and exchanges it.
+    ///
+    /// # Errors
+    /// As [`JwtExchange::sign_jwt`] and [`JwtExchange::exchange`].
+    pub async fn fetch(&self) -> Result<AccessToken> {
+        let jwt = self.sign_jwt().await?;
+        self.exchange(&jwt).await
+    }
+}
+
+impl TokenSource for JwtExchange {
+    async fn fetch_token(&self) -> Result<AccessToken> {
+        self.fetch().await
+    }
+}
+
+/// The OAuth server-to-server flow at `/ims/token/v3`. Implements [`TokenSource`].
+#[derive(Debug, Clone)]
+pub struct ServerToServer {
+    client: ImsClient,
+    credentials: OAuthCredentials,
+}
+
+impl ServerToServer {
+    /// The flow for `credentials` at `client`'s IMS.
+    pub fn new(client: ImsClient, credentials: OAuthCredentials) -> Self {
+        ServerToServer {
+            client,
+            credentials,
+        }
+    }
+
+    /// Requests a token.
+    ///
+    /// # Errors
+    /// As [`ImsClient::client_credentials`].
+    pub async fn fetch(&self) -> Result<AccessToken> {
+        self.client
+            .client_credentials(
+                &self.credentials.client_id,
+                &self.credentials.client_secret,
+                &self.credentials.scopes,
+            )
+            .await
+    }
+}
+
+impl TokenSource for ServerToServer {
+    async fn fetch_token(&self) -> Result<AccessToken> {
+        self.fetch().await
+    }
+}
