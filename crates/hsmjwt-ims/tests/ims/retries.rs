@@ -1,0 +1,189 @@
+//! Retries, backoff, Retry-After, timeouts, limits and strict token responses.
+
+use std::time::{Duration, Instant};
+
+use hsmjwt_ims::emulator::{Endpoint, Fault};
+use hsmjwt_ims::{Error, HttpOptions, ImsClient, ImsEndpoint, JwtExchange, ServerToServer};
+
+use crate::support::*;
+
+fn s2s(emu: &hsmjwt_ims::emulator::Emulator, options: HttpOptions) -> ServerToServer {
+    ServerToServer::new(ims_client(emu, options), s2s_credentials())
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_succeed() {
+    let emu = emulator().await;
+    emu.push_fault(Fault::status(500));
+    emu.push_fault(Fault::status(502));
+    let flow = JwtExchange::from_credentials(
+        ims_client(&emu, fast()),
+        &aem_credentials(),
+        keys().signer(),
+    );
+    flow.fetch().await.unwrap();
+    assert_eq!(emu.requests(Endpoint::JwtExchange), 3);
+    assert_eq!(emu.pending_faults(), 0);
+}
+
+#[tokio::test]
+async fn at_most_three_retries() {
+    let emu = emulator().await;
+    emu.push_faults(10, &Fault::status(503));
+    let err = s2s(&emu, fast()).fetch().await.unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err}");
+    assert!(
+        matches!(err, Error::Endpoint { attempts: 4, .. }),
+        "{err:?}"
+    );
+    assert!(err.debug_id().is_some());
+    assert_eq!(emu.requests(Endpoint::TokenV3), 4);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let emu = emulator().await;
+    emu.push_fault(Fault::too_many_requests(1));
+    let started = Instant::now();
+    s2s(&emu, fast()).fetch().await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(950), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert_eq!(emu.requests(Endpoint::TokenV3), 2);
+}
+
+#[tokio::test]
+async fn retry_after_is_capped() {
+    let emu = emulator().await;
+    emu.push_fault(Fault::too_many_requests(3600));
+    let started = Instant::now();
+    s2s(
+        &emu,
+        fast().with_max_retry_after(Duration::from_millis(100)),
+    )
+    .fetch()
+    .await
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let emu = emulator().await;
+    let client = ims_client(&emu, fast());
+    let err = client
+        .client_credentials(S2S_CLIENT_ID, &secret("wrong"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(emu.requests(Endpoint::TokenV3), 1);
+    emu.push_fault(Fault::status(400));
+    let err = s2s(&emu, fast()).fetch().await.unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(emu.requests(Endpoint::TokenV3), 2);
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_without_retry() {
+    let emu = emulator().await;
+    emu.push_fault(Fault::delay(Duration::from_secs(3)));
+    let options = fast().with_request_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let err = s2s(&emu, options).fetch().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("timed out after 300 ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(emu.requests(Endpoint::TokenV3), 1);
+}
+
+#[tokio::test]
+async fn a_slow_answer_within_the_timeout_is_fine() {
+    let emu = emulator().await;
+    emu.push_fault(Fault::delay(Duration::from_millis(200)));
+    s2s(&emu, fast().with_request_timeout(Duration::from_secs(3)))
+        .fetch()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    // A port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let endpoint = ImsEndpoint::production()
+        .with_base_url(&format!("http://127.0.0.1:{port}"))
+        .unwrap();
+    let client = ImsClient::with_http(endpoint, hsmjwt_ims::HttpClient::new(fast()).unwrap());
+    let started = Instant::now();
+    let err = ServerToServer::new(client, s2s_credentials())
+        .fetch()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    // Three backoff delays of 5..50 ms happened.
+    assert!(started.elapsed() >= Duration::from_millis(15));
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let emu = emulator().await;
+    emu.push_fault(Fault::body(
+        200,
+        format!("{{\"pad\":\"{}\"}}", "x".repeat(10_000)),
+    ));
+    let err = s2s(&emu, fast().with_max_response_bytes(4096))
+        .fetch()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: 4096, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_responses_are_parsed_strictly() {
+    let emu = emulator().await;
+    for (body, what) in [
+        (
+            r#"{"token_type":"bearer","access_token":"SECRETTOKEN"}"#,
+            "expires_in",
+        ),
+        (
+            r#"{"token_type":"bearer","access_token":"SECRETTOKEN","expires_in":"86399"}"#,
+            "expires_in",
+        ),
+        (
+            r#"{"token_type":"bearer","expires_in":86399}"#,
+            "access_token",
+        ),
+        (
+            r#"{"token_type":"bearer","access_token":42,"expires_in":86399}"#,
+            "access_token",
+        ),
+        (
+            r#"{"token_type":"mac","access_token":"SECRETTOKEN","expires_in":86399}"#,
+            "token_type",
+        ),
+        ("<html>oops</html>", "JSON"),
+    ] {
+        emu.push_fault(Fault::body(200, body));
+        let err = s2s(&emu, fast()).fetch().await.unwrap_err();
+        match &err {
+            Error::InvalidResponse { reason, .. } => {
+                assert!(reason.contains(what), "{body}: {reason}")
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+        assert!(!err.to_string().contains("SECRETTOKEN"), "{err}");
+    }
+    emu.push_fault(Fault::body(
+        200,
+        r#"{"token_type":"BEARER","access_token":"t","expires_in":5}"#,
+    ));
+    let t = s2s(&emu, fast()).fetch().await.unwrap();
+    assert_eq!(t.expires_in(), Duration::from_secs(5));
+}
