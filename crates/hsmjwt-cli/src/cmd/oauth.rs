@@ -1,14 +1,199 @@
-//! `hsmjwt oauth ...` (placeholder until the exchange client lands).
+//! `hsmjwt oauth ...`: a generic OAuth 2.0 token endpoint.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Result;
-use clap::Subcommand;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use hsmjwt::{Algorithm, Signer};
+use hsmjwt_ims::{ClientAuth, Grant, JwtBearerGrant, OAuthClient, TokenParams};
+
+use crate::args::{AlgArg, parse_duration};
 
 /// OAuth subcommands.
 #[derive(Debug, Subcommand)]
-pub(crate) enum OauthCommand {}
+pub(crate) enum OauthCommand {
+    /// Request an access token from an OAuth 2.0 token endpoint.
+    ///
+    /// With --key the client authenticates with private_key_jwt (a fresh client assertion
+    /// for each request, iss = sub = client id, aud = the token endpoint or --aud). With
+    /// --grant jwt-bearer the key signs the RFC 7523 assertion instead (sub = --subject),
+    /// and the client authenticates only if --auth or --client-secret-env says so. Client
+    /// secrets come from the environment variable named by --client-secret-env, never
+    /// from the command line. Prints the access token on stdout.
+    ///
+    /// Examples:
+    ///   hsmjwt oauth token --token-endpoint https://as.example/token --client-id app \
+    ///       --key 'pkcs11:token=jwt;object=client-key' --scope 'read write'
+    ///   hsmjwt oauth token --token-endpoint https://as.example/token --client-id app \
+    ///       --key key.pem --grant jwt-bearer --subject user@example.com
+    ///   APP_SECRET=... hsmjwt oauth token --token-endpoint https://as.example/token \
+    ///       --client-id app --client-secret-env APP_SECRET --auth client-secret-post
+    Token(OauthTokenArgs),
+}
+
+/// Grant types.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum GrantArg {
+    /// grant_type=client_credentials.
+    ClientCredentials,
+    /// grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523).
+    JwtBearer,
+}
+
+/// Client authentication methods.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum AuthArg {
+    /// A client assertion signed with --key.
+    PrivateKeyJwt,
+    /// client_id and client_secret form fields.
+    ClientSecretPost,
+    /// HTTP Basic with the client id and secret.
+    ClientSecretBasic,
+    /// client_id only (a public client).
+    None,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OauthTokenArgs {
+    /// The token endpoint URL (https, or http to a loopback address).
+    #[arg(long, value_name = "URL")]
+    token_endpoint: String,
+    /// Client ID: the assertions' iss (and sub for private_key_jwt).
+    #[arg(long, value_name = "ID")]
+    client_id: String,
+    /// Signing key (file or pkcs11: URI) for private_key_jwt or the JWT-bearer assertion.
+    #[arg(long, value_name = "KEY")]
+    key: Option<String>,
+    /// Algorithm of --key (default: RS256 for RSA, ES256/ES384 by curve).
+    #[arg(long, value_enum)]
+    alg: Option<AlgArg>,
+    /// NAME of the environment variable holding the client secret.
+    #[arg(long, value_name = "VAR")]
+    client_secret_env: Option<String>,
+    /// Client authentication (default: private-key-jwt with --key and the
+    /// client-credentials grant, client-secret-basic with --client-secret-env, else none).
+    #[arg(long, value_enum)]
+    auth: Option<AuthArg>,
+    /// Grant type.
+    #[arg(long, value_enum, default_value = "client-credentials")]
+    grant: GrantArg,
+    /// `scope` parameter.
+    #[arg(long)]
+    scope: Option<String>,
+    /// `audience` request parameter.
+    #[arg(long)]
+    audience: Option<String>,
+    /// `resource` request parameter (repeatable).
+    #[arg(long)]
+    resource: Vec<String>,
+    /// `aud` of the assertions (default: the token endpoint URL).
+    #[arg(long)]
+    aud: Option<String>,
+    /// `sub` of the JWT-bearer assertion (default: the client id).
+    #[arg(long)]
+    subject: Option<String>,
+    /// Lifetime of the assertion (at most 1h).
+    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    lifetime: Duration,
+    /// Time allowed to connect.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    connect_timeout: Duration,
+    /// Time allowed for each request.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// Print {"token_type","access_token","expires_in_seconds","expires_at"} instead.
+    #[arg(long)]
+    json: bool,
+}
 
 pub(crate) fn run(c: OauthCommand) -> Result<ExitCode> {
-    match c {}
+    match c {
+        OauthCommand::Token(a) => token(&a),
+    }
+}
+
+fn token(a: &OauthTokenArgs) -> Result<ExitCode> {
+    let signer: Option<Arc<dyn Signer>> = match &a.key {
+        Some(k) => Some(Arc::from(
+            super::key_source(k)?
+                .open_signer(a.alg.map(Algorithm::from))
+                .context("cannot open --key")?,
+        )),
+        None => None,
+    };
+    let secret = a
+        .client_secret_env
+        .as_deref()
+        .map(hsmjwt_ims::credentials::secret_from_env)
+        .transpose()?;
+    let auth_method = match a.auth {
+        Some(m) => m,
+        None if secret.is_some() => AuthArg::ClientSecretBasic,
+        None if signer.is_some() && a.grant == GrantArg::ClientCredentials => {
+            AuthArg::PrivateKeyJwt
+        }
+        None => AuthArg::None,
+    };
+    let audience = a.aud.clone().unwrap_or_else(|| a.token_endpoint.clone());
+    let auth = match auth_method {
+        AuthArg::PrivateKeyJwt => {
+            let Some(s) = &signer else {
+                bail!("--auth private-key-jwt needs --key");
+            };
+            ClientAuth::private_key_jwt(s.clone(), audience.clone())
+        }
+        AuthArg::ClientSecretPost | AuthArg::ClientSecretBasic => {
+            let Some(s) = secret else {
+                bail!("client secret authentication needs --client-secret-env VAR");
+            };
+            if auth_method == AuthArg::ClientSecretPost {
+                ClientAuth::SecretPost(s)
+            } else {
+                ClientAuth::SecretBasic(s)
+            }
+        }
+        AuthArg::None => ClientAuth::None,
+    };
+    if a.grant == GrantArg::ClientCredentials && matches!(auth, ClientAuth::None) {
+        bail!(
+            "the client-credentials grant needs client authentication: give --key or --client-secret-env VAR"
+        );
+    }
+    if a.subject.is_some() && a.grant != GrantArg::JwtBearer {
+        bail!("--subject applies to --grant jwt-bearer");
+    }
+    let grant = match a.grant {
+        GrantArg::ClientCredentials => Grant::ClientCredentials,
+        GrantArg::JwtBearer => {
+            let Some(s) = &signer else {
+                bail!("--grant jwt-bearer needs --key to sign the assertion");
+            };
+            let mut g = JwtBearerGrant::new(s.clone())
+                .with_audience(audience)
+                .with_lifetime(a.lifetime);
+            if let Some(sub) = &a.subject {
+                g = g.with_subject(sub.clone());
+            }
+            Grant::JwtBearer(g)
+        }
+    };
+    let mut params = TokenParams::new();
+    if let Some(s) = &a.scope {
+        params = params.with_scope(s.clone());
+    }
+    if let Some(aud) = &a.audience {
+        params = params.with_audience(aud.clone());
+    }
+    for r in &a.resource {
+        params = params.with_resource(r.clone());
+    }
+    let client = OAuthClient::new(&a.token_endpoint, a.client_id.clone(), auth)
+        .context("invalid --token-endpoint")?
+        .with_http(super::ims::http(a.connect_timeout, a.timeout)?);
+    let token = super::ims::runtime()?
+        .block_on(client.request(&grant, &params))
+        .context("token request failed")?;
+    super::ims::print_token(&token, a.json)
 }
