@@ -11,6 +11,9 @@ use crate::time::NumericDate;
 /// Names of the registered claims that [`Claims`] types.
 pub const REGISTERED_CLAIM_NAMES: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
+/// The registered claims in the order [`Claims::from_slots`] takes them.
+const SLOT_NAMES: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
 /// The `aud` claim: one string or an array of strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
@@ -190,23 +193,34 @@ impl Claims {
     /// # Errors
     /// See [`Error`]; each rejection names the claim at fault.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        Claims::from_map(json::parse_object(bytes, "payload")?)
+        let (slots, extra) = json::parse_object_split(bytes, "payload", &SLOT_NAMES)?;
+        Claims::from_slots(slots, extra)
     }
 
     /// Builds claims from a JSON object with the checks of [`Claims::from_json`].
     ///
     /// # Errors
     /// See [`Claims::from_json`].
-    pub fn from_map(mut map: Map<String, Value>) -> Result<Self, Error> {
+    pub fn from_map(map: Map<String, Value>) -> Result<Self, Error> {
+        let (slots, extra) = json::split_map(map, &SLOT_NAMES);
+        Claims::from_slots(slots, extra)
+    }
+
+    /// The checks of [`Claims::from_json`] on the registered claims, taken out of the
+    /// object into slots (in the order of [`SLOT_NAMES`]); `extra` holds the others.
+    fn from_slots(slots: [Option<Value>; 7], extra: Map<String, Value>) -> Result<Self, Error> {
         let bad = |name: &str, reason: &str| Error::InvalidClaim {
             name: name.to_owned(),
             reason: reason.to_owned(),
         };
-        let s = |map: &Map<String, Value>, name: &str| {
-            json::opt_string(map, name).map_err(|r| bad(name, r))
+        let [iss, sub, aud, exp, nbf, iat, jti] = slots;
+        let s = |value: Option<Value>, name: &str| match value {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(bad(name, "must be a string")),
         };
-        let date = |map: &Map<String, Value>, name: &str| -> Result<Option<NumericDate>, Error> {
-            match map.get(name) {
+        let date = |value: Option<Value>, name: &str| -> Result<Option<NumericDate>, Error> {
+            match value {
                 None => Ok(None),
                 Some(Value::Number(n)) => {
                     if let Some(i) = n.as_i64() {
@@ -226,37 +240,31 @@ impl Claims {
                 Some(_) => Err(bad(name, "must be a number (NumericDate)")),
             }
         };
-        let aud = match map.get("aud") {
+        // The order of the checks decides which error a token with several faults gets:
+        // `aud` first, then the others in the order of the struct.
+        let aud = match aud {
             None => None,
-            Some(Value::String(s)) => Some(Audience::One(s.clone())),
+            Some(Value::String(s)) => Some(Audience::One(s)),
             Some(Value::Array(items)) => Some(Audience::Many(
                 items
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| bad("aud", "must be a string or an array of strings"))
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::String(s) => Ok(s),
+                        _ => Err(bad("aud", "must be a string or an array of strings")),
                     })
                     .collect::<Result<_, _>>()?,
             )),
             Some(_) => return Err(bad("aud", "must be a string or an array of strings")),
         };
-        let claims = Claims {
-            iss: s(&map, "iss")?,
-            sub: s(&map, "sub")?,
-            aud,
-            exp: date(&map, "exp")?,
-            nbf: date(&map, "nbf")?,
-            iat: date(&map, "iat")?,
-            jti: s(&map, "jti")?,
-            extra: Map::new(),
-        };
-        for name in REGISTERED_CLAIM_NAMES {
-            map.remove(*name);
-        }
         Ok(Claims {
-            extra: map,
-            ..claims
+            iss: s(iss, "iss")?,
+            sub: s(sub, "sub")?,
+            aud,
+            exp: date(exp, "exp")?,
+            nbf: date(nbf, "nbf")?,
+            iat: date(iat, "iat")?,
+            jti: s(jti, "jti")?,
+            extra,
         })
     }
 
@@ -297,19 +305,55 @@ impl Claims {
     /// # Errors
     /// Fails only if an extra claim cannot be serialised (never for values built from JSON).
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
-        serde_json::to_vec(self).map_err(|source| Error::Serialize {
-            what: "claims",
-            source,
-        })
+        let mut out = Vec::with_capacity(256);
+        serde_json::to_writer(&mut out, self)
+            .map(|()| out)
+            .map_err(|source| Error::Serialize {
+                what: "claims",
+                source,
+            })
     }
 }
 
+/// Serialised straight from the fields: the same members in the same order as
+/// [`Claims::to_map`] (registered claims first, then the extra claims whose names were not
+/// already written), without building the map.
 impl Serialize for Claims {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let map = self.to_map();
-        let mut m = s.serialize_map(Some(map.len()))?;
-        for (k, v) in &map {
-            m.serialize_entry(k, v)?;
+        let mut written: [&str; 7] = [""; 7];
+        let mut n = 0;
+        let mut m = s.serialize_map(None)?;
+        for (name, value) in [("iss", &self.iss), ("sub", &self.sub)] {
+            if let Some(v) = value {
+                m.serialize_entry(name, v)?;
+                written[n] = name;
+                n += 1;
+            }
+        }
+        if let Some(aud) = &self.aud {
+            match aud {
+                Audience::One(a) => m.serialize_entry("aud", a)?,
+                Audience::Many(a) => m.serialize_entry("aud", a)?,
+            }
+            written[n] = "aud";
+            n += 1;
+        }
+        for (name, value) in [("exp", self.exp), ("nbf", self.nbf), ("iat", self.iat)] {
+            if let Some(v) = value {
+                m.serialize_entry(name, &v.as_unix())?;
+                written[n] = name;
+                n += 1;
+            }
+        }
+        if let Some(v) = &self.jti {
+            m.serialize_entry("jti", v)?;
+            written[n] = "jti";
+            n += 1;
+        }
+        for (k, v) in &self.extra {
+            if !written[..n].contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
         }
         m.end()
     }
@@ -354,6 +398,57 @@ mod tests {
         assert_eq!(c.aud, Some(Audience::Many(vec!["x".into(), "y".into()])));
         let again = Claims::from_json(&c.to_json().unwrap_or_default()).unwrap_or_default();
         assert_eq!(c, again);
+    }
+
+    /// Serialising from the fields gives exactly the JSON of `to_map`, also when `extra`
+    /// holds registered names (set directly, bypassing the checks).
+    #[test]
+    fn serialize_matches_to_map() {
+        let mut c = Claims::from_json(
+            br#"{"x":1,"iss":"a","aud":["x","y"],"exp":-5,"iat":7,"jti":"j","n":{"k":[1]}}"#,
+        )
+        .unwrap_or_default();
+        c.extra.insert("sub".into(), Value::from("extra-sub"));
+        c.extra.insert("iss".into(), Value::from("shadowed"));
+        for c in [c.clone(), Claims::new(), c.with_audience("one")] {
+            let direct = c.to_json().unwrap_or_default();
+            let via_map = serde_json::to_vec(&c.to_map()).unwrap_or_default();
+            assert_eq!(
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&via_map)
+            );
+        }
+    }
+
+    /// The one-pass parser gives exactly what the general parser followed by `from_map`
+    /// gives: the same claims, the same errors.
+    #[test]
+    fn fast_path_agrees_with_from_map() {
+        for json in [
+            &br#"{"iss":"a","x":1,"aud":["x"],"y":{"k":[1,{"z":null}]},"exp":1.5}"#[..],
+            br#"{"iss":"a","iss":"b"}"#,
+            br#"{"x":1,"x":2}"#,
+            br#"{"x":{"k":1,"k":2},"exp":"late"}"#,
+            br#"{"exp":"late","x":{"k":1,"k":2}}"#,
+            br#"{"aud":7,"iss":8}"#,
+            br#"{"iss":8,"aud":7}"#,
+            br#"{"a":1} x"#,
+            br#"[{"a":1,"a":2}]"#,
+            b"[1]",
+            b"17",
+            b"",
+            br#"{"a":"\u00e9\"","\u0069ss":"escaped name"}"#,
+            br#"{"iss":"a","#,
+        ] {
+            let fast = Claims::from_json(json);
+            let slow = json::parse_object(json, "payload").and_then(Claims::from_map);
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{slow:?}"),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub const REGISTERED_HEADER_NAMES: &[&str] = &[
     "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit",
 ];
 
+/// The typed members in the order [`Header::from_slots`] takes them.
+const SLOT_NAMES: [&str; 7] = ["alg", "typ", "kid", "cty", "x5t#S256", "x5c", "crit"];
+
 /// A JWS protected header.
 ///
 /// Registered members are typed; any other member is kept in [`Header::extra`] in the order
@@ -91,32 +94,55 @@ impl Header {
     /// # Errors
     /// See [`Error`]; each rejection names the member at fault.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        Header::from_map(json::parse_object(bytes, "header")?)
+        let (slots, extra) = json::parse_object_split(bytes, "header", &SLOT_NAMES)?;
+        Header::from_slots(slots, extra)
     }
 
     /// Builds a header from a parsed JSON object, with the same checks as [`Header::from_json`].
     ///
     /// # Errors
     /// See [`Header::from_json`].
-    pub fn from_map(mut map: Map<String, Value>) -> Result<Self, Error> {
+    pub fn from_map(map: Map<String, Value>) -> Result<Self, Error> {
+        let (slots, extra) = json::split_map(map, &SLOT_NAMES);
+        Header::from_slots(slots, extra)
+    }
+
+    /// The checks of [`Header::from_json`] on the typed members, taken out of the object
+    /// into slots (in the order of [`SLOT_NAMES`]); `extra` holds the others.
+    fn from_slots(slots: [Option<Value>; 7], extra: Map<String, Value>) -> Result<Self, Error> {
         let bad = |name: &str, reason: &str| Error::InvalidHeader {
             name: name.to_owned(),
             reason: reason.to_owned(),
         };
-        let alg = match map.get("alg") {
+        let [alg, typ, kid, cty, x5t_s256, x5c, crit] = slots;
+        let alg = match alg {
             None => return Err(bad("alg", "is missing")),
             Some(Value::String(s)) => s.parse::<Algorithm>()?,
             Some(_) => return Err(bad("alg", "must be a string")),
         };
-        let s = |map: &Map<String, Value>, name: &str| {
-            json::opt_string(map, name).map_err(|r| bad(name, r))
+        let s = |value: Option<Value>, name: &str| match value {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(bad(name, "must be a string")),
         };
-        let typ = s(&map, "typ")?;
-        let kid = s(&map, "kid")?;
-        let cty = s(&map, "cty")?;
-        let x5t_s256 = s(&map, "x5t#S256")?;
-        let x5c = json::opt_string_array(&map, "x5c").map_err(|r| bad("x5c", r))?;
-        let crit = json::opt_string_array(&map, "crit").map_err(|r| bad("crit", r))?;
+        let strings = |value: Option<Value>, name: &str| match value {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s),
+                    _ => Err(bad(name, "must be an array of strings")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(bad(name, "must be an array of strings")),
+        };
+        let typ = s(typ, "typ")?;
+        let kid = s(kid, "kid")?;
+        let cty = s(cty, "cty")?;
+        let x5t_s256 = s(x5t_s256, "x5t#S256")?;
+        let x5c = strings(x5c, "x5c")?;
+        let crit = strings(crit, "crit")?;
         if let Some(crit) = &crit {
             if crit.is_empty() {
                 return Err(bad("crit", "must not be empty"));
@@ -131,7 +157,8 @@ impl Header {
                 if crit[..i].contains(name) {
                     return Err(bad("crit", &format!("lists `{name}` twice")));
                 }
-                if !map.contains_key(name) {
+                // Registered names were refused above, so the others are all in `extra`.
+                if !extra.contains_key(name) {
                     return Err(bad(
                         "crit",
                         &format!("lists `{name}`, which is not in the header"),
@@ -139,7 +166,7 @@ impl Header {
                 }
             }
         }
-        match map.get("b64") {
+        match extra.get("b64") {
             None | Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => {
                 return Err(bad(
@@ -149,9 +176,6 @@ impl Header {
             }
             Some(_) => return Err(bad("b64", "must be a boolean")),
         }
-        for name in ["alg", "typ", "kid", "cty", "x5t#S256", "x5c", "crit"] {
-            map.remove(name);
-        }
         Ok(Header {
             alg,
             typ,
@@ -160,7 +184,7 @@ impl Header {
             x5t_s256,
             x5c,
             crit,
-            extra: map,
+            extra,
         })
     }
 
@@ -190,14 +214,81 @@ impl Header {
     }
 }
 
-impl Serialize for Header {
+impl Header {
+    /// Serialises the header as compact JSON with `alg` and `kid` given by the signer,
+    /// without copying it: what [`crate::encode`] signs.
+    pub(crate) fn to_json_with(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        let mut out = Vec::with_capacity(64);
+        serde_json::to_writer(
+            &mut out,
+            &HeaderOut {
+                header: self,
+                alg,
+                kid,
+            },
+        )?;
+        Ok(out)
+    }
+}
+
+/// A header with `alg` and `kid` replaced, serialised straight from the fields: the same
+/// members in the same order as [`Header::to_map`] (registered members first, then the
+/// extra members whose names were not already written), without building the map.
+struct HeaderOut<'a> {
+    header: &'a Header,
+    alg: Algorithm,
+    kid: Option<&'a str>,
+}
+
+impl Serialize for HeaderOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let map = self.to_map();
-        let mut m = s.serialize_map(Some(map.len()))?;
-        for (k, v) in &map {
-            m.serialize_entry(k, v)?;
+        let h = self.header;
+        let mut written: [&str; 7] = [""; 7];
+        let mut n = 0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("alg", self.alg.as_str())?;
+        written[n] = "alg";
+        n += 1;
+        for (name, value) in [
+            ("typ", h.typ.as_deref()),
+            ("kid", self.kid),
+            ("cty", h.cty.as_deref()),
+            ("x5t#S256", h.x5t_s256.as_deref()),
+        ] {
+            if let Some(v) = value {
+                m.serialize_entry(name, v)?;
+                written[n] = name;
+                n += 1;
+            }
+        }
+        for (name, value) in [("x5c", &h.x5c), ("crit", &h.crit)] {
+            if let Some(v) = value {
+                m.serialize_entry(name, v)?;
+                written[n] = name;
+                n += 1;
+            }
+        }
+        for (k, v) in &h.extra {
+            if !written[..n].contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
         }
         m.end()
+    }
+}
+
+impl Serialize for Header {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        HeaderOut {
+            header: self,
+            alg: self.alg,
+            kid: self.kid.as_deref(),
+        }
+        .serialize(s)
     }
 }
 
@@ -234,6 +325,51 @@ mod tests {
                 Error::UnsupportedAlgorithm(_) => assert_eq!(name, ""),
                 other => panic!("unexpected {other:?}"),
             }
+        }
+    }
+
+    /// Serialising from the fields gives exactly the JSON of `to_map`, also when `extra`
+    /// holds registered names (set directly, bypassing the checks).
+    #[test]
+    fn serialize_matches_to_map() {
+        let mut h = Header::from_json(
+            br#"{"alg":"PS256","z":1,"kid":"k","x5c":["AA"],"crit":["z"],"cty":"c"}"#,
+        )
+        .unwrap_or_else(|_| Header::new(Algorithm::ES256));
+        h.extra.insert("typ".into(), "extra-typ".into());
+        h.extra.insert("alg".into(), "shadowed".into());
+        h.extra.insert("kid".into(), "shadowed".into());
+        for h in [h.clone(), Header::new(Algorithm::RS256), h.with_typ("JWT")] {
+            let direct = serde_json::to_string(&h).unwrap_or_default();
+            let via_map = serde_json::to_string(&h.to_map()).unwrap_or_default();
+            assert_eq!(direct, via_map);
+        }
+    }
+
+    /// The one-pass parser gives exactly what the general parser followed by `from_map`
+    /// gives: the same header, the same errors.
+    #[test]
+    fn fast_path_agrees_with_from_map() {
+        for json in [
+            &br#"{"alg":"RS256","z":1,"kid":"k","crit":["z"],"x5c":["a"],"b64":true}"#[..],
+            br#"{"alg":"RS256","alg":"RS256"}"#,
+            br#"{"alg":"RS256","crit":["q"]}"#,
+            br#"{"alg":"RS256","crit":["q"],"q":{"a":1,"a":1}}"#,
+            br#"{"alg":"none","kid":5}"#,
+            br#"{"kid":5}"#,
+            br#"{"alg":"RS256","b64":false}"#,
+            br#"{"alg":"RS256"}{}"#,
+            b"[]",
+            br#"{"\u0061lg":"ES256"}"#,
+        ] {
+            let fast = Header::from_json(json);
+            let slow = json::parse_object(json, "header").and_then(Header::from_map);
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{slow:?}"),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
         }
     }
 

@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -98,16 +99,155 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                let msg = format!("duplicate member `{key}`");
-                *self.duplicate.borrow_mut() = Some(key);
-                return Err(serde::de::Error::custom(msg));
+            // One lookup per member: the entry is either taken or free.
+            match out.entry(key) {
+                Entry::Occupied(taken) => {
+                    let key = taken.key().clone();
+                    let msg = format!("duplicate member `{key}`");
+                    *self.duplicate.borrow_mut() = Some(key);
+                    return Err(serde::de::Error::custom(msg));
+                }
+                Entry::Vacant(free) => {
+                    free.insert(map.next_value_seed(self)?);
+                }
             }
-            let value = map.next_value_seed(self)?;
-            out.insert(key, value);
         }
         Ok(Value::Object(out))
     }
+}
+
+/// An object split by [`parse_object_split`] or [`split_map`]: the named members' values in
+/// slots, and the other members in document order.
+pub(crate) type Split<const N: usize> = ([Option<Value>; N], Map<String, Value>);
+
+/// Parses `bytes` as one JSON object like [`parse_object`], taking the members named in
+/// `names` out into slots (slot `i` for `names[i]`) and keeping every other member, in
+/// document order, in the map.
+///
+/// This is the fast path of header and claims parsing: the named members are neither
+/// hashed into the map nor looked up and removed again, and their names are not
+/// allocated. It accepts exactly what [`parse_object`] accepts, and on any failure it
+/// returns the error [`parse_object`] gives for the same bytes.
+///
+/// # Errors
+/// As [`parse_object`].
+pub(crate) fn parse_object_split<const N: usize>(
+    bytes: &[u8],
+    what: &'static str,
+    names: &[&'static str; N],
+) -> Result<Split<N>, Error> {
+    let duplicate = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = de
+        .deserialize_map(SplitVisitor {
+            names,
+            strict: StrictSeed {
+                duplicate: &duplicate,
+            },
+        })
+        .and_then(|v| de.end().map(|()| v));
+    match parsed {
+        Ok(split) => Ok(split),
+        // Failures are rare: let the general parser name them, exactly as it always has.
+        Err(fast) => match parse_object(bytes, what) {
+            Err(e) => Err(e),
+            Ok(_) => Err(Error::InvalidJson { what, source: fast }),
+        },
+    }
+}
+
+/// A member name: one of the slot names (by index) or any other, owned.
+enum Name {
+    Slot(usize),
+    Other(String),
+}
+
+struct NameSeed<'n, const N: usize> {
+    names: &'n [&'static str; N],
+}
+
+impl<'de, const N: usize> DeserializeSeed<'de> for NameSeed<'_, N> {
+    type Value = Name;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Name, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, const N: usize> Visitor<'de> for NameSeed<'_, N> {
+    type Value = Name;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Name, E> {
+        Ok(match self.names.iter().position(|n| *n == v) {
+            Some(i) => Name::Slot(i),
+            None => Name::Other(v.to_owned()),
+        })
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Name, E> {
+        Ok(match self.names.iter().position(|n| *n == v) {
+            Some(i) => Name::Slot(i),
+            None => Name::Other(v),
+        })
+    }
+}
+
+struct SplitVisitor<'n, 'a, const N: usize> {
+    names: &'n [&'static str; N],
+    strict: StrictSeed<'a>,
+}
+
+impl<'de, const N: usize> Visitor<'de> for SplitVisitor<'_, '_, N> {
+    type Value = Split<N>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut slots: [Option<Value>; N] = std::array::from_fn(|_| None);
+        let mut rest = Map::new();
+        let duplicate = || serde::de::Error::custom("duplicate member");
+        while let Some(name) = map.next_key_seed(NameSeed { names: self.names })? {
+            match name {
+                Name::Slot(i) => {
+                    let slot = slots.get_mut(i).ok_or_else(duplicate)?;
+                    if slot.is_some() {
+                        return Err(duplicate());
+                    }
+                    *slot = Some(map.next_value_seed(self.strict)?);
+                }
+                Name::Other(key) => {
+                    // Room for a typical number of other members at once, instead of
+                    // growing the map two or three times.
+                    if rest.is_empty() {
+                        rest = Map::with_capacity(8);
+                    }
+                    match rest.entry(key) {
+                        Entry::Occupied(_) => return Err(duplicate()),
+                        Entry::Vacant(free) => {
+                            free.insert(map.next_value_seed(self.strict)?);
+                        }
+                    }
+                }
+            }
+        }
+        Ok((slots, rest))
+    }
+}
+
+/// Takes the members named in `names` out of `map` into slots, keeping the order of the
+/// others: the slow-path counterpart of [`parse_object_split`], for maps built elsewhere.
+pub(crate) fn split_map<const N: usize>(
+    mut map: Map<String, Value>,
+    names: &[&'static str; N],
+) -> Split<N> {
+    let slots = names.map(|name| map.shift_remove(name));
+    (slots, map)
 }
 
 /// Reads an optional string member; `null` is treated as a type error, not as absence.

@@ -38,22 +38,22 @@ pub fn encode_payload(
     payload: &[u8],
     signer: &dyn Signer,
 ) -> Result<String, Error> {
-    let mut header = header.clone();
-    header.alg = signer.algorithm();
-    if header.kid.is_none() {
-        header.kid = signer.key_id().map(str::to_owned);
-    }
-    let header_json = serde_json::to_vec(&header).map_err(|source| Error::Serialize {
-        what: "header",
-        source,
-    })?;
+    // The header is written with the signer's `alg` (and `kid` when it has none) straight
+    // from its fields: no copy of the header, no intermediate JSON map.
+    let kid = header.kid.as_deref().or_else(|| signer.key_id());
+    let header_json = header
+        .to_json_with(signer.algorithm(), kid)
+        .map_err(|source| Error::Serialize {
+            what: "header",
+            source,
+        })?;
     let mut out = String::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 700);
-    out.push_str(&b64::encode(&header_json));
+    b64::encode_into(&header_json, &mut out);
     out.push('.');
-    out.push_str(&b64::encode(payload));
+    b64::encode_into(payload, &mut out);
     let signature = signer.sign(out.as_bytes())?;
     out.push('.');
-    out.push_str(&b64::encode(&signature));
+    b64::encode_into(&signature, &mut out);
     Ok(out)
 }
 
@@ -74,31 +74,11 @@ impl<'a> UnverifiedToken<'a> {
     /// [`Error::TokenTooLarge`], [`Error::WrongPartCount`], [`Error::InvalidBase64`], and
     /// any header error from [`Header::from_json`].
     pub fn parse(token: &'a str, max_size: usize) -> Result<Self, Error> {
-        if token.len() > max_size {
-            return Err(Error::TokenTooLarge {
-                size: token.len(),
-                limit: max_size,
-            });
-        }
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Error::WrongPartCount {
-                parts: token.split('.').count(),
-            });
-        };
-        let dec = |part: Part, s: &str| {
-            b64::decode(s.as_bytes()).map_err(|source| Error::InvalidBase64 { part, source })
-        };
-        let header_bytes = dec(Part::Header, h)?;
-        let payload = dec(Part::Payload, p)?;
-        let signature = dec(Part::Signature, s)?;
-        let header = Header::from_json(&header_bytes)?;
+        let (header, payload, signature, signing_input) = split_and_decode(token, max_size, true)?;
         Ok(UnverifiedToken {
             header,
             payload,
-            signing_input: &token[..h.len() + 1 + p.len()],
+            signing_input,
             signature,
         })
     }
@@ -145,6 +125,49 @@ impl<'a> UnverifiedToken<'a> {
         }
         key.verify(self.signing_input.as_bytes(), &self.signature)
     }
+}
+
+/// A split and decoded token: header, payload, signature, signing input.
+type Parts<'t> = (Header, Vec<u8>, Vec<u8>, &'t str);
+
+/// The checks of [`UnverifiedToken::parse`], in its order: size, parts, base64url of each
+/// part, header. Returns the header, the payload, the signature (empty unless
+/// `keep_signature`: it is then only checked) and the signing input.
+fn split_and_decode(
+    token: &str,
+    max_size: usize,
+    keep_signature: bool,
+) -> Result<Parts<'_>, Error> {
+    if token.len() > max_size {
+        return Err(Error::TokenTooLarge {
+            size: token.len(),
+            limit: max_size,
+        });
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::WrongPartCount {
+            parts: token.split('.').count(),
+        });
+    };
+    let dec = |part: Part, s: &str| {
+        b64::decode(s.as_bytes()).map_err(|source| Error::InvalidBase64 { part, source })
+    };
+    let header_bytes = dec(Part::Header, h)?;
+    let payload = dec(Part::Payload, p)?;
+    let signature = if keep_signature {
+        dec(Part::Signature, s)?
+    } else {
+        b64::validate(s.as_bytes()).map_err(|source| Error::InvalidBase64 {
+            part: Part::Signature,
+            source,
+        })?;
+        Vec::new()
+    };
+    let header = Header::from_json(&header_bytes)?;
+    Ok((header, payload, signature, &token[..h.len() + 1 + p.len()]))
 }
 
 /// Decodes a compact JWS, verifies it with `key` and validates it against `validation`.
@@ -236,10 +259,8 @@ where
 /// # Errors
 /// Any parse error of [`UnverifiedToken::parse`] or [`Claims::from_json`].
 pub fn decode_insecure(token: &str) -> Result<Token, Error> {
-    let unverified = UnverifiedToken::parse(token, DEFAULT_MAX_TOKEN_SIZE)?;
-    let claims = unverified.claims()?;
-    Ok(Token {
-        header: unverified.header,
-        claims,
-    })
+    // The checks of `UnverifiedToken::parse`, without keeping the signature it never uses.
+    let (header, payload, _, _) = split_and_decode(token, DEFAULT_MAX_TOKEN_SIZE, false)?;
+    let claims = Claims::from_json(&payload)?;
+    Ok(Token { header, claims })
 }
