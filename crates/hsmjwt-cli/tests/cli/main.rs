@@ -4,6 +4,7 @@
 
 mod files;
 mod hsm;
+mod ims;
 mod profiles;
 
 use std::io::Write;

@@ -1,0 +1,664 @@
+//! `ims jwt`, `ims token`, `ims emulator`, `oauth token` and `demo`, run as a user would,
+//! against an IMS emulator started in this test process (or as a child `hsmjwt ims
+//! emulator`, killed at the end). Credential files are written here with fake values.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use ::hsmjwt::soft::{KeySpec, PrivateKey};
+use hsmjwt_ims::CredentialsFile;
+use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Endpoint, Fault, Integration};
+
+use crate::{hsmjwt, hsmjwt_with, json, p};
+
+const CLIENT_ID: &str = "cm-p111-e222-integration";
+const SECRET: &str = "p8e-FAKE-cli-secret-abcdef";
+const ORG: &str = "AAAABBBBCCCCDDDD00001111@AdobeOrg";
+const TECH: &str = "EEEEFFFF0000111122223333@techacct.adobe.com";
+const S2S_ID: &str = "cli-s2s-client";
+const S2S_SECRET: &str = "p8e-FAKE-cli-s2s-secret";
+
+struct Files {
+    dir: tempfile::TempDir,
+    key_pem: PathBuf,
+    /// AEM credentials with the private key.
+    aem_with_key: PathBuf,
+    /// AEM credentials without it.
+    aem_without_key: PathBuf,
+    /// A Developer Console project with an OAuth server-to-server credential.
+    console: PathBuf,
+}
+
+fn aem_json(private_pem: Option<&str>, public_pem: &str, secret: &str) -> String {
+    let mut integration = serde_json::json!({
+        "imsEndpoint": "ims-na1.adobelogin.com",
+        "metascopes": "ent_aem_cloud_api",
+        "technicalAccount": {"clientId": CLIENT_ID, "clientSecret": secret},
+        "email": "cli@techacct.adobe.com",
+        "id": TECH,
+        "org": ORG,
+        "publicKey": public_pem,
+        "certificateExpirationDate": "2027-01-01T00:00:00.000Z",
+    });
+    if let Some(pem) = private_pem {
+        integration["privateKey"] = serde_json::Value::String(pem.replace('\n', "\r\n"));
+    }
+    serde_json::json!({"ok": true, "integration": integration, "statusCode": 200}).to_string()
+}
+
+fn files() -> &'static Files {
+    static F: OnceLock<Files> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKey::generate(KeySpec::Rsa(2048)).unwrap();
+        let key_pem = dir.path().join("key.pem");
+        key.write_pkcs8_pem(&key_pem, true).unwrap();
+        let private = key.to_pkcs8_pem().unwrap().to_string();
+        let public = key.public_key().to_spki_pem();
+        let write = |name: &str, text: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let aem_with_key = write("aem-key.json", aem_json(Some(&private), &public, SECRET));
+        let aem_without_key = write("aem.json", aem_json(None, &public, SECRET));
+        let console = write(
+            "console.json",
+            serde_json::json!({"project": {
+                "name": "cli-project",
+                "org": {"ims_org_id": ORG},
+                "workspace": {"name": "Production", "details": {"credentials": [{
+                    "name": "s2s",
+                    "integration_type": "oauth_server_to_server",
+                    "oauth_server_to_server": {
+                        "client_id": S2S_ID,
+                        "client_secrets": [S2S_SECRET],
+                        "technical_account_id": "S2S@techacct.adobe.com",
+                        "technical_account_email": "s2s@techacct.adobe.com",
+                        "scopes": ["openid", "AdobeID", "read_organizations"],
+                    }
+                }]}}
+            }})
+            .to_string(),
+        );
+        Files {
+            dir,
+            key_pem,
+            aem_with_key,
+            aem_without_key,
+            console,
+        }
+    })
+}
+
+/// An emulator in this process knowing the AEM integration (also as an OAuth client with
+/// its key) and the S2S client; stops when dropped.
+fn emulator() -> Emulator {
+    let f = files();
+    let mut config = EmulatorConfig::new();
+    for path in [&f.aem_without_key, &f.console] {
+        let file = CredentialsFile::load(path).unwrap();
+        config = config.with_integrations(Integration::from_credentials_file(&file).unwrap());
+    }
+    Emulator::start_background(config).unwrap()
+}
+
+fn assert_token_line(out: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].starts_with("emu."), "{out}");
+}
+
+#[test]
+fn ims_jwt_with_the_key_in_the_file() {
+    let emu = emulator();
+    let f = files();
+    let out = hsmjwt(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&f.aem_with_key),
+        "--ims-url",
+        &emu.base_url(),
+    ])
+    .ok();
+    assert_token_line(&out);
+    assert_eq!(emu.requests(Endpoint::JwtExchange), 1);
+}
+
+#[test]
+fn ims_jwt_with_key_flag_json_and_print_jwt() {
+    let emu = emulator();
+    let f = files();
+    let run = hsmjwt(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&f.aem_without_key),
+        "--key",
+        p(&f.key_pem),
+        "--ims-url",
+        &emu.base_url(),
+        "--lifetime",
+        "1h",
+        "--print-jwt",
+        "--json",
+    ]);
+    let stderr = run.stderr();
+    let out = json(&run.ok());
+    assert_eq!(out["token_type"], "bearer");
+    assert!(out["access_token"].as_str().unwrap().starts_with("emu."));
+    // 86399999 ms: 86399 whole seconds, not 86399999.
+    assert_eq!(out["expires_in_seconds"], 86_399);
+    assert!(out["expires_at"].as_str().unwrap().ends_with('Z'));
+    let jwt = stderr
+        .lines()
+        .find(|l| l.starts_with("eyJ"))
+        .expect("JWT on stderr");
+    assert!(
+        !stderr.contains(out["access_token"].as_str().unwrap()),
+        "token only on stdout"
+    );
+    let claims = ::hsmjwt::decode_insecure(jwt).unwrap().claims;
+    assert_eq!(claims.iss.as_deref(), Some(ORG));
+    assert_eq!(claims.sub.as_deref(), Some(TECH));
+    assert_eq!(
+        claims.exp.unwrap().as_unix() - claims.iat.unwrap().as_unix(),
+        3600
+    );
+}
+
+#[test]
+fn ims_jwt_without_any_key_says_how_to_give_one() {
+    let f = files();
+    let err = hsmjwt(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&f.aem_without_key),
+        "--ims-url",
+        "http://127.0.0.1:9",
+    ])
+    .fails();
+    assert!(err.contains("--key"), "{err}");
+}
+
+#[test]
+fn ims_jwt_errors_are_one_line_with_status_code_and_debug_id() {
+    let emu = emulator();
+    let f = files();
+    let public = PrivateKey::load(&f.key_pem)
+        .unwrap()
+        .public_key()
+        .to_spki_pem();
+    let wrong = f.dir.path().join("wrong-secret.json");
+    std::fs::write(&wrong, aem_json(None, &public, "p8e-FAKE-wrong-secret")).unwrap();
+    let err = hsmjwt(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&wrong),
+        "--key",
+        p(&f.key_pem),
+        "--ims-url",
+        &emu.base_url(),
+    ])
+    .fails();
+    assert!(
+        err.contains("401") && err.contains("invalid_client") && err.contains("x-debug-id"),
+        "{err}"
+    );
+    assert!(!err.contains("p8e-FAKE"), "{err}");
+    assert_eq!(emu.requests(Endpoint::JwtExchange), 1, "no retry on 401");
+}
+
+#[test]
+fn ims_jwt_retries_a_server_error() {
+    let emu = emulator();
+    emu.push_fault(Fault::status(500));
+    let f = files();
+    hsmjwt(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&f.aem_with_key),
+        "--ims-url",
+        &emu.base_url(),
+    ])
+    .ok();
+    assert_eq!(emu.requests(Endpoint::JwtExchange), 2);
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let f = files();
+    let err = hsmjwt(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&f.aem_with_key),
+        "--ims-url",
+        "http://ims.example.com",
+    ])
+    .fails();
+    assert!(err.contains("loopback"), "{err}");
+    let err = hsmjwt(&[
+        "oauth",
+        "token",
+        "--token-endpoint",
+        "http://10.0.0.1/token",
+        "--client-id",
+        "c",
+        "--key",
+        p(&f.key_pem),
+    ])
+    .fails();
+    assert!(err.contains("loopback"), "{err}");
+}
+
+#[test]
+fn ims_token_from_a_console_project() {
+    let emu = emulator();
+    let f = files();
+    let out = hsmjwt(&[
+        "ims",
+        "token",
+        "--credentials",
+        p(&f.console),
+        "--ims-url",
+        &emu.base_url(),
+        "--json",
+    ])
+    .ok();
+    let out = json(&out);
+    assert_eq!(out["expires_in_seconds"], 86_399);
+    assert_eq!(emu.requests(Endpoint::TokenV3), 1);
+    let err = hsmjwt(&[
+        "ims",
+        "token",
+        "--credentials",
+        p(&f.console),
+        "--scopes",
+        "openid,admin",
+        "--ims-url",
+        &emu.base_url(),
+    ])
+    .fails();
+    assert!(err.contains("invalid_scope"), "{err}");
+}
+
+#[test]
+fn ims_token_with_the_secret_in_an_environment_variable() {
+    let emu = emulator();
+    let args = [
+        "ims",
+        "token",
+        "--client-id",
+        S2S_ID,
+        "--client-secret-env",
+        "CLI_TEST_IMS_SECRET",
+        "--scopes",
+        "openid,AdobeID",
+        "--ims-url",
+        &emu.base_url(),
+    ];
+    let out = hsmjwt_with(&args, None, &[("CLI_TEST_IMS_SECRET", S2S_SECRET)]).ok();
+    assert_token_line(&out);
+    let err = hsmjwt(&args).fails();
+    assert!(
+        err.contains("CLI_TEST_IMS_SECRET") && err.contains("not set"),
+        "{err}"
+    );
+    let err = hsmjwt_with(&args, None, &[("CLI_TEST_IMS_SECRET", "p8e-FAKE-bad")]).fails();
+    assert!(
+        err.contains("invalid_client") && !err.contains("p8e-FAKE-bad"),
+        "{err}"
+    );
+    // There is no flag taking the secret itself.
+    let run = hsmjwt(&[
+        "ims",
+        "token",
+        "--client-id",
+        S2S_ID,
+        "--client-secret",
+        "x",
+    ]);
+    assert_eq!(run.out.status.code(), Some(2));
+}
+
+#[test]
+fn oauth_token_private_key_jwt_and_jwt_bearer() {
+    let emu = emulator();
+    let f = files();
+    let endpoint = emu.token_endpoint();
+    let base = [
+        "oauth",
+        "token",
+        "--token-endpoint",
+        endpoint.as_str(),
+        "--client-id",
+        CLIENT_ID,
+        "--key",
+        p(&f.key_pem),
+    ];
+    assert_token_line(&hsmjwt(&base).ok());
+    let mut args = base.to_vec();
+    args.extend([
+        "--grant",
+        "jwt-bearer",
+        "--subject",
+        "user@example.com",
+        "--json",
+    ]);
+    let out = json(&hsmjwt(&args).ok());
+    assert_eq!(out["token_type"], "Bearer");
+    assert_eq!(out["expires_in_seconds"], 3600);
+    let mut args = base.to_vec();
+    args.extend([
+        "--scope",
+        "read",
+        "--audience",
+        "https://api.example",
+        "--resource",
+        "https://api.example/v1",
+    ]);
+    hsmjwt(&args).ok();
+    assert_eq!(emu.requests(Endpoint::OAuthToken), 3);
+    // Another key: refused.
+    let other = f.dir.path().join("other.pem");
+    PrivateKey::generate(KeySpec::Rsa(2048))
+        .unwrap()
+        .write_pkcs8_pem(&other, true)
+        .unwrap();
+    let err = hsmjwt(&[
+        "oauth",
+        "token",
+        "--token-endpoint",
+        &endpoint,
+        "--client-id",
+        CLIENT_ID,
+        "--key",
+        p(&other),
+    ])
+    .fails();
+    assert!(
+        err.contains("401") && err.contains("invalid_client"),
+        "{err}"
+    );
+}
+
+#[test]
+fn oauth_token_with_client_secrets() {
+    let emu = emulator();
+    let endpoint = emu.token_endpoint();
+    for auth in ["client-secret-post", "client-secret-basic"] {
+        let out = hsmjwt_with(
+            &[
+                "oauth",
+                "token",
+                "--token-endpoint",
+                &endpoint,
+                "--client-id",
+                S2S_ID,
+                "--client-secret-env",
+                "CLI_TEST_OAUTH_SECRET",
+                "--auth",
+                auth,
+                "--scope",
+                "openid",
+            ],
+            None,
+            &[("CLI_TEST_OAUTH_SECRET", S2S_SECRET)],
+        )
+        .ok();
+        assert_token_line(&out);
+    }
+    let err = hsmjwt(&[
+        "oauth",
+        "token",
+        "--token-endpoint",
+        &endpoint,
+        "--client-id",
+        S2S_ID,
+    ])
+    .fails();
+    assert!(
+        err.contains("--key") || err.contains("--client-secret-env"),
+        "{err}"
+    );
+}
+
+/// Starts `hsmjwt ims emulator` as a child; returns it and its base URL.
+fn child_emulator(credentials: &[&Path]) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hsmjwt"));
+    cmd.args([
+        "ims",
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--credentials",
+    ]);
+    for c in credentials {
+        cmd.arg(c);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_owned())
+}
+
+#[test]
+fn a_child_emulator_serves_until_killed() {
+    let f = files();
+    let (mut child, url) = child_emulator(&[&f.aem_without_key, &f.console]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let result = std::panic::catch_unwind(|| {
+        let out = hsmjwt(&[
+            "ims",
+            "jwt",
+            "--credentials",
+            p(&f.aem_without_key),
+            "--key",
+            p(&f.key_pem),
+            "--ims-url",
+            &url,
+        ])
+        .ok();
+        assert_token_line(&out);
+        let out = hsmjwt(&[
+            "ims",
+            "token",
+            "--credentials",
+            p(&f.console),
+            "--ims-url",
+            &url,
+        ])
+        .ok();
+        assert_token_line(&out);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn the_emulator_refuses_a_non_loopback_address() {
+    let f = files();
+    let err = hsmjwt(&[
+        "ims",
+        "emulator",
+        "--listen",
+        "0.0.0.0:0",
+        "--credentials",
+        p(&f.aem_without_key),
+    ])
+    .fails();
+    assert!(err.contains("loopback"), "{err}");
+}
+
+#[test]
+fn demo_with_a_software_key() {
+    let out = hsmjwt(&["demo", "--software-key"]).ok();
+    for needle in [
+        "1. key",
+        "3. emulator",
+        "header:",
+        "claims:",
+        "86399999 ms",
+        "6. cache",
+        "removed",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    assert!(
+        !out.contains("emu."),
+        "the demo does not print the access token: {out}"
+    );
+}
+
+// ---- SoftHSM2 ----
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+fn softhsm() -> bool {
+    let have = Path::new(MODULE).exists()
+        && Command::new("softhsm2-util")
+            .arg("--version")
+            .output()
+            .is_ok();
+    if !have {
+        let required = std::env::var_os("CI").is_some()
+            || std::env::var_os("HSMJWT_REQUIRE_SOFTHSM").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "SoftHSM2 is missing: run `cargo xtask ci` (it installs it) or apt-get install softhsm2 opensc"
+        );
+        eprintln!("SKIPPED: SoftHSM2 is not installed (apt-get install softhsm2 opensc)");
+    }
+    have
+}
+
+#[test]
+fn demo_with_softhsm() {
+    if !softhsm() {
+        return;
+    }
+    let out = hsmjwt(&["demo"]).ok();
+    for needle in [
+        "0. SoftHSM2",
+        "generated inside the token",
+        "5. exchange",
+        "6. cache",
+        "cleaned up",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+}
+
+#[test]
+fn ims_jwt_and_oauth_with_a_softhsm_key() {
+    if !softhsm() {
+        return;
+    }
+    let f = files();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tokens")).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.path().join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let ok = Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "cli-ims",
+            "--so-pin",
+            "12345678",
+            "--pin",
+            "1234",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "softhsm2-util --init-token failed");
+    let env = [
+        ("SOFTHSM2_CONF", p(&conf)),
+        ("PKCS11_MODULE", MODULE),
+        ("HSMJWT_PIN", "1234"),
+    ];
+    let uri = "pkcs11:token=cli-ims;object=ims-key";
+    hsmjwt_with(&["keygen", "--alg", "RS256", "--key", uri], None, &env).ok();
+    let public = hsmjwt_with(&["pubkey", "--key", uri], None, &env).ok();
+    // The user keeps the AEM file without privateKey; the emulator knows the HSM key.
+    let creds = dir.path().join("aem.json");
+    std::fs::write(&creds, aem_json(None, &public, SECRET)).unwrap();
+    let file = CredentialsFile::load(&creds).unwrap();
+    let emu = Emulator::start_background(
+        EmulatorConfig::new().with_integrations(Integration::from_credentials_file(&file).unwrap()),
+    )
+    .unwrap();
+    let out = hsmjwt_with(
+        &[
+            "ims",
+            "jwt",
+            "--credentials",
+            p(&creds),
+            "--key",
+            uri,
+            "--ims-url",
+            &emu.base_url(),
+        ],
+        None,
+        &env,
+    )
+    .ok();
+    assert_token_line(&out);
+    let out = hsmjwt_with(
+        &[
+            "oauth",
+            "token",
+            "--token-endpoint",
+            &emu.token_endpoint(),
+            "--client-id",
+            CLIENT_ID,
+            "--key",
+            uri,
+        ],
+        None,
+        &env,
+    )
+    .ok();
+    assert_token_line(&out);
+    assert_eq!(emu.requests(Endpoint::JwtExchange), 1);
+    assert_eq!(emu.requests(Endpoint::OAuthToken), 1);
+    // The file's key (software) no longer matches the registered HSM key.
+    let err = hsmjwt(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&f.aem_with_key),
+        "--ims-url",
+        &emu.base_url(),
+    ])
+    .fails();
+    assert!(err.contains("invalid_signature"), "{err}");
+}
