@@ -563,14 +563,14 @@ impl Drop for Emulator {
     }
 }
 
-fn emu_io(reason: &'static str) -> impl Fn(std::io::Error) -> Error {
+pub(crate) fn emu_io(reason: &'static str) -> impl Fn(std::io::Error) -> Error {
     move |e| Error::Emulator {
         reason: reason.to_owned(),
         source: Some(Arc::new(e)),
     }
 }
 
-fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> Result<std::net::TcpListener> {
     if !addr.ip().is_loopback() {
         return Err(Error::Emulator {
             reason: format!("refusing to listen on {addr}: loopback addresses only"),
@@ -646,7 +646,7 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, rx: watch
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -657,7 +657,7 @@ fn debug_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn json_response(
+pub(crate) fn json_response(
     status: StatusCode,
     body: String,
     extra: Option<(header::HeaderName, String)>,
@@ -681,7 +681,7 @@ fn json_response(
     r
 }
 
-fn error(status: StatusCode, code: &str, description: &str) -> Response<Body> {
+pub(crate) fn error(status: StatusCode, code: &str, description: &str) -> Response<Body> {
     let body = serde_json::json!({"error": code, "error_description": description}).to_string();
     json_response(status, body, None)
 }

@@ -39,6 +39,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "emulator")]
+pub mod authz_server;
 pub mod cache;
 pub mod credentials;
 #[cfg(feature = "emulator")]
@@ -48,6 +50,7 @@ mod error;
 pub mod http;
 pub mod ims;
 pub mod oauth;
+pub mod par;
 pub mod token;
 
 pub use cache::{CacheOptions, TokenCache, TokenSource};

@@ -8,5 +8,6 @@ mod credentials;
 mod errors;
 mod exchange;
 mod oauth;
+mod par;
 mod retries;
 mod support;
