@@ -199,13 +199,19 @@ async fn a_failed_fetch_does_not_poison_the_cache() {
 async fn waiters_of_a_failed_flight_all_get_its_error_and_the_next_call_retries() {
     let clock = Arc::new(ManualClock::new());
     let mut script = Scripted::new(S(3600));
-    script.delay = Duration::from_millis(200);
+    // Long enough for all 20 to join the flight even on a loaded machine.
+    script.delay = Duration::from_millis(500);
     let cache = cache_of(&script, CacheOptions::default(), &clock);
     script.failing(true);
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let cache = cache.clone();
-        tasks.push(tokio::spawn(async move { cache.get().await }));
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            cache.get().await
+        }));
     }
     for t in tasks {
         let err = t.await.unwrap().unwrap_err();

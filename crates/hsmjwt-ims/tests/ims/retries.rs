@@ -92,7 +92,8 @@ async fn a_slow_answer_times_out_without_retry() {
     let err = s2s(&emu, options).fetch().await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains("timed out after 300 ms"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Well before the emulator's 3 s answer.
+    assert!(started.elapsed() < Duration::from_millis(2800));
     assert_eq!(emu.requests(Endpoint::TokenV3), 1);
 }
 
