@@ -3,12 +3,17 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
-use clap::Args;
-use hsmjwt::core::profile::jar::{Pkce, RequestObject, authorization_url};
-use hsmjwt::core::profile::random_token;
-use hsmjwt::{Algorithm, NumericDate};
+use std::sync::Arc;
 
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use hsmjwt::core::profile::jar::{Pkce, RequestObject, authorization_url, par_authorization_url};
+use hsmjwt::core::profile::random_token;
+use hsmjwt::{Algorithm, NumericDate, Signer};
+use hsmjwt_ims::endpoint::parse_endpoint_url;
+use hsmjwt_ims::par;
+
+use super::oauth::AuthArg;
 use crate::args::{AlgArg, parse_duration};
 
 /// Arguments of `hsmjwt jar`.
@@ -63,7 +68,21 @@ pub(crate) struct JarArgs {
     /// (and the URL with it when --authorize-endpoint is given too).
     #[arg(long)]
     pub par_endpoint: Option<String>,
-    /// Print JSON (`request`, `url`, `state`, `nonce`, `code_verifier`).
+    /// PAR client authentication (default: private-key-jwt with --auth-key,
+    /// client-secret-basic with --client-secret-env, else none).
+    #[arg(long, value_enum, requires = "par_endpoint")]
+    pub auth: Option<AuthArg>,
+    /// Key for private_key_jwt at the PAR endpoint (file or pkcs11: URI); a key pair other
+    /// than the request object's, as Auth0 advises.
+    #[arg(long, value_name = "KEY", requires = "par_endpoint")]
+    pub auth_key: Option<String>,
+    /// Algorithm of --auth-key (default: from the key).
+    #[arg(long, value_enum, requires = "auth_key")]
+    pub auth_alg: Option<AlgArg>,
+    /// NAME of the environment variable holding the client secret for the PAR endpoint.
+    #[arg(long, value_name = "VAR", requires = "par_endpoint")]
+    pub client_secret_env: Option<String>,
+    /// Print JSON (`request`, `url`, `request_uri`, `state`, `nonce`, `code_verifier`).
     #[arg(long)]
     pub json: bool,
 }
@@ -109,48 +128,92 @@ pub(crate) fn run(a: &JarArgs) -> Result<ExitCode> {
         Some(kid) => ro.sign(&hsmjwt::core::with_key_id(&signer, kid), now)?,
         None => ro.sign(&signer, now)?,
     };
-    let url = match (&a.authorize_endpoint, &a.par_endpoint) {
-        (Some(endpoint), None) => authorization_url(endpoint, &a.client_id, &request),
-        _ => anyhow::bail!("--par-endpoint is not available yet; use --authorize-endpoint"),
+    let (url, request_uri) = match (&a.authorize_endpoint, &a.par_endpoint) {
+        (Some(endpoint), None) => (
+            Some(authorization_url(endpoint, &a.client_id, &request)),
+            None,
+        ),
+        (authorize, Some(par_endpoint)) => {
+            let pushed = push(a, par_endpoint, &request)?;
+            let url = authorize
+                .as_deref()
+                .map(|e| par_authorization_url(e, &a.client_id, &pushed));
+            (url, Some(pushed))
+        }
+        (None, None) => bail!("give --authorize-endpoint or --par-endpoint"),
     };
-    print_result(
-        a.json,
-        &request,
-        &url,
-        state.as_deref(),
-        nonce.as_deref(),
-        pkce.as_ref(),
-    )?;
+    let printed = Printed {
+        request: &request,
+        url: url.as_deref(),
+        request_uri: request_uri.as_deref(),
+        state: state.as_deref(),
+        nonce: nonce.as_deref(),
+        pkce: pkce.as_ref(),
+    };
+    printed.print(a.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_result(
-    json: bool,
-    request: &str,
-    url: &str,
-    state: Option<&str>,
-    nonce: Option<&str>,
-    pkce: Option<&Pkce>,
-) -> Result<()> {
-    if json {
-        return super::out_json(&serde_json::json!({
-            "request": request,
-            "url": url,
-            "state": state,
-            "nonce": nonce,
-            "code_verifier": pkce.map(Pkce::verifier),
-        }));
+/// Pushes the request object; returns the `request_uri`.
+fn push(a: &JarArgs, par_endpoint: &str, request: &str) -> Result<String> {
+    let auth_key: Option<Arc<dyn Signer>> = match &a.auth_key {
+        Some(k) => Some(Arc::from(
+            super::key_source(k)?
+                .open_signer(a.auth_alg.map(Algorithm::from))
+                .context("cannot open --auth-key")?,
+        )),
+        None => None,
+    };
+    let auth = super::oauth::client_auth(
+        a.auth,
+        auth_key.as_ref(),
+        auth_key.as_ref(),
+        a.client_secret_env.as_deref(),
+        &a.issuer,
+    )?;
+    let url = parse_endpoint_url(par_endpoint).context("invalid --par-endpoint")?;
+    let http = super::ims::http(Duration::from_secs(10), Duration::from_secs(30))?;
+    let pushed = super::ims::runtime()?
+        .block_on(par::push(&http, &url, &a.client_id, &auth, request))
+        .context("pushed authorization request failed")?;
+    Ok(pushed.request_uri)
+}
+
+/// What `hsmjwt jar` prints.
+struct Printed<'a> {
+    request: &'a str,
+    url: Option<&'a str>,
+    request_uri: Option<&'a str>,
+    state: Option<&'a str>,
+    nonce: Option<&'a str>,
+    pkce: Option<&'a Pkce>,
+}
+
+impl Printed<'_> {
+    fn print(&self, json: bool) -> Result<()> {
+        let verifier = self.pkce.map(Pkce::verifier);
+        if json {
+            return super::out_json(&serde_json::json!({
+                "request": self.request,
+                "url": self.url,
+                "request_uri": self.request_uri,
+                "state": self.state,
+                "nonce": self.nonce,
+                "code_verifier": verifier,
+            }));
+        }
+        for (name, value) in [
+            ("request", Some(self.request)),
+            ("request_uri", self.request_uri),
+            ("url", self.url),
+            ("state", self.state),
+            ("nonce", self.nonce),
+            ("code_verifier", verifier),
+        ] {
+            if let Some(v) = value {
+                super::out(&format!("{name}: {v}"))?;
+            }
+        }
+        Ok(())
     }
-    super::out(&format!("request: {request}"))?;
-    super::out(&format!("url: {url}"))?;
-    if let Some(s) = state {
-        super::out(&format!("state: {s}"))?;
-    }
-    if let Some(n) = nonce {
-        super::out(&format!("nonce: {n}"))?;
-    }
-    if let Some(p) = pkce {
-        super::out(&format!("code_verifier: {}", p.verifier()))?;
-    }
-    Ok(())
 }

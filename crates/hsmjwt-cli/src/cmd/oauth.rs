@@ -114,6 +114,50 @@ pub(crate) fn run(c: OauthCommand) -> Result<ExitCode> {
     }
 }
 
+/// Builds the client authentication from the flags: `--auth` when given, else
+/// client-secret-basic when a secret variable is named, else private_key_jwt when
+/// `default_key` is given, else none. `key` signs private_key_jwt assertions for
+/// `audience`.
+///
+/// # Errors
+/// When the chosen method lacks its key or secret, or the secret variable is unset.
+pub(crate) fn client_auth(
+    auth: Option<AuthArg>,
+    default_key: Option<&Arc<dyn Signer>>,
+    key: Option<&Arc<dyn Signer>>,
+    secret_env: Option<&str>,
+    audience: &str,
+) -> Result<ClientAuth> {
+    let secret = secret_env
+        .map(hsmjwt_ims::credentials::secret_from_env)
+        .transpose()?;
+    let method = match auth {
+        Some(m) => m,
+        None if secret.is_some() => AuthArg::ClientSecretBasic,
+        None if default_key.is_some() => AuthArg::PrivateKeyJwt,
+        None => AuthArg::None,
+    };
+    Ok(match method {
+        AuthArg::PrivateKeyJwt => {
+            let Some(s) = key else {
+                bail!("private-key-jwt client authentication needs a key");
+            };
+            ClientAuth::private_key_jwt(s.clone(), audience)
+        }
+        AuthArg::ClientSecretPost | AuthArg::ClientSecretBasic => {
+            let Some(s) = secret else {
+                bail!("client secret authentication needs --client-secret-env VAR");
+            };
+            if method == AuthArg::ClientSecretPost {
+                ClientAuth::SecretPost(s)
+            } else {
+                ClientAuth::SecretBasic(s)
+            }
+        }
+        AuthArg::None => ClientAuth::None,
+    })
+}
+
 fn token(a: &OauthTokenArgs) -> Result<ExitCode> {
     let signer: Option<Arc<dyn Signer>> = match &a.key {
         Some(k) => Some(Arc::from(
@@ -123,39 +167,16 @@ fn token(a: &OauthTokenArgs) -> Result<ExitCode> {
         )),
         None => None,
     };
-    let secret = a
-        .client_secret_env
-        .as_deref()
-        .map(hsmjwt_ims::credentials::secret_from_env)
-        .transpose()?;
-    let auth_method = match a.auth {
-        Some(m) => m,
-        None if secret.is_some() => AuthArg::ClientSecretBasic,
-        None if signer.is_some() && a.grant == GrantArg::ClientCredentials => {
-            AuthArg::PrivateKeyJwt
-        }
-        None => AuthArg::None,
-    };
     let audience = a.aud.clone().unwrap_or_else(|| a.token_endpoint.clone());
-    let auth = match auth_method {
-        AuthArg::PrivateKeyJwt => {
-            let Some(s) = &signer else {
-                bail!("--auth private-key-jwt needs --key");
-            };
-            ClientAuth::private_key_jwt(s.clone(), audience.clone())
-        }
-        AuthArg::ClientSecretPost | AuthArg::ClientSecretBasic => {
-            let Some(s) = secret else {
-                bail!("client secret authentication needs --client-secret-env VAR");
-            };
-            if auth_method == AuthArg::ClientSecretPost {
-                ClientAuth::SecretPost(s)
-            } else {
-                ClientAuth::SecretBasic(s)
-            }
-        }
-        AuthArg::None => ClientAuth::None,
-    };
+    let auth = client_auth(
+        a.auth,
+        signer
+            .as_ref()
+            .filter(|_| a.grant == GrantArg::ClientCredentials),
+        signer.as_ref(),
+        a.client_secret_env.as_deref(),
+        &audience,
+    )?;
     if a.grant == GrantArg::ClientCredentials && matches!(auth, ClientAuth::None) {
         bail!(
             "the client-credentials grant needs client authentication: give --key or --client-secret-env VAR"

@@ -264,3 +264,83 @@ fn certificate_headers_on_sign() {
     assert!(run.stderr().contains("expires in"), "{}", run.stderr());
     run.ok();
 }
+
+#[test]
+fn jar_pushed_to_a_par_endpoint() {
+    use hsmjwt::Algorithm;
+    use hsmjwt::soft::PublicKey;
+    use hsmjwt_ims::authz_server::{
+        AuthorizationServer, AuthorizationServerConfig, RegisteredAuth, RegisteredClient,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let jar_key = keygen(dir.path(), "PS256");
+    let auth_key = keygen(dir.path(), "ES256");
+    let jwk = |k: &Path| PublicKey::load(k).unwrap().jwk();
+    let issuer = "https://as.example/";
+    let server = AuthorizationServer::start_background(
+        AuthorizationServerConfig::new(issuer).with_client(RegisteredClient {
+            client_id: "cli-app".into(),
+            request_object_key: jwk(&jar_key).with_alg(Algorithm::PS256),
+            auth: RegisteredAuth::PrivateKeyJwt(jwk(&auth_key)),
+            redirect_uris: vec!["https://app.example/cb".into()],
+        }),
+    )
+    .unwrap();
+    let par = server.par_endpoint();
+    let authorize = server.authorize_endpoint();
+    let base = [
+        "jar",
+        "--key",
+        p(&jar_key),
+        "--alg",
+        "PS256",
+        "--client-id",
+        "cli-app",
+        "--issuer",
+        issuer,
+        "--redirect-uri",
+        "https://app.example/cb",
+        "--scope",
+        "openid",
+        "--state",
+        "auto",
+        "--par-endpoint",
+        &par,
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--auth-key",
+        p(&auth_key),
+        "--authorize-endpoint",
+        &authorize,
+        "--json",
+    ]);
+    let v = json(&hsmjwt(&args).ok());
+    let request_uri = v["request_uri"].as_str().unwrap();
+    assert!(
+        request_uri.starts_with("urn:ietf:params:oauth:request_uri:"),
+        "{v}"
+    );
+    let url = v["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "{authorize}?client_id=cli-app&request_uri=urn%3Aietf"
+        )),
+        "{url}"
+    );
+    assert!(
+        !url.contains("request=eyJ"),
+        "the request object travels by reference: {url}"
+    );
+    assert_eq!(server.par_requests(), 1);
+
+    // The JAR key is not the client's authentication key: the server says invalid_client.
+    let mut args = base.to_vec();
+    args.extend(["--auth-key", p(&jar_key)]);
+    let l = hsmjwt(&args).fails();
+    assert!(l.contains("invalid_client"), "{l}");
+    // A public client's push is refused for want of authentication.
+    let l = hsmjwt(&base).fails();
+    assert!(l.contains("invalid_client"), "{l}");
+}
