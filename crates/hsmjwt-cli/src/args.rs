@@ -91,6 +91,9 @@ pub(crate) enum Command {
     ///     --redirect-uri https://app.example/cb --scope openid --state auto --nonce auto \
     ///     --pkce --authorize-endpoint https://as.example/authorize
     Jar(crate::cmd::jar::JarArgs),
+    /// Inspect credential files.
+    #[command(subcommand)]
+    Credentials(crate::cmd::credentials::CredentialsCommand),
 }
 
 /// Algorithms offered for key generation.

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod credentials;
 mod decode;
 pub(crate) mod demo;
 mod hsm;
@@ -34,6 +35,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(a) => demo::run(&a),
         Command::ServiceToken(a) => service_token::run(&a),
         Command::Jar(a) => jar::run(&a),
+        Command::Credentials(c) => credentials::run(c),
     }
 }
 
