@@ -223,6 +223,8 @@ pub(crate) struct FreshAssertion {
 #[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// For loopback URLs: never through a proxy. Built on first use.
+    direct: Arc<std::sync::OnceLock<reqwest::Client>>,
     options: Arc<HttpOptions>,
 }
 
@@ -235,25 +237,39 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// A client with these options (rustls, the platform's trust store, no proxy from the
-    /// environment, no redirects).
+    /// A client with these options: rustls with the platform's trust store, redirects not
+    /// followed (a token request is never re-sent elsewhere), and proxies taken from
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as `reqwest` reads them, except for loopback
+    /// addresses, which are always reached directly.
     ///
     /// # Errors
     /// [`Error::Client`] when the TLS stack cannot be set up.
     pub fn new(options: HttpOptions) -> Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("hsmjwt-ims/", env!("CARGO_PKG_VERSION")))
+        let client = builder(&options).build().map_err(|e| Error::Client {
+            source: Arc::new(e),
+        })?;
+        Ok(HttpClient {
+            client,
+            direct: Arc::default(),
+            options: Arc::new(options),
+        })
+    }
+
+    /// The client for `url`: loopback addresses bypass any proxy.
+    fn client_for(&self, url: &Url) -> Result<&reqwest::Client> {
+        if !crate::endpoint::is_loopback(url) {
+            return Ok(&self.client);
+        }
+        if let Some(c) = self.direct.get() {
+            return Ok(c);
+        }
+        let c = builder(&self.options)
+            .no_proxy()
             .build()
             .map_err(|e| Error::Client {
                 source: Arc::new(e),
             })?;
-        Ok(HttpClient {
-            client,
-            options: Arc::new(options),
-        })
+        Ok(self.direct.get_or_init(|| c))
     }
 
     /// The options in force.
@@ -297,6 +313,7 @@ impl HttpClient {
         fresh: Option<&FreshAssertion>,
     ) -> Result<FormResponse> {
         check_url(url)?;
+        let client = self.client_for(url)?;
         let shown = display_url(url);
         let opts = &*self.options;
         let mut attempt: u32 = 0;
@@ -304,8 +321,7 @@ impl HttpClient {
             attempt += 1;
             let body = build_form(client_id, auth, params, fresh).await?;
             let sent_at = SystemTime::now();
-            let mut request = self
-                .client
+            let mut request = client
                 .post(url.clone())
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(ACCEPT, "application/json");
@@ -376,6 +392,15 @@ impl HttpClient {
             tokio::time::sleep(delay).await;
         }
     }
+}
+
+/// The common client settings.
+fn builder(options: &HttpOptions) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("hsmjwt-ims/", env!("CARGO_PKG_VERSION")))
 }
 
 /// Builds the form body for one attempt, signing a fresh client assertion if needed.

@@ -215,6 +215,32 @@ fn ims_jwt_errors_are_one_line_with_status_code_and_debug_id() {
 }
 
 #[test]
+fn loopback_requests_bypass_proxies() {
+    let emu = emulator();
+    let f = files();
+    // A proxy that does not exist: using it would fail.
+    let proxy = "http://127.0.0.1:9";
+    let out = hsmjwt_with(
+        &[
+            "ims",
+            "jwt",
+            "--credentials",
+            p(&f.aem_with_key),
+            "--ims-url",
+            &emu.base_url(),
+        ],
+        None,
+        &[
+            ("HTTP_PROXY", proxy),
+            ("http_proxy", proxy),
+            ("ALL_PROXY", proxy),
+        ],
+    )
+    .ok();
+    assert_token_line(&out);
+}
+
+#[test]
 fn ims_jwt_retries_a_server_error() {
     let emu = emulator();
     emu.push_fault(Fault::status(500));
