@@ -151,7 +151,7 @@ impl AuthorizationServer {
     /// Starts the server on a thread of its own.
     ///
     /// # Errors
-    /// [`Error::Emulator`] when the address cannot be bound or the thread cannot start.
+    /// [`crate::Error::Emulator`] when the address cannot be bound or the thread cannot start.
     pub fn start_background(config: AuthorizationServerConfig) -> Result<Self> {
         let listener = bind(config.listen)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
