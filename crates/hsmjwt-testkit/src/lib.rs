@@ -1,7 +1,7 @@
 //! Test support for the hsmjwt crates: PKCS#11 calls that the safe `cryptoki` API does not
 //! offer, for tests that break a token's state under a signer.
 //!
-//! Not published; only a dev-dependency. The one module with `unsafe` code is [`ffi`]
+//! Not published; only a dev-dependency. The one module with `unsafe` code is `ffi`
 //! (private); the rest of the crate denies it.
 
 use std::path::Path;
