@@ -95,11 +95,7 @@ impl Certificate {
     /// As [`Certificate::chain_from_bytes`], and when the file cannot be read; the error
     /// names the file.
     pub fn load_chain(path: &Path) -> Result<Vec<Certificate>> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = crate::asn1::read_file(path)?;
         Self::chain_from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 

@@ -467,11 +467,7 @@ impl PrivateKey {
     /// [`Error::Io`] when the file cannot be read; otherwise [`Error::Load`] naming the file,
     /// with the parse error as its source.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?);
+        let bytes = asn1::read_file(path)?;
         Self::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 

@@ -8,7 +8,6 @@ use aws_lc_rs::signature::{
     RsaPublicKeyComponents,
 };
 use hsmjwt_core::{Curve, Jwk, PublicKeyParams};
-use zeroize::Zeroizing;
 
 use crate::asn1;
 use crate::error::{Error, Result};
@@ -191,11 +190,7 @@ impl PublicKey {
     /// [`Error::Io`] when the file cannot be read; otherwise [`Error::Load`] naming the file,
     /// with the parse error as its source.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?);
+        let bytes = asn1::read_file(path)?;
         Self::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 
