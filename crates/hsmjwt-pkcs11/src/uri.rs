@@ -721,10 +721,21 @@ impl fmt::Display for Pkcs11Uri {
             sep = "&";
         }
         if let Some(p) = &self.pin_source {
+            let path = p.to_string_lossy();
+            // A path that would read as a URI (`fil:e`, `file:x`, `|cmd`) is written as a
+            // `file:` URI, so that the printed URI parses back to the same path.
+            let prefix = if path.starts_with("file:")
+                || path.starts_with('|')
+                || (path.contains(':') && !path.starts_with('/') && !path.starts_with('.'))
+            {
+                "file:"
+            } else {
+                ""
+            };
             write!(
                 f,
-                "{sep}pin-source={}",
-                utf8_percent_encode(&p.to_string_lossy(), QUERY_ENCODE)
+                "{sep}pin-source={prefix}{}",
+                utf8_percent_encode(&path, QUERY_ENCODE)
             )?;
             sep = "&";
         }
