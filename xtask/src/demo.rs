@@ -4,7 +4,9 @@
 //! 1. generates an ES256 key in a file, mints a token, exports the public key, verifies;
 //! 2. creates a SoftHSM2 token (installing SoftHSM2 when missing), generates an RS256 key
 //!    inside it, mints a token with `--key 'pkcs11:...'`, exports the public half and
-//!    verifies the token with it.
+//!    verifies the token with it;
+//! 3. runs `hsmjwt demo`: a throwaway key in a temporary SoftHSM2 token, AEM-style
+//!    credentials, the service-account JWT exchanged at a local IMS emulator, the cache.
 //!
 //! Every command is printed before it runs, with its output and the time it took.
 
@@ -27,7 +29,7 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     let result = demo(&bin, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     result?;
-    eprintln!("\ndemo finished: both tokens verified; scratch files removed");
+    eprintln!("\ndemo finished: tokens minted and verified, one exchanged; scratch files removed");
     Ok(())
 }
 
@@ -125,6 +127,11 @@ fn demo(bin: &Path, dir: &Path) -> Result<()> {
         ],
         &[],
     )?;
+
+    eprintln!(
+        "\n== 3. the main job, offline: an HSM key's JWT exchanged for an access token at a local IMS =="
+    );
+    hsmjwt(bin, dir, &["demo"], &[])?;
     Ok(())
 }
 
