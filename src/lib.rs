@@ -33,6 +33,7 @@ pub use hsmjwt_core::{
     Verifier, decode, decode_insecure, decode_with_keys, encode,
 };
 
+pub mod bench;
 #[cfg(feature = "soft")]
 pub mod key;
 #[cfg(feature = "pkcs11")]

@@ -1,4 +1,8 @@
 //! `cargo xtask ci`: the test command of the README and of `.ci/run`.
+//!
+//! After fmt, clippy and the tests: the benchmarks once in test mode (`bench::smoke`), every
+//! fuzz target for a few seconds (`fuzz::smoke`) and `cargo deny`. cargo-fuzz and cargo-deny
+//! are installed from crates.io when missing.
 
 use std::time::Instant;
 
@@ -40,6 +44,36 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     run_cmd(cargo().args(["test", "--workspace", "--doc", "--locked"]))?;
     step("doc tests", t);
 
+    // Each benchmark once, in test mode, with the SoftHSM2 token and the rust_crypto helper.
+    let t = Instant::now();
+    crate::bench::smoke()?;
+    step("benchmarks (test mode)", t);
+
+    let t = Instant::now();
+    crate::fuzz::smoke()?;
+    step("fuzz smoke", t);
+
+    let t = Instant::now();
+    deny()?;
+    step("cargo deny", t);
+
     eprintln!("xtask: ci passed in {:.0?}", start.elapsed());
     Ok(())
+}
+
+/// `cargo deny check bans licenses sources` (advisories need the RustSec database, which
+/// cannot be fetched here), installing cargo-deny when missing.
+fn deny() -> Result<()> {
+    let have = cargo()
+        .args(["deny", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        let t = Instant::now();
+        run_cmd(cargo().args(["install", "cargo-deny", "--locked"]))?;
+        eprintln!("xtask: cargo-deny installed in {:.0?}", t.elapsed());
+    }
+    run_cmd(cargo().args(["deny", "check", "bans", "licenses", "sources"]))
 }

@@ -1,12 +1,17 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 //!
-//! - `ci`: everything CI checks (SoftHSM set-up, fmt, clippy, tests, doc tests)
+//! - `bench`: the benchmarks and `target/bench-report.md`, their ratios against targets
+//! - `ci`: everything CI checks (SoftHSM set-up, fmt, clippy, tests, doc tests, benchmarks
+//!   once in test mode, a fuzz smoke run, cargo-deny)
 //! - `demo`: the README's main command: a key in software and one in a fresh SoftHSM
 //!   token, a token minted with each and verified
+//! - `fuzz`: run the cargo-fuzz targets of `fuzz/` on the stable toolchain
 //! - `softhsm`: prepare a SoftHSM token for manual use
 
+mod bench;
 mod ci;
 mod demo;
+mod fuzz;
 mod softhsm;
 
 use std::process::{Command, ExitCode};
@@ -16,8 +21,10 @@ use anyhow::{Context, Result, bail};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("bench") => bench::run(&args[1..]),
         Some("ci") => ci::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("softhsm") => softhsm::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{HELP}");
@@ -37,8 +44,11 @@ fn main() -> ExitCode {
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
+  bench     [CRITERION_ARGS]: run benches/ with SoftHSM2 and jsonwebtoken references, write
+            target/bench-report.md (ratios against the targets)
   ci        install SoftHSM2 if missing, then fmt check, clippy -D warnings, tests, doc tests
   demo      build hsmjwt, mint and verify tokens with a software key and a SoftHSM key
+  fuzz      [--seconds N] [TARGET]: run the fuzz targets (all by default) for N seconds each
   softhsm   [--dir DIR] [--label L] [--pin P] [--so-pin P]: prepare a SoftHSM token by hand";
 
 /// The workspace root (the parent of xtask/).

@@ -78,6 +78,12 @@ pub(crate) enum Command {
     Oauth(crate::cmd::oauth::OauthCommand),
     /// Offline end-to-end demo: emulator, throwaway key, JWT, exchange, timings.
     Demo(crate::cmd::demo::DemoArgs),
+    /// Mint tokens for a while and print tokens/s and p50/p99 latency (like `openssl speed`).
+    ///
+    /// Examples:
+    ///   hsmjwt bench --key key.pem --seconds 3
+    ///   hsmjwt bench --key 'pkcs11:token=jwt;object=signer' --alg PS256 --threads 4 --json
+    Bench(crate::cmd::bench::BenchArgs),
     /// Mint an Adobe Pass `AD-Service-Token` (RS256, with kid).
     ///
     /// Example:

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod credentials;
+pub(crate) mod bench;
 mod decode;
 pub(crate) mod demo;
 mod hsm;
@@ -33,6 +34,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ims(c) => ims::run(c),
         Command::Oauth(c) => oauth::run(c),
         Command::Demo(a) => demo::run(&a),
+        Command::Bench(a) => bench::run(&a),
         Command::ServiceToken(a) => service_token::run(&a),
         Command::Jar(a) => jar::run(&a),
         Command::Credentials(c) => credentials::run(c),

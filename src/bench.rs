@@ -1,0 +1,241 @@
+//! Throughput of a signer: how many tokens per second it mints, from how many threads,
+//! at what latency. The library side of `hsmjwt bench` (like `openssl speed`, for JWTs).
+//!
+//! [`run`] mints complete tokens ([`crate::encode`]: serialise, base64url, sign) with one
+//! signer from several threads for a fixed time and returns [`BenchStats`]: the count, the
+//! rate and latency percentiles. With an HSM key the signer's session pool should have at
+//! least as many sessions as there are threads ([`open_signer`] sees to that).
+//!
+//! ```
+//! use std::time::Duration;
+//! use hsmjwt::bench::{BenchOptions, run};
+//! use hsmjwt::soft::{KeySpec, PrivateKey, SoftSigner};
+//! use hsmjwt::{Algorithm, Claims, Header};
+//!
+//! let signer = SoftSigner::new(PrivateKey::generate(KeySpec::P256)?, None)?;
+//! let options = BenchOptions::new()
+//!     .with_threads(2)
+//!     .with_duration(Duration::from_millis(200));
+//! let stats = run(&signer, &Header::jwt(Algorithm::ES256), &Claims::new(), &options)?;
+//! assert!(stats.tokens > 0);
+//! println!("{:.0} tokens/s, p99 {:?}", stats.tokens_per_second, stats.p99);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hsmjwt_core::{Claims, Error, Header, Signer};
+
+/// How long and from how many threads [`run`] mints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BenchOptions {
+    /// Threads minting at once (at least 1).
+    pub threads: usize,
+    /// How long the timed part lasts.
+    pub duration: Duration,
+}
+
+impl Default for BenchOptions {
+    /// One thread for five seconds.
+    fn default() -> Self {
+        BenchOptions {
+            threads: 1,
+            duration: Duration::from_secs(5),
+        }
+    }
+}
+
+impl BenchOptions {
+    /// One thread for five seconds.
+    pub fn new() -> Self {
+        BenchOptions::default()
+    }
+
+    /// Sets the number of threads (0 counts as 1).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Sets how long to mint.
+    #[must_use]
+    pub fn with_duration(mut self, duration: Duration) -> Self {
+        self.duration = duration;
+        self
+    }
+}
+
+/// What [`run`] measured.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BenchStats {
+    /// Threads that minted.
+    pub threads: usize,
+    /// Tokens minted in the timed part.
+    pub tokens: u64,
+    /// Wall-clock time of the timed part (from the start until the last thread finished
+    /// its last token).
+    pub elapsed: Duration,
+    /// `tokens / elapsed`, all threads together.
+    pub tokens_per_second: f64,
+    /// Median time to mint one token.
+    pub p50: Duration,
+    /// 99th percentile of the time to mint one token.
+    pub p99: Duration,
+    /// Fastest token.
+    pub min: Duration,
+    /// Slowest token.
+    pub max: Duration,
+    /// Mean time to mint one token.
+    pub mean: Duration,
+}
+
+/// Mints `header` + `claims` with `signer` from `options.threads` threads for
+/// `options.duration`, and returns the rate and the latencies.
+///
+/// One token is minted first, untimed, so that a broken key fails at once and lazy set-up
+/// (an HSM session, a login) is not counted. Each thread then mints until the time is up;
+/// every token's latency is recorded (8 bytes each). The token bytes are discarded.
+///
+/// # Errors
+/// The first error of [`crate::encode`] (a signer failure, say); the other threads stop
+/// at their next token.
+pub fn run(
+    signer: &dyn Signer,
+    header: &Header,
+    claims: &Claims,
+    options: &BenchOptions,
+) -> Result<BenchStats, Error> {
+    crate::encode(header, claims, signer)?;
+    let threads = options.threads.max(1);
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let deadline = start + options.duration;
+    let results: Vec<Result<Vec<u64>, Error>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let stop = &stop;
+                s.spawn(move || -> Result<Vec<u64>, Error> {
+                    let mut latencies = Vec::with_capacity(1024);
+                    loop {
+                        let t = Instant::now();
+                        if t >= deadline || stop.load(Ordering::Relaxed) {
+                            return Ok(latencies);
+                        }
+                        if let Err(e) = crate::encode(header, claims, signer) {
+                            stop.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                        let nanos = t.elapsed().as_nanos();
+                        latencies.push(u64::try_from(nanos).unwrap_or(u64::MAX));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(stats(threads, elapsed, all))
+}
+
+/// Summarises per-token latencies in nanoseconds.
+fn stats(threads: usize, elapsed: Duration, mut nanos: Vec<u64>) -> BenchStats {
+    nanos.sort_unstable();
+    let tokens = u64::try_from(nanos.len()).unwrap_or(u64::MAX);
+    let at = |q: f64| -> Duration {
+        if nanos.is_empty() {
+            return Duration::ZERO;
+        }
+        // Nearest rank: the smallest value with at least q of the samples at or below it.
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let rank = ((q * nanos.len() as f64).ceil() as usize).clamp(1, nanos.len());
+        Duration::from_nanos(nanos[rank - 1])
+    };
+    let sum: u128 = nanos.iter().map(|&n| u128::from(n)).sum();
+    let mean = match u128::try_from(nanos.len()) {
+        Ok(n) if n > 0 => Duration::from_nanos(u64::try_from(sum / n).unwrap_or(u64::MAX)),
+        _ => Duration::ZERO,
+    };
+    let secs = elapsed.as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let tokens_per_second = if secs > 0.0 {
+        tokens as f64 / secs
+    } else {
+        0.0
+    };
+    BenchStats {
+        threads,
+        tokens,
+        elapsed,
+        tokens_per_second,
+        p50: at(0.50),
+        p99: at(0.99),
+        min: nanos
+            .first()
+            .map_or(Duration::ZERO, |&n| Duration::from_nanos(n)),
+        max: nanos
+            .last()
+            .map_or(Duration::ZERO, |&n| Duration::from_nanos(n)),
+        mean,
+    }
+}
+
+/// Opens the key named by `source` for [`run`] with `threads` threads: like
+/// [`crate::key::KeySource::open_signer`], but an HSM key gets a session pool of
+/// `threads` sessions, so that no thread waits for another's session.
+///
+/// # Errors
+/// As [`crate::key::KeySource::open_signer`].
+#[cfg(feature = "soft")]
+pub fn open_signer(
+    source: &crate::key::KeySource,
+    alg: Option<hsmjwt_core::Algorithm>,
+    threads: usize,
+) -> Result<Box<dyn Signer>, crate::key::KeyError> {
+    match source {
+        #[cfg(feature = "pkcs11")]
+        crate::key::KeySource::Pkcs11(uri) => {
+            let mut options =
+                hsmjwt_pkcs11::SignerOptions::default().with_pool_size(threads.max(1));
+            options.algorithm = alg;
+            Ok(Box::new(hsmjwt_pkcs11::Pkcs11Signer::open(uri, options)?))
+        }
+        other => other.open_signer(alg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let s = stats(2, Duration::from_secs(2), (1..=100).rev().collect());
+        assert_eq!(s.tokens, 100);
+        assert!((s.tokens_per_second - 50.0).abs() < 1e-9);
+        assert_eq!(s.p50, Duration::from_nanos(50));
+        assert_eq!(s.p99, Duration::from_nanos(99));
+        assert_eq!(s.min, Duration::from_nanos(1));
+        assert_eq!(s.max, Duration::from_nanos(100));
+        assert_eq!(s.mean, Duration::from_nanos(50));
+        let empty = stats(1, Duration::ZERO, Vec::new());
+        assert_eq!((empty.tokens, empty.p99), (0, Duration::ZERO));
+    }
+}
