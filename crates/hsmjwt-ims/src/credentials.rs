@@ -674,7 +674,13 @@ fn parse_rfc3339(s: &str) -> Option<NumericDate> {
     let h: i64 = t.next()?.parse().ok()?;
     let m: i64 = t.next()?.parse().ok()?;
     let sec: i64 = t.next()?.parse().ok()?;
-    if t.next().is_some() || h > 23 || m > 59 || sec > 60 {
+    // RFC 3339 years have four digits; larger ones overflowed the day count below.
+    if t.next().is_some()
+        || !(0..=9999).contains(&year)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&m)
+        || !(0..=60).contains(&sec)
+    {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
