@@ -1,7 +1,7 @@
 //! One module per subcommand.
 
-pub(crate) mod credentials;
 pub(crate) mod bench;
+pub(crate) mod credentials;
 mod decode;
 pub(crate) mod demo;
 mod hsm;

@@ -2,8 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod credentials;
 mod bench;
+mod credentials;
 mod files;
 mod hsm;
 mod ims;
