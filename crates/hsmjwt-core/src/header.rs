@@ -215,23 +215,22 @@ impl Header {
 }
 
 impl Header {
-    /// Serialises the header as compact JSON with `alg` and `kid` given by the signer,
-    /// without copying it: what [`crate::encode`] signs.
-    pub(crate) fn to_json_with(
+    /// Appends the header as compact JSON with `alg` and `kid` given by the signer, without
+    /// copying it: what [`crate::encode`] signs.
+    pub(crate) fn write_json_with(
         &self,
+        out: &mut Vec<u8>,
         alg: Algorithm,
         kid: Option<&str>,
-    ) -> Result<Vec<u8>, serde_json::Error> {
-        let mut out = Vec::with_capacity(64);
+    ) -> Result<(), serde_json::Error> {
         serde_json::to_writer(
-            &mut out,
+            out,
             &HeaderOut {
                 header: self,
                 alg,
                 kid,
             },
-        )?;
-        Ok(out)
+        )
     }
 }
 

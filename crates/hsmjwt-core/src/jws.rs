@@ -5,6 +5,7 @@ use crate::b64;
 use crate::claims::Claims;
 use crate::error::{Error, Part};
 use crate::header::Header;
+use crate::jwk::PublicKeyParams;
 use crate::sign::{Signer, Verifier};
 use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validation};
 
@@ -26,7 +27,16 @@ pub struct Token {
 /// [`Error::Sign`] when the signer fails; [`Error::Serialize`] when an extra member cannot be
 /// serialised.
 pub fn encode(header: &Header, claims: &Claims, signer: &dyn Signer) -> Result<String, Error> {
-    encode_payload(header, &claims.to_json()?, signer)
+    // Claims and header JSON share one buffer (claims first, as the checks always ran).
+    let mut json = Vec::with_capacity(512);
+    serde_json::to_writer(&mut json, claims).map_err(|source| Error::Serialize {
+        what: "claims",
+        source,
+    })?;
+    let claims_len = json.len();
+    write_header(&mut json, header, signer)?;
+    let (payload, header_json) = json.split_at(claims_len);
+    sign_parts(header_json, payload, signer)
 }
 
 /// Signs an arbitrary payload under `header`; see [`encode`].
@@ -38,17 +48,48 @@ pub fn encode_payload(
     payload: &[u8],
     signer: &dyn Signer,
 ) -> Result<String, Error> {
-    // The header is written with the signer's `alg` (and `kid` when it has none) straight
-    // from its fields: no copy of the header, no intermediate JSON map.
+    let mut header_json = Vec::with_capacity(64);
+    write_header(&mut header_json, header, signer)?;
+    sign_parts(&header_json, payload, signer)
+}
+
+/// Appends the header JSON with the signer's `alg` (and `kid` when the header has none),
+/// written straight from the header's fields: no copy of the header, no JSON map.
+fn write_header(out: &mut Vec<u8>, header: &Header, signer: &dyn Signer) -> Result<(), Error> {
     let kid = header.kid.as_deref().or_else(|| signer.key_id());
-    let header_json = header
-        .to_json_with(signer.algorithm(), kid)
+    header
+        .write_json_with(out, signer.algorithm(), kid)
         .map_err(|source| Error::Serialize {
             what: "header",
             source,
-        })?;
-    let mut out = String::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 700);
-    b64::encode_into(&header_json, &mut out);
+        })
+}
+
+/// The length of the unpadded base64url encoding of `n` bytes.
+fn b64_len(n: usize) -> usize {
+    n / 3 * 4 + (n % 3 * 4).div_ceil(3)
+}
+
+/// The signature length the signer will most likely produce, to size the token at once:
+/// `r || s` for ECDSA, the modulus for RSA (512 bytes when the JWK does not say).
+fn signature_len_hint(signer: &dyn Signer) -> usize {
+    match (signer.algorithm().key_kind(), &signer.public_key().params) {
+        (KeyKind::Ec(curve), _) => 2 * curve.coordinate_len(),
+        (_, PublicKeyParams::Rsa { n, .. }) => n.len(),
+        _ => 512,
+    }
+}
+
+/// `BASE64URL(header) '.' BASE64URL(payload) '.' BASE64URL(signature)`, in one string
+/// allocated once at its final size.
+fn sign_parts(header_json: &[u8], payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+    let capacity = b64_len(header_json.len())
+        + 1
+        + b64_len(payload.len())
+        + 1
+        + b64_len(signature_len_hint(signer));
+    let mut out = String::with_capacity(capacity);
+    b64::encode_into(header_json, &mut out);
     out.push('.');
     b64::encode_into(payload, &mut out);
     let signature = signer.sign(out.as_bytes())?;
@@ -263,4 +304,16 @@ pub fn decode_insecure(token: &str) -> Result<Token, Error> {
     let (header, payload, _, _) = split_and_decode(token, DEFAULT_MAX_TOKEN_SIZE, false)?;
     let claims = Claims::from_json(&payload)?;
     Ok(Token { header, claims })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64_len_is_exact() {
+        for n in 0..200 {
+            assert_eq!(b64_len(n), b64::encode(&vec![0xa5; n]).len(), "{n}");
+        }
+    }
 }
