@@ -143,7 +143,9 @@ fn bench_alg(c: &mut Criterion, env: &Env, alg: Algorithm, label: &str) {
     }
 
     let mut group = c.benchmark_group(format!("hsm-{alg}"));
-    group.sample_size(15);
+    // SoftHSM's own locking makes two-thread timings jumpy: more and longer samples.
+    group.sample_size(20);
+    group.measurement_time(std::time::Duration::from_secs(5));
     for threads in [1u64, 2] {
         group.bench_function(format!("hsmjwt-{threads}t"), |b| {
             b.iter_custom(|iters| {
