@@ -46,7 +46,8 @@ const HELP: &str = "usage: cargo xtask <task>
 tasks:
   bench     [CRITERION_ARGS]: run benches/ with SoftHSM2 and jsonwebtoken references, write
             target/bench-report.md (ratios against the targets)
-  ci        install SoftHSM2 if missing, then fmt check, clippy -D warnings, tests, doc tests
+  ci        install SoftHSM2 if missing, then fmt check, clippy -D warnings, tests, doc tests,
+            benchmarks once in test mode, a fuzz smoke run, cargo deny (tools installed if missing)
   demo      build hsmjwt, mint and verify tokens with a software key and a SoftHSM key
   fuzz      [--seconds N] [TARGET]: run the fuzz targets (all by default) for N seconds each
   softhsm   [--dir DIR] [--label L] [--pin P] [--so-pin P]: prepare a SoftHSM token by hand";
