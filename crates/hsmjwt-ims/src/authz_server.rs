@@ -36,7 +36,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
-use crate::emulator::{bind, emu_io, error, json_response, lock};
+use crate::emulator::{bind, emu_io, error, json_response, lock, serve_app};
 use crate::error::Result;
 
 /// How a registered client authenticates at the PAR endpoint.
@@ -171,7 +171,7 @@ impl AuthorizationServer {
             par_requests: AtomicUsize::new(0),
             authorize_requests: AtomicUsize::new(0),
         });
-        let (stop, mut rx) = watch::channel(false);
+        let (stop, rx) = watch::channel(false);
         let app = Router::new()
             .route("/oauth/par", post(par))
             .route("/authorize", get(authorize))
@@ -179,16 +179,7 @@ impl AuthorizationServer {
             .with_state(shared.clone());
         let thread = std::thread::Builder::new()
             .name("authz-server".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    });
-                    if let Err(e) = server.await {
-                        tracing::warn!(error = %e, "authorization server stopped with an error");
-                    }
-                });
-            })
+            .spawn(move || runtime.block_on(serve_app(listener, app, rx, "authorization server")))
             .map_err(emu_io("cannot start the server thread"))?;
         tracing::info!(%addr, "authorization server listening");
         Ok(AuthorizationServer {

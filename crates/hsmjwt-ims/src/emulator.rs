@@ -627,6 +627,18 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, rx: watch
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .with_state(shared);
+    serve_app(listener, app, rx, "IMS emulator").await;
+}
+
+/// Serves `app` until `rx` turns true, then lets requests in progress finish for a short
+/// grace period and cuts the rest, so that a client holding a connection open cannot keep
+/// a test's server alive.
+pub(crate) async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    rx: watch::Receiver<bool>,
+    what: &'static str,
+) {
     let mut graceful_rx = rx.clone();
     let mut hard_rx = rx;
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -639,10 +651,10 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, rx: watch
     tokio::select! {
         r = server.into_future() => {
             if let Err(e) = r {
-                tracing::warn!(error = %e, "IMS emulator stopped with an error");
+                tracing::warn!(error = %e, "{what} stopped with an error");
             }
         }
-        () = deadline => tracing::debug!("IMS emulator cut requests still in progress"),
+        () = deadline => tracing::debug!("{what} cut requests still in progress"),
     }
 }
 
