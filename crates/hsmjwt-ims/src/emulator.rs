@@ -844,18 +844,30 @@ fn validation_error(e: &CoreError) -> Reject {
     reject(StatusCode::BAD_REQUEST, "invalid_token", &e.to_string())
 }
 
+/// An endpoint's own logic: the answer, or a rejection.
+type Handler = fn(&Shared, &HeaderMap, &[u8]) -> std::result::Result<Response<Body>, Reject>;
+
+/// Counts the request and plays a queued fault if there is one; otherwise answers with
+/// `handler`.
+async fn answer(
+    shared: &Shared,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    body: &[u8],
+    handler: Handler,
+) -> Response<Body> {
+    if let Some(r) = before(shared, endpoint).await {
+        return r;
+    }
+    handler(shared, headers, body).unwrap_or_else(|r| *r)
+}
+
 async fn jwt_exchange(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    if let Some(r) = before(&shared, Endpoint::JwtExchange).await {
-        return r;
-    }
-    match exchange(&shared, &headers, &body) {
-        Ok(r) => r,
-        Err(r) => *r,
-    }
+    answer(&shared, Endpoint::JwtExchange, &headers, &body, exchange).await
 }
 
 fn exchange(
@@ -944,13 +956,7 @@ async fn token_v3(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    if let Some(r) = before(&shared, Endpoint::TokenV3).await {
-        return r;
-    }
-    match v3(&shared, &headers, &body) {
-        Ok(r) => r,
-        Err(r) => *r,
-    }
+    answer(&shared, Endpoint::TokenV3, &headers, &body, v3).await
 }
 
 fn v3(
@@ -1006,13 +1012,7 @@ async fn oauth_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    if let Some(r) = before(&shared, Endpoint::OAuthToken).await {
-        return r;
-    }
-    match oauth(&shared, &headers, &body) {
-        Ok(r) => r,
-        Err(r) => *r,
-    }
+    answer(&shared, Endpoint::OAuthToken, &headers, &body, oauth).await
 }
 
 fn invalid_client(description: &str) -> Reject {
