@@ -9,6 +9,10 @@
 //!
 //! Times are wall-clock per token: with 2 threads, half the tokens go to each.
 //!
+//! After criterion, `common::paired_with` measures the four interleaved, in rounds of
+//! 50 ms blocks; the ratios of `cargo xtask bench` (ours vs the raw loop, 2 threads vs 1)
+//! come from those rounds.
+//!
 //! Needs a token: `cargo xtask bench` prepares one and sets `SOFTHSM2_CONF`,
 //! `PKCS11_MODULE`, `HSMJWT_PIN` and `HSMJWT_BENCH_TOKEN`; without `PKCS11_MODULE` the
 //! groups are skipped (unless `HSMJWT_BENCH_REQUIRE=1`).
@@ -142,34 +146,50 @@ fn bench_alg(c: &mut Criterion, env: &Env, alg: Algorithm, label: &str) {
         assert!(!sig.is_empty());
     }
 
-    let mut group = c.benchmark_group(format!("hsm-{alg}"));
+    let ours = |threads: u64, n: u64| {
+        parallel(threads, n, |_| {
+            black_box(hsmjwt::encode(&header, &claims, &signer).unwrap());
+        })
+    };
+    let limit = |threads: u64, n: u64| {
+        parallel(threads, n, |i| {
+            // Thread i keeps to session i.
+            let guard = raw[i].lock().unwrap();
+            black_box(
+                guard
+                    .0
+                    .sign(&mechanism(), guard.1, black_box(&data))
+                    .unwrap(),
+            );
+        })
+    };
+
+    let group_name = format!("hsm-{alg}");
+    let mut group = c.benchmark_group(&group_name);
     // SoftHSM's own locking makes two-thread timings jumpy: more and longer samples.
     group.sample_size(20);
     group.measurement_time(std::time::Duration::from_secs(5));
     for threads in [1u64, 2] {
         group.bench_function(format!("hsmjwt-{threads}t"), |b| {
-            b.iter_custom(|iters| {
-                parallel(threads, iters, |_| {
-                    black_box(hsmjwt::encode(&header, &claims, &signer).unwrap());
-                })
-            });
+            b.iter_custom(|iters| ours(threads, iters));
         });
         group.bench_function(format!("cryptoki-{threads}t"), |b| {
-            b.iter_custom(|iters| {
-                parallel(threads, iters, |i| {
-                    // Thread i keeps to session i.
-                    let guard = raw[i].lock().unwrap();
-                    black_box(
-                        guard
-                            .0
-                            .sign(&mechanism(), guard.1, black_box(&data))
-                            .unwrap(),
-                    );
-                })
-            });
+            b.iter_custom(|iters| limit(threads, iters));
         });
     }
     group.finish();
+
+    // The ratios: the same four, interleaved, with longer blocks and more rounds.
+    common::paired_with(
+        &group_name,
+        common::PAIRED_HSM,
+        vec![
+            ("hsmjwt-1t", Box::new(|n| ours(1, n))),
+            ("cryptoki-1t", Box::new(|n| limit(1, n))),
+            ("hsmjwt-2t", Box::new(|n| ours(2, n))),
+            ("cryptoki-2t", Box::new(|n| limit(2, n))),
+        ],
+    );
 }
 
 fn hsm(c: &mut Criterion) {

@@ -7,6 +7,9 @@
 //! - `jsonwebtoken-aws-lc-rs`: `jsonwebtoken::encode` with its `aws_lc_rs` backend;
 //! - `jsonwebtoken-rust-crypto`: the same with its `rust_crypto` backend, in the helper
 //!   process benches/jwt-rust-crypto (timed there, see `common::RustCrypto`).
+//!
+//! After criterion, `common::paired` measures the same four interleaved, in rounds; the
+//! ratios of `cargo xtask bench` come from those rounds.
 
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
@@ -98,20 +101,19 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm, key: &Key, helper: Option<&mut R
     let theirs = jsonwebtoken::encode(&jwt_header, &claims_json, &jwt_key).expect("jsonwebtoken");
     hsmjwt::decode(&theirs, &verifier, &validation).expect("jsonwebtoken token verifies");
 
-    let mut group = c.benchmark_group(format!("mint-{alg}"));
-    group.bench_function("hsmjwt", |b| {
-        b.iter(|| hsmjwt::encode(black_box(&header), black_box(&claims), &signer).unwrap());
-    });
-    group.bench_function("aws-lc-rs", |b| {
-        b.iter(|| raw.sign(&rng, black_box(signing_input.as_bytes())));
-    });
-    group.bench_function("jsonwebtoken-aws-lc-rs", |b| {
-        b.iter(|| {
-            jsonwebtoken::encode(black_box(&jwt_header), black_box(&claims_json), &jwt_key).unwrap()
-        });
-    });
-    if let Some(helper) = helper {
-        let name = alg.as_str();
+    let ours = || hsmjwt::encode(black_box(&header), black_box(&claims), &signer).unwrap();
+    let limit = || raw.sign(&rng, black_box(signing_input.as_bytes()));
+    let jwt_aws_lc =
+        || jsonwebtoken::encode(black_box(&jwt_header), black_box(&claims_json), &jwt_key).unwrap();
+
+    let group_name = format!("mint-{alg}");
+    let name = alg.as_str();
+    let mut helper = helper;
+    let mut group = c.benchmark_group(&group_name);
+    group.bench_function("hsmjwt", |b| b.iter(ours));
+    group.bench_function("aws-lc-rs", |b| b.iter(limit));
+    group.bench_function("jsonwebtoken-aws-lc-rs", |b| b.iter(jwt_aws_lc));
+    if let Some(helper) = helper.as_deref_mut() {
         match alg {
             Algorithm::ES256 => helper.set_key(name, &key.pkcs8),
             _ => helper.set_key(name, &key.pkcs1()),
@@ -124,6 +126,23 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm, key: &Key, helper: Option<&mut R
         });
     }
     group.finish();
+
+    // The ratios: the same contenders, interleaved.
+    let mut contenders: Vec<common::Contender<'_>> = vec![
+        ("hsmjwt", Box::new(common::timed(ours))),
+        ("aws-lc-rs", Box::new(common::timed(limit))),
+        (
+            "jsonwebtoken-aws-lc-rs",
+            Box::new(common::timed(jwt_aws_lc)),
+        ),
+    ];
+    if let Some(helper) = helper {
+        contenders.push((
+            "jsonwebtoken-rust-crypto",
+            Box::new(move |n| helper.mint(name, n)),
+        ));
+    }
+    common::paired(&group_name, contenders);
 }
 
 fn mint(c: &mut Criterion) {

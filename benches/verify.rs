@@ -11,6 +11,9 @@
 //!
 //! Group `parse`, a 1 KB RS256 token: `hsmjwt` (`decode_insecure`: header and typed claims,
 //! strictly) and `jsonwebtoken` (`dangerous::insecure_decode` into a JSON value).
+//!
+//! After criterion, `common::paired` measures the contenders of each group interleaved,
+//! in rounds; the ratios of `cargo xtask bench` come from those rounds.
 
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
@@ -71,23 +74,32 @@ fn bench_verify(c: &mut Criterion, alg: Algorithm, key: &Key) {
     jsonwebtoken::decode::<serde_json::Value>(&token, &jwt_key, &jwt_validation)
         .expect("jsonwebtoken verifies");
 
-    let mut group = c.benchmark_group(format!("verify-{alg}"));
-    group.bench_function("hsmjwt", |b| {
-        b.iter(|| hsmjwt::decode(black_box(&token), &verifier, &validation).unwrap());
-    });
-    group.bench_function("aws-lc-rs", |b| {
-        b.iter(|| {
-            raw.verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
-                .unwrap();
-        });
-    });
-    group.bench_function("jsonwebtoken", |b| {
-        b.iter(|| {
-            jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &jwt_key, &jwt_validation)
-                .unwrap()
-        });
-    });
+    let ours = || hsmjwt::decode(black_box(&token), &verifier, &validation).unwrap();
+    let limit = || {
+        raw.verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
+            .unwrap();
+    };
+    let jwt = || {
+        jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &jwt_key, &jwt_validation)
+            .unwrap()
+    };
+
+    let group_name = format!("verify-{alg}");
+    let mut group = c.benchmark_group(&group_name);
+    group.bench_function("hsmjwt", |b| b.iter(ours));
+    group.bench_function("aws-lc-rs", |b| b.iter(limit));
+    group.bench_function("jsonwebtoken", |b| b.iter(jwt));
     group.finish();
+
+    // The ratios: the same contenders, interleaved.
+    common::paired(
+        &group_name,
+        vec![
+            ("hsmjwt", Box::new(common::timed(ours))),
+            ("aws-lc-rs", Box::new(common::timed(limit))),
+            ("jsonwebtoken", Box::new(common::timed(jwt))),
+        ],
+    );
 }
 
 /// A token of about 1 KB: the service-account claims plus a few typical extras.
@@ -126,17 +138,22 @@ fn bench_parse(c: &mut Criterion, key: &Key) {
     hsmjwt::decode_insecure(&token).expect("hsmjwt parses");
     jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&token)
         .expect("jsonwebtoken parses");
+    let ours = || hsmjwt::decode_insecure(black_box(&token)).unwrap();
+    let jwt = || {
+        jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(black_box(&token)).unwrap()
+    };
     let mut group = c.benchmark_group("parse");
-    group.bench_function("hsmjwt", |b| {
-        b.iter(|| hsmjwt::decode_insecure(black_box(&token)).unwrap());
-    });
-    group.bench_function("jsonwebtoken", |b| {
-        b.iter(|| {
-            jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(black_box(&token))
-                .unwrap()
-        });
-    });
+    group.bench_function("hsmjwt", |b| b.iter(ours));
+    group.bench_function("jsonwebtoken", |b| b.iter(jwt));
     group.finish();
+
+    common::paired(
+        "parse",
+        vec![
+            ("hsmjwt", Box::new(common::timed(ours))),
+            ("jsonwebtoken", Box::new(common::timed(jwt))),
+        ],
+    );
 }
 
 fn verify(c: &mut Criterion) {

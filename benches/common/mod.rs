@@ -1,15 +1,24 @@
-//! Shared fixtures of the benchmarks: keys, claims, criterion settings and the
-//! `jsonwebtoken` `rust_crypto` helper process.
+//! Shared fixtures of the benchmarks: keys, claims, criterion settings, the
+//! `jsonwebtoken` `rust_crypto` helper process, and [`paired`] measurements.
 //!
-//! Benchmark ids are `GROUP/FUNCTION`; `cargo xtask bench` reads the medians from
-//! `target/criterion/GROUP/FUNCTION/new/estimates.json` and divides them, so each group
-//! holds hsmjwt and the references it is compared with, measured in the same run.
+//! Benchmark ids are `GROUP/FUNCTION`; each group holds hsmjwt and the references it is
+//! compared with. Criterion measures the functions of a group one after the other (all
+//! samples of one, then all of the next), so a change in the machine's load between them
+//! (this is a shared VM) shows up as a difference between them. The ratios of
+//! `cargo xtask bench` therefore come from [`paired`], which runs after the criterion
+//! functions of each comparison group and measures the same contenders interleaved: in
+//! each round every contender runs one block of operations, so the two sides of a ratio
+//! are measured a fraction of a second apart, round after round. Criterion's medians
+//! (`target/criterion/GROUP/FUNCTION/new/estimates.json`) stay for the absolute limits and
+//! the table of times.
 
 #![allow(dead_code, unreachable_pub, clippy::expect_used, clippy::unwrap_used)]
 
+use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -220,4 +229,249 @@ pub fn spki_key_bits(spki: &[u8]) -> Vec<u8> {
     let (tag, bits, _) = tlv(rest);
     assert_eq!(tag, 0x03, "BIT STRING expected");
     bits[1..].to_vec()
+}
+
+/// One contender of a [`paired`] measurement: its name (the criterion function's) and a
+/// closure that runs `n` operations and returns the time they took, the shape of
+/// criterion's `iter_custom`.
+pub type Contender<'a> = (&'static str, Box<dyn FnMut(u64) -> Duration + 'a>);
+
+/// The length of a [`paired`] pass: how long one block of operations should take, and
+/// how many rounds are measured (after one warm-up round).
+#[derive(Clone, Copy, Debug)]
+pub struct PairedPlan {
+    pub block: Duration,
+    pub rounds: usize,
+}
+
+/// The software groups (µs-scale operations): 31 rounds of 30 ms blocks, a few seconds.
+pub const PAIRED: PairedPlan = PairedPlan {
+    block: Duration::from_millis(30),
+    rounds: 31,
+};
+
+/// The SoftHSM groups, whose timings jump the most: 41 rounds of 50 ms blocks, about
+/// 8 s for four contenders.
+pub const PAIRED_HSM: PairedPlan = PairedPlan {
+    block: Duration::from_millis(50),
+    rounds: 41,
+};
+
+/// The environment variable naming the directory [`paired`] writes `GROUP.json` into;
+/// `cargo xtask bench` sets it to `TARGET/bench-paired`.
+pub const PAIRED_DIR_ENV: &str = "HSMJWT_BENCH_PAIRED_DIR";
+
+/// `op` as a contender closure: `n` calls timed together, each result passed through
+/// `black_box`, as criterion's `Bencher::iter` does.
+pub fn timed<O>(mut op: impl FnMut() -> O) -> impl FnMut(u64) -> Duration {
+    move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(op());
+        }
+        start.elapsed()
+    }
+}
+
+/// [`paired_with`] the plan of the software groups, [`PAIRED`].
+pub fn paired(group: &str, contenders: Vec<Contender<'_>>) {
+    paired_with(group, PAIRED, contenders);
+}
+
+/// Measures the contenders of `group` interleaved, for ratios that time-varying load
+/// cannot bias.
+///
+/// Each contender gets a block size from a short timed run, so that a block takes about
+/// `plan.block`; one warm-up round follows, then `plan.rounds` rounds in which every
+/// contender runs one block, round `r` starting with contender `r mod k` so that none
+/// always runs first. The time per operation of every contender in every round goes to
+/// `$HSMJWT_BENCH_PAIRED_DIR/GROUP.json` when that variable is set (a summary is
+/// printed in any case):
+///
+/// ```json
+/// {"group": "hsm-ES256", "rounds": 41, "block_ms": 50,
+///  "contenders": [{"name": "hsmjwt-1t", "block": 1100, "median_ns": 45612.3,
+///                  "ns_per_op": [45873.1, ...]}, ...]}
+/// ```
+///
+/// In criterion's test mode (`cargo bench -- --test`, or `cargo test --benches`) each
+/// contender runs one operation and nothing is written; with `--list` or
+/// `--profile-time` nothing runs. With a filter argument, only groups whose name
+/// contains it (as plain text, not criterion's regular expression) run.
+pub fn paired_with(group: &str, plan: PairedPlan, mut contenders: Vec<Contender<'_>>) {
+    assert!(contenders.len() >= 2, "a paired group needs two contenders");
+    let args = BenchArgs::from_env();
+    if args.filter.as_deref().is_some_and(|f| !group.contains(f)) {
+        return;
+    }
+    match args.mode {
+        Mode::Skip => return,
+        Mode::Test => {
+            for (name, run) in &mut contenders {
+                run(1);
+                println!("Testing paired {group}/{name}\nSuccess");
+            }
+            println!();
+            return;
+        }
+        Mode::Bench => {}
+    }
+
+    let start = Instant::now();
+    let k = contenders.len();
+    let blocks: Vec<u64> = contenders
+        .iter_mut()
+        .map(|(_, run)| block_size(run, plan.block))
+        .collect();
+    for ((_, run), &block) in contenders.iter_mut().zip(&blocks) {
+        run(block);
+    }
+    let mut ns_per_op = vec![Vec::with_capacity(plan.rounds); k];
+    for round in 0..plan.rounds {
+        for j in 0..k {
+            let i = (round + j) % k;
+            let elapsed = (contenders[i].1)(blocks[i]);
+            ns_per_op[i].push(elapsed.as_nanos() as f64 / blocks[i] as f64);
+        }
+    }
+
+    println!(
+        "paired {group}: {} rounds of ~{:?} blocks in {:.1?}",
+        plan.rounds,
+        plan.block,
+        start.elapsed()
+    );
+    let mut entries = Vec::with_capacity(k);
+    for (((name, _), block), times) in contenders.iter().zip(&blocks).zip(&ns_per_op) {
+        let median_ns = median(times);
+        println!("  {name:<26} median {median_ns:>12.1} ns/op (block {block})");
+        entries.push(serde_json::json!({
+            "name": name,
+            "block": block,
+            "median_ns": median_ns,
+            "ns_per_op": times,
+        }));
+    }
+    let Some(dir) = std::env::var_os(PAIRED_DIR_ENV).filter(|d| !d.is_empty()) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let json = serde_json::json!({
+        "group": group,
+        "rounds": plan.rounds,
+        "block_ms": plan.block.as_millis(),
+        "contenders": entries,
+    });
+    let path = dir.join(format!("{group}.json"));
+    let text = serde_json::to_string_pretty(&json).expect("JSON of numbers and names");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// How many operations make a block of about `block`: timed runs of growing size until
+/// one takes a fifth of it, then scaled.
+fn block_size(run: &mut dyn FnMut(u64) -> Duration, block: Duration) -> u64 {
+    let probe = block / 5;
+    let mut n: u64 = 1;
+    loop {
+        let elapsed = run(n);
+        if elapsed >= probe || n >= 1 << 32 {
+            let per_op = (elapsed.as_secs_f64() / n as f64).max(1e-9);
+            return ((block.as_secs_f64() / per_op).round() as u64).max(1);
+        }
+        // Aim at the probe time: at least twice, at most a hundred times as many.
+        let grow = if elapsed.is_zero() {
+            100.0
+        } else {
+            1.2 * probe.as_secs_f64() / elapsed.as_secs_f64()
+        };
+        n = (n as f64 * grow.clamp(2.0, 100.0)) as u64;
+    }
+}
+
+/// The median (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
+/// What the bench binary was asked to do, read from its arguments the way criterion
+/// reads them.
+struct BenchArgs {
+    mode: Mode,
+    filter: Option<String>,
+}
+
+enum Mode {
+    Bench,
+    Test,
+    Skip,
+}
+
+/// Criterion's options that take a value (the value is not the filter).
+const VALUE_OPTIONS: [&str; 17] = [
+    "color",
+    "colour",
+    "save-baseline",
+    "baseline",
+    "baseline-lenient",
+    "format",
+    "profile-time",
+    "load-baseline",
+    "sample-size",
+    "warm-up-time",
+    "measurement-time",
+    "nresamples",
+    "noise-threshold",
+    "confidence-level",
+    "significance-level",
+    "plotting-backend",
+    "output-format",
+];
+
+impl BenchArgs {
+    fn from_env() -> BenchArgs {
+        let (mut bench, mut test, mut skip) = (false, false, false);
+        let mut filter = None;
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            if let Some(long) = arg.strip_prefix("--") {
+                let (name, value) = long
+                    .split_once('=')
+                    .map_or((long, None), |(n, v)| (n, Some(v)));
+                match name {
+                    "bench" => bench = true,
+                    "test" => test = true,
+                    "list" | "profile-time" | "ignored" => skip = true,
+                    _ => {}
+                }
+                if value.is_none() && VALUE_OPTIONS.contains(&name) {
+                    args.next();
+                }
+            } else if arg.len() == 2 && arg.starts_with('-') {
+                // -c, -s, -b take a value; -v, -n do not.
+                if matches!(&arg[1..], "c" | "s" | "b") {
+                    args.next();
+                }
+            } else if filter.is_none() {
+                filter = Some(arg);
+            }
+        }
+        // Criterion: `--bench` without `--test` benchmarks; anything else tests.
+        let mode = if skip {
+            Mode::Skip
+        } else if bench && !test {
+            Mode::Bench
+        } else {
+            Mode::Test
+        };
+        BenchArgs { mode, filter }
+    }
 }
