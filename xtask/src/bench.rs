@@ -7,11 +7,24 @@
 //! Prepares what the benchmarks need (a SoftHSM2 token with an RSA and a P-256 key in
 //! `TARGET/bench-softhsm`, the `jsonwebtoken` `rust_crypto` helper built from
 //! `benches/jwt-rust-crypto`), runs `cargo bench -p hsmjwt` with them in the environment,
-//! then reads criterion's medians (`TARGET/criterion/GROUP/FUNCTION/new/estimates.json`)
-//! and writes `TARGET/bench-report.md`: each target, the measured ratio of medians (both
-//! sides measured in the same run) and whether it passes. Arguments go to criterion, e.g.
-//! `cargo xtask bench mint-ES256` for one group (the report then lists the rest as
-//! missing). `TARGET` is `$CARGO_TARGET_DIR`, else `target/`.
+//! and writes `TARGET/bench-report.md`: each target, the measured ratio and whether it
+//! passes. `TARGET` is `$CARGO_TARGET_DIR`, else `target/`.
+//!
+//! The ratios come from paired rounds, not from criterion: after its criterion functions,
+//! each comparison group measures the same contenders interleaved (`benches/common`,
+//! `paired`), one block of operations each per round, the order rotating, and writes the
+//! time per operation of every contender in every round to
+//! `TARGET/bench-paired/GROUP.json` (`$HSMJWT_BENCH_PAIRED_DIR`). A check's ratio is the
+//! median over the rounds of (reference's time per operation ÷ ours) in the same round, so
+//! load that comes and goes on a shared machine weighs on both sides alike; criterion,
+//! which measures one function after the other, cannot promise that. A check whose paired
+//! file is missing is "not run". The absolute limits (the token cache) and the table of
+//! times are criterion's medians (`TARGET/criterion/GROUP/FUNCTION/new/estimates.json`).
+//!
+//! Arguments go to the bench binaries, e.g. `cargo xtask bench mint-ES256` for one group
+//! (its paired pass runs when the group's name contains the filter). Without arguments
+//! the results of earlier runs are removed first; with a filter, the other groups' files
+//! of an earlier run stay and are reported.
 //!
 //! The bench exits non-zero only when a benchmark fails to run; missed targets are
 //! reported in the table, not as an error (they are measurements, not tests).
@@ -46,6 +59,14 @@ const GROUPS: [&str; 9] = [
     "hsm-ES256",
     "cache",
 ];
+
+/// The environment variable that tells the benches where to write their paired rounds.
+const PAIRED_DIR_ENV: &str = "HSMJWT_BENCH_PAIRED_DIR";
+
+/// Where the benches write their paired rounds, one `GROUP.json` per comparison group.
+fn paired_dir() -> PathBuf {
+    target_dir().join("bench-paired")
+}
 
 /// The target directory: `$CARGO_TARGET_DIR` (relative to the workspace root), else
 /// `target/`.
@@ -107,6 +128,7 @@ pub(crate) fn prepare() -> Result<BenchEnv> {
             ("HSMJWT_BENCH_TOKEN", TOKEN.to_owned()),
             ("HSMJWT_BENCH_RUST_CRYPTO", helper.display().to_string()),
             ("HSMJWT_BENCH_REQUIRE", "1".to_owned()),
+            (PAIRED_DIR_ENV, paired_dir().display().to_string()),
         ],
     })
 }
@@ -174,13 +196,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
             "usage: cargo xtask bench [CRITERION_ARGS...]\n\nRuns benches/ (software, SoftHSM2, \
-             jsonwebtoken references) and writes target/bench-report.md."
+             jsonwebtoken references) and writes target/bench-report.md: ratios from paired, \
+             interleaved rounds (target/bench-paired), times from criterion."
         );
         return Ok(());
     }
     let start = Instant::now();
     let env = prepare()?;
     let criterion = target_dir().join("criterion");
+    let paired = paired_dir();
     if args.is_empty() {
         // No stale numbers from an earlier run in the report.
         for group in GROUPS {
@@ -188,6 +212,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)
                     .with_context(|| format!("cannot remove {}", dir.display()))?;
+            }
+            let file = paired.join(format!("{group}.json"));
+            if file.exists() {
+                std::fs::remove_file(&file)
+                    .with_context(|| format!("cannot remove {}", file.display()))?;
             }
         }
     }
@@ -197,7 +226,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .args(args),
     )?;
     let load_after = load_average();
-    let report = report(&criterion, &machine(), &load_before, &load_after)?;
+    let report = report(&criterion, &paired, &machine(), &load_before, &load_after)?;
     let path = target_dir().join("bench-report.md");
     std::fs::write(&path, &report).with_context(|| format!("cannot write {}", path.display()))?;
     println!("{report}");
@@ -430,34 +459,199 @@ fn format_ns(ns: f64) -> String {
     }
 }
 
-/// The Markdown report.
-fn report(criterion: &Path, machine: &str, before: &str, after: &str) -> Result<String> {
+/// One comparison group's paired rounds, as `benches/common` `paired` writes them.
+#[derive(Debug)]
+struct Paired {
+    rounds: usize,
+    block_ms: f64,
+    contenders: Vec<PairedContender>,
+}
+
+/// One contender of a paired group: its operations per block and its time per operation
+/// in every round (nanoseconds).
+#[derive(Debug)]
+struct PairedContender {
+    name: String,
+    block: u64,
+    ns_per_op: Vec<f64>,
+}
+
+impl Paired {
+    /// Reads `{"rounds": R, "block_ms": B, "contenders": [{"name", "block", "ns_per_op":
+    /// [R numbers]}, ...]}` (other members are ignored).
+    fn parse(text: &str) -> Result<Paired> {
+        let json = Json::parse(text)?;
+        let number =
+            |v: &Json, what: &str| v.as_f64().with_context(|| format!("{what}: not a number"));
+        let rounds = number(json.get("rounds").context("no rounds")?, "rounds")?;
+        let block_ms = number(json.get("block_ms").context("no block_ms")?, "block_ms")?;
+        if !(rounds >= 1.0 && rounds.fract() == 0.0) {
+            bail!("rounds: {rounds} is not a positive count");
+        }
+        let rounds = rounds as usize;
+        let mut contenders = Vec::new();
+        for c in json
+            .get("contenders")
+            .and_then(Json::as_array)
+            .context("no contenders array")?
+        {
+            let name = c
+                .get("name")
+                .and_then(Json::as_str)
+                .context("a contender without a name")?;
+            let block = number(c.get("block").context("no block")?, "block")?;
+            let ns_per_op = c
+                .get("ns_per_op")
+                .and_then(Json::as_array)
+                .with_context(|| format!("{name}: no ns_per_op array"))?
+                .iter()
+                .map(|v| number(v, "ns_per_op"))
+                .collect::<Result<Vec<f64>>>()?;
+            if ns_per_op.len() != rounds {
+                bail!("{name}: {} times for {rounds} rounds", ns_per_op.len());
+            }
+            if let Some(bad) = ns_per_op.iter().find(|t| !(t.is_finite() && **t > 0.0)) {
+                bail!("{name}: time per operation {bad}");
+            }
+            contenders.push(PairedContender {
+                name: name.to_owned(),
+                block: block as u64,
+                ns_per_op,
+            });
+        }
+        Ok(Paired {
+            rounds,
+            block_ms,
+            contenders,
+        })
+    }
+
+    /// The per-round times of `name`.
+    fn times(&self, name: &str) -> Option<&[f64]> {
+        self.contenders
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.ns_per_op.as_slice())
+    }
+}
+
+/// The paired rounds of `group` from `dir/GROUP.json`; `None` when the file is not there.
+///
+/// # Errors
+/// When the file is there but cannot be read or is not what the benches write.
+fn load_paired(dir: &Path, group: &str) -> Result<Option<Paired>> {
+    let path = dir.join(format!("{group}.json"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    Paired::parse(&text)
+        .map(Some)
+        .with_context(|| format!("{} is not a paired-rounds file", path.display()))
+}
+
+/// The ratio of every round: the reference's time per operation over ours (the speed of
+/// ours over the reference's), sorted; `None` unless both have the same, non-zero number
+/// of rounds.
+fn round_ratios(reference: &[f64], ours: &[f64]) -> Option<Vec<f64>> {
+    if reference.len() != ours.len() || ours.is_empty() {
+        return None;
+    }
+    let mut ratios: Vec<f64> = reference.iter().zip(ours).map(|(r, o)| r / o).collect();
+    ratios.sort_by(f64::total_cmp);
+    Some(ratios)
+}
+
+/// The `q` quantile of sorted values, interpolating between neighbours: `q = 0.5` is the
+/// median (the mean of the middle two for an even count).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// The groups of `loaded` by (rounds, block length), for the report's header.
+fn describe_rounds(loaded: &[(&str, Paired)]) -> String {
+    let mut kinds: Vec<(usize, f64, Vec<&str>)> = Vec::new();
+    for (group, p) in loaded {
+        match kinds
+            .iter_mut()
+            .find(|(r, b, _)| *r == p.rounds && *b == p.block_ms)
+        {
+            Some((_, _, groups)) => groups.push(group),
+            None => kinds.push((p.rounds, p.block_ms, vec![group])),
+        }
+    }
+    if kinds.is_empty() {
+        return "no paired rounds were found".to_owned();
+    }
+    kinds
+        .iter()
+        .map(|(rounds, block, groups)| {
+            format!(
+                "{rounds} rounds of ~{block} ms blocks in {}",
+                groups.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The Markdown report: ratios from the paired rounds in `paired`, limits and times from
+/// criterion's medians in `criterion`.
+fn report(
+    criterion: &Path,
+    paired: &Path,
+    machine: &str,
+    before: &str,
+    after: &str,
+) -> Result<String> {
     use std::fmt::Write as _;
+    let mut loaded: Vec<(&str, Paired)> = Vec::new();
+    for group in GROUPS {
+        if let Some(p) = load_paired(paired, group)? {
+            loaded.push((group, p));
+        }
+    }
+    let rounds_of = |group: &str| loaded.iter().find(|(g, _)| *g == group).map(|(_, p)| p);
+
     let mut out = String::new();
     let mut failed = 0;
     writeln!(out, "# hsmjwt benchmark report\n")?;
     writeln!(
         out,
-        "Machine: {machine}. Load average (1, 5, 15 min) before: {before}; after: {after}."
+        "Machine: {machine}. Load average (1, 5, 15 min) before: {before}; after: {after}.\n"
     )?;
     writeln!(
         out,
-        "Ratios are of criterion medians measured in the same run: the speed of hsmjwt over \
-         the speed of the reference (> 1 is faster).\n"
+        "Ratios are the speed of hsmjwt over the speed of the reference (> 1 is faster), from \
+         paired rounds: after criterion, the contenders of each group run interleaved, one \
+         block of operations each per round, the order rotating from round to round. The \
+         ratio of a round is the reference's time per operation over ours in that round; \
+         the measured ratio is the median of these per-round ratios, and the next column \
+         gives their middle half (quartiles). Both sides of a ratio are measured within a \
+         fraction of a second of each other, so load that comes and goes on the machine \
+         weighs on both alike. Rounds: {}. The absolute limits (token cache) and the \
+         table of times at the end are criterion's medians.\n",
+        describe_rounds(&loaded)
     )?;
-    writeln!(out, "| comparison | target | measured | result |")?;
-    writeln!(out, "|---|---|---|---|")?;
+    writeln!(
+        out,
+        "| comparison | target | measured | middle half of rounds | result |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|")?;
     for c in CHECKS {
-        let ours = median_ns(criterion, c.group, c.ours);
-        let theirs = median_ns(criterion, c.group, c.reference);
+        let ratios =
+            rounds_of(c.group).and_then(|p| round_ratios(p.times(c.reference)?, p.times(c.ours)?));
         let target = if c.at_least > 0.0 {
             format!("≥ {:.2}x", c.at_least)
         } else {
             "—".to_owned()
         };
-        let (measured, result) = match (ours, theirs) {
-            (Some(o), Some(t)) if o > 0.0 => {
-                let ratio = t / o;
+        let (measured, spread, result) = match ratios {
+            Some(ratios) => {
+                let ratio = quantile(&ratios, 0.5);
                 let result = if c.at_least <= 0.0 {
                     "info"
                 } else if ratio >= c.at_least {
@@ -466,16 +660,28 @@ fn report(criterion: &Path, machine: &str, before: &str, after: &str) -> Result<
                     failed += 1;
                     "**FAIL**"
                 };
-                (format!("{ratio:.2}x"), result)
+                (
+                    format!("{ratio:.2}x"),
+                    format!(
+                        "{:.2}–{:.2}x",
+                        quantile(&ratios, 0.25),
+                        quantile(&ratios, 0.75)
+                    ),
+                    result,
+                )
             }
-            _ => {
+            None => {
                 if c.at_least > 0.0 {
                     failed += 1;
                 }
-                ("missing".to_owned(), "**not run**")
+                ("missing".to_owned(), "—".to_owned(), "**not run**")
             }
         };
-        writeln!(out, "| {} | {target} | {measured} | {result} |", c.what)?;
+        writeln!(
+            out,
+            "| {} | {target} | {measured} | {spread} | {result} |",
+            c.what
+        )?;
     }
     for (group, bench, limit, what) in LIMITS {
         let (measured, result) = match median_ns(criterion, group, bench) {
@@ -491,14 +697,37 @@ fn report(criterion: &Path, machine: &str, before: &str, after: &str) -> Result<
         };
         writeln!(
             out,
-            "| {what} | < {} | {measured} | {result} |",
+            "| {what} (criterion median) | < {} | {measured} | — | {result} |",
             format_ns(*limit)
         )?;
     }
     writeln!(out, "\n{} of the targets missed or not run.\n", failed)?;
+
     writeln!(
         out,
-        "Medians (time per token or check; ops/s in brackets):\n"
+        "Paired medians (time per token or check, median over the rounds; ops/s in brackets):\n"
+    )?;
+    writeln!(out, "| group | contender | ops per block | median |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for (group, p) in &loaded {
+        for c in &p.contenders {
+            let mut sorted = c.ns_per_op.clone();
+            sorted.sort_by(f64::total_cmp);
+            let ns = quantile(&sorted, 0.5);
+            writeln!(
+                out,
+                "| {group} | {} | {} | {} ({:.0}/s) |",
+                c.name,
+                c.block,
+                format_ns(ns),
+                1e9 / ns
+            )?;
+        }
+    }
+
+    writeln!(
+        out,
+        "\nCriterion medians (time per token or check; ops/s in brackets):\n"
     )?;
     writeln!(out, "| group | benchmark | median |")?;
     writeln!(out, "|---|---|---|")?;
@@ -524,6 +753,211 @@ fn report(criterion: &Path, machine: &str, before: &str, after: &str) -> Result<
         }
     }
     Ok(out)
+}
+
+/// A JSON value: just enough to read the paired files (xtask takes no JSON dependency).
+#[derive(Debug, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Parses one JSON document (RFC 8259; surrogate pairs in `\u` escapes excepted).
+    fn parse(text: &str) -> Result<Json> {
+        let mut parser = JsonParser {
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        let value = parser.value()?;
+        parser.skip_space();
+        if parser.pos != parser.bytes.len() {
+            bail!("JSON: trailing data at byte {}", parser.pos);
+        }
+        Ok(value)
+    }
+
+    fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Json::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&[Json]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
+struct JsonParser<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl JsonParser<'_> {
+    fn skip_space(&mut self) {
+        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_space();
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<()> {
+        if self.peek() != Some(byte) {
+            bail!("JSON: `{}` expected at byte {}", char::from(byte), self.pos);
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn value(&mut self) -> Result<Json> {
+        match self.peek() {
+            Some(b'{') => {
+                self.pos += 1;
+                let mut members = Vec::new();
+                if self.peek() == Some(b'}') {
+                    self.pos += 1;
+                    return Ok(Json::Object(members));
+                }
+                loop {
+                    self.skip_space();
+                    let key = self.string()?;
+                    self.expect(b':')?;
+                    members.push((key, self.value()?));
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Ok(Json::Object(members));
+                        }
+                        _ => bail!("JSON: `,` or `}}` expected at byte {}", self.pos),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    return Ok(Json::Array(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(Json::Array(items));
+                        }
+                        _ => bail!("JSON: `,` or `]` expected at byte {}", self.pos),
+                    }
+                }
+            }
+            Some(b'"') => Ok(Json::String(self.string()?)),
+            Some(b't') => self.literal("true", Json::Bool(true)),
+            Some(b'f') => self.literal("false", Json::Bool(false)),
+            Some(b'n') => self.literal("null", Json::Null),
+            Some(_) => self.number(),
+            None => bail!("JSON: unexpected end"),
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Json) -> Result<Json> {
+        if !self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            bail!("JSON: `{word}` expected at byte {}", self.pos);
+        }
+        self.pos += word.len();
+        Ok(value)
+    }
+
+    fn number(&mut self) -> Result<Json> {
+        let start = self.pos;
+        while matches!(
+            self.bytes.get(self.pos),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        ) {
+            self.pos += 1;
+        }
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default();
+        match text.parse::<f64>() {
+            Ok(n) if !text.is_empty() => Ok(Json::Number(n)),
+            _ => bail!("JSON: a value expected at byte {start}"),
+        }
+    }
+
+    fn string(&mut self) -> Result<String> {
+        if self.bytes.get(self.pos) != Some(&b'"') {
+            bail!("JSON: a string expected at byte {}", self.pos);
+        }
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            let Some(&byte) = self.bytes.get(self.pos) else {
+                bail!("JSON: unterminated string");
+            };
+            self.pos += 1;
+            match byte {
+                b'"' => break,
+                b'\\' => {
+                    let Some(&escape) = self.bytes.get(self.pos) else {
+                        bail!("JSON: unterminated string");
+                    };
+                    self.pos += 1;
+                    let c = match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self
+                                .bytes
+                                .get(self.pos..self.pos + 4)
+                                .and_then(|h| std::str::from_utf8(h).ok())
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .and_then(char::from_u32);
+                            self.pos += 4;
+                            hex.with_context(|| {
+                                format!("JSON: bad \\u escape before byte {}", self.pos)
+                            })?
+                        }
+                        other => bail!("JSON: bad escape `\\{}`", char::from(other)),
+                    };
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                other => out.push(other),
+            }
+        }
+        String::from_utf8(out).context("JSON: a string is not UTF-8")
+    }
 }
 
 /// The CPU model and the number of cores, from /proc/cpuinfo.
@@ -570,5 +1004,165 @@ mod tests {
             ),
             Some(1000.0)
         );
+    }
+
+    /// A paired file as serde_json's pretty printer writes it.
+    const PAIRED_HSM: &str = r#"{
+  "group": "hsm-ES256",
+  "rounds": 3,
+  "block_ms": 50,
+  "contenders": [
+    {
+      "name": "hsmjwt-1t",
+      "block": 1100,
+      "median_ns": 46000.0,
+      "ns_per_op": [
+        46000.0,
+        30000.0,
+        59000.0
+      ]
+    },
+    {
+      "name": "cryptoki-1t",
+      "block": 1120,
+      "median_ns": 45600.0,
+      "ns_per_op": [45540.0, 30900.0, 56050.0]
+    },
+    {"name": "hsmjwt-2t", "block": 2000, "median_ns": 25000.0, "ns_per_op": [25000.0, 15800.0, 30000.0]},
+    {"name": "cryptoki-2t", "block": 2010, "median_ns": 24000.0, "ns_per_op": [2.4e4, 16.8e3, 30000]}
+  ]
+}"#;
+
+    #[test]
+    fn reads_paired_rounds() {
+        let p = Paired::parse(PAIRED_HSM).unwrap();
+        assert_eq!(p.rounds, 3);
+        assert_eq!(p.block_ms, 50.0);
+        let names: Vec<&str> = p.contenders.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["hsmjwt-1t", "cryptoki-1t", "hsmjwt-2t", "cryptoki-2t"]
+        );
+        assert_eq!(p.contenders[0].block, 1100);
+        assert_eq!(p.times("hsmjwt-1t"), Some(&[46000.0, 30000.0, 59000.0][..]));
+        assert_eq!(
+            p.times("cryptoki-2t"),
+            Some(&[24000.0, 16800.0, 30000.0][..])
+        );
+        assert_eq!(p.times("nobody"), None);
+    }
+
+    #[test]
+    fn rejects_broken_paired_files() {
+        for broken in [
+            "",
+            "{}",
+            r#"{"rounds": 2, "block_ms": 30}"#,
+            r#"{"rounds": 2, "block_ms": 30, "contenders": [{"name": "a", "block": 1, "ns_per_op": [1.0]}]}"#,
+            r#"{"rounds": 1, "block_ms": 30, "contenders": [{"name": "a", "block": 1, "ns_per_op": [0]}]}"#,
+            r#"{"rounds": 1, "block_ms": 30, "contenders": [{"name": "a", "block": 1, "ns_per_op": ["1"]}]}"#,
+            r#"{"rounds": 0, "block_ms": 30, "contenders": []}"#,
+            r#"{"rounds": 1, "block_ms": 30, "contenders": []} x"#,
+            r#"{"rounds": 1, "block_ms": 30, "contenders": [}"#,
+        ] {
+            assert!(Paired::parse(broken).is_err(), "accepted: {broken}");
+        }
+    }
+
+    #[test]
+    fn parses_json_values() {
+        let json =
+            Json::parse(r#" {"a": [true, false, null, -1.5e2, "x\"\u00e9\n"], "b": {}} "#).unwrap();
+        assert_eq!(
+            json,
+            Json::Object(vec![
+                (
+                    "a".to_owned(),
+                    Json::Array(vec![
+                        Json::Bool(true),
+                        Json::Bool(false),
+                        Json::Null,
+                        Json::Number(-150.0),
+                        Json::String("x\"é\n".to_owned()),
+                    ])
+                ),
+                ("b".to_owned(), Json::Object(vec![])),
+            ])
+        );
+    }
+
+    #[test]
+    fn median_of_round_ratios_odd_rounds() {
+        // Round ratios 3, 1, 2 (reference time over ours): the median is 2.
+        let ratios = round_ratios(&[30.0, 12.0, 20.0], &[10.0, 12.0, 10.0]).unwrap();
+        assert_eq!(ratios, [1.0, 2.0, 3.0]);
+        assert_eq!(quantile(&ratios, 0.5), 2.0);
+        assert_eq!(quantile(&ratios, 0.25), 1.5);
+        assert_eq!(quantile(&ratios, 0.75), 2.5);
+    }
+
+    #[test]
+    fn median_of_round_ratios_even_rounds() {
+        // Round ratios 4, 1, 3, 2: the median is the mean of the middle two.
+        let ratios = round_ratios(&[40.0, 10.0, 30.0, 20.0], &[10.0; 4]).unwrap();
+        assert_eq!(quantile(&ratios, 0.5), 2.5);
+        assert_eq!(quantile(&ratios, 0.25), 1.75);
+        assert_eq!(quantile(&ratios, 0.75), 3.25);
+        assert_eq!(quantile(&[7.0], 0.5), 7.0);
+    }
+
+    #[test]
+    fn median_of_round_ratios_ignores_a_slow_spell() {
+        // The machine is twice as slow in the middle rounds: both sides slow down together
+        // and every round says 1.05x, whatever the level.
+        let ours = [10.0, 20.0, 20.0, 10.0, 20.0];
+        let reference: Vec<f64> = ours.iter().map(|t| t * 1.05).collect();
+        let ratios = round_ratios(&reference, &ours).unwrap();
+        assert!((quantile(&ratios, 0.5) - 1.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn round_ratios_need_matching_rounds() {
+        assert_eq!(round_ratios(&[1.0, 2.0], &[1.0]), None);
+        assert_eq!(round_ratios(&[], &[]), None);
+    }
+
+    #[test]
+    fn report_takes_ratios_from_paired_rounds() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-report-{}", std::process::id()));
+        let paired = dir.join("bench-paired");
+        std::fs::create_dir_all(&paired).unwrap();
+        std::fs::write(paired.join("hsm-ES256.json"), PAIRED_HSM).unwrap();
+        let criterion = dir.join("criterion");
+        let text = report(&criterion, &paired, "test machine", "0", "0").unwrap();
+        // Rounds 45540/46000, 30900/30000, 56050/59000: ratios 0.99, 1.03, 0.95.
+        assert!(
+            text.contains("| HSM mint ES256, 1 thread, vs raw C_Sign loop | ≥ 0.95x | 0.99x | 0.97–1.01x | pass |"),
+            "{text}"
+        );
+        // hsmjwt 1t over 2t: 46000/25000, 30000/15800, 59000/30000 = 1.84, 1.90, 1.97.
+        assert!(
+            text.contains("| HSM mint ES256, 2 threads vs 1 thread | ≥ 1.70x | 1.90x |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("3 rounds of ~50 ms blocks in hsm-ES256"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| hsm-ES256 | cryptoki-1t | 1120 | 45.54 µs (21959/s) |"),
+            "{text}"
+        );
+        // No paired file: not run, never a fallback.
+        assert!(
+            text.contains(
+                "| mint ES256 vs raw aws-lc-rs signature | ≥ 0.95x | missing | — | **not run** |"
+            ),
+            "{text}"
+        );
+        // A broken file is an error, not a missing group.
+        std::fs::write(paired.join("parse.json"), "{\"rounds\": 1").unwrap();
+        assert!(report(&criterion, &paired, "test machine", "0", "0").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
