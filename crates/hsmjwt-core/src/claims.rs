@@ -11,8 +11,22 @@ use crate::time::NumericDate;
 /// Names of the registered claims that [`Claims`] types.
 pub const REGISTERED_CLAIM_NAMES: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
-/// The registered claims in the order [`Claims::from_slots`] takes them.
+/// The registered claims in the order [`Claims::from_slots`] and [`FastClaims`] take them.
 const SLOT_NAMES: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// The index of `name` in [`SLOT_NAMES`].
+fn claim_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "iss" => 0,
+        "sub" => 1,
+        "aud" => 2,
+        "exp" => 3,
+        "nbf" => 4,
+        "iat" => 5,
+        "jti" => 6,
+        _ => return None,
+    })
+}
 
 /// The `aud` claim: one string or an array of strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,8 +207,10 @@ impl Claims {
     /// # Errors
     /// See [`Error`]; each rejection names the claim at fault.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let (slots, extra) = json::parse_object_split(bytes, "payload", &SLOT_NAMES)?;
-        Claims::from_slots(slots, extra)
+        match json::parse_fast(bytes, FastClaims) {
+            Some(claims) => Ok(claims),
+            None => json::parse_object(bytes, "payload").and_then(Claims::from_map),
+        }
     }
 
     /// Builds claims from a JSON object with the checks of [`Claims::from_json`].
@@ -359,6 +375,115 @@ impl Serialize for Claims {
     }
 }
 
+/// The fast path of [`Claims::from_json`] (see [`json::parse_fast`]): registered claims
+/// straight into their fields, the others into `extra`. It refuses anything the general
+/// path ([`Claims::from_map`]) rejects, which then names the fault.
+struct FastClaims;
+
+impl<'de> serde::de::Visitor<'de> for FastClaims {
+    type Value = Claims;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+        let mut claims = Claims::default();
+        let mut seen = json::Seen::default();
+        while let Some(name) = map.next_key_seed(json::NameSeed { slot: claim_slot })? {
+            let i = match name {
+                json::Name::Other(name) => {
+                    json::read_other(&mut map, &mut claims.extra, name)?;
+                    continue;
+                }
+                json::Name::Slot(i) => i,
+            };
+            seen.mark(i)?;
+            match i {
+                0 => claims.iss = Some(map.next_value_seed(json::StringSeed)?),
+                1 => claims.sub = Some(map.next_value_seed(json::StringSeed)?),
+                2 => claims.aud = Some(map.next_value_seed(FastAudience)?),
+                3 => claims.exp = Some(map.next_value_seed(FastDate)?),
+                4 => claims.nbf = Some(map.next_value_seed(FastDate)?),
+                5 => claims.iat = Some(map.next_value_seed(FastDate)?),
+                6 => claims.jti = Some(map.next_value_seed(json::StringSeed)?),
+                _ => return Err(json::refuse()),
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// `aud` on the fast path: a string or an array of strings.
+struct FastAudience;
+
+impl<'de> serde::de::DeserializeSeed<'de> for FastAudience {
+    type Value = Audience;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Audience, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FastAudience {
+    type Value = Audience;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or an array of strings")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Audience, E> {
+        Ok(Audience::One(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Audience, E> {
+        Ok(Audience::One(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Audience, A::Error> {
+        serde::de::Visitor::visit_seq(json::StringsSeed, seq).map(Audience::Many)
+    }
+}
+
+/// A NumericDate on the fast path, read as [`Claims::from_slots`] reads it: an integer
+/// that fits `i64`, or a finite fraction within about ±9.2e18 seconds, rounded down.
+struct FastDate;
+
+impl<'de> serde::de::DeserializeSeed<'de> for FastDate {
+    type Value = NumericDate;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<NumericDate, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FastDate {
+    type Value = NumericDate;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a NumericDate")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NumericDate, E> {
+        Ok(NumericDate::from_unix(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NumericDate, E> {
+        i64::try_from(v)
+            .map(NumericDate::from_unix)
+            .map_err(|_| json::refuse())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NumericDate, E> {
+        if v.is_finite() && (-9.2e18..9.2e18).contains(&v) {
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(NumericDate::from_unix(v.floor() as i64))
+        } else {
+            Err(json::refuse())
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Claims {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = Map::<String, Value>::deserialize(d)?;
@@ -420,6 +545,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn slot_names_match_claim_slot() {
+        for (i, name) in SLOT_NAMES.iter().enumerate() {
+            assert_eq!(claim_slot(name), Some(i));
+        }
+        for other in ["", "is", "isss", "ISS", "alg", "scope"] {
+            assert_eq!(claim_slot(other), None);
+        }
+    }
+
     /// The one-pass parser gives exactly what the general parser followed by `from_map`
     /// gives: the same claims, the same errors.
     #[test]
@@ -439,6 +574,24 @@ mod tests {
             b"",
             br#"{"a":"\u00e9\"","\u0069ss":"escaped name"}"#,
             br#"{"iss":"a","#,
+            br#"{"exp":9223372036854775807,"nbf":-9223372036854775808,"iat":0}"#,
+            br#"{"exp":9223372036854775808}"#,
+            br#"{"exp":18446744073709551615}"#,
+            br#"{"exp":1e400}"#,
+            br#"{"exp":-0.0,"nbf":-1.5,"iat":9.1e18}"#,
+            br#"{"exp":9.3e18}"#,
+            br#"{"exp":-9.3e18}"#,
+            br#"{"exp":null}"#,
+            br#"{"iss":null}"#,
+            br#"{"aud":[]}"#,
+            br#"{"aud":["a",1]}"#,
+            br#"{"aud":[["a"]]}"#,
+            br#"{"aud":{"a":1}}"#,
+            br#"{"jti":"a","sub":"b","sub":"c"}"#,
+            b"{\"iss\":\"\xff\"}",
+            b"{\"x\xff\":1}",
+            br#" { "iss" : "a" , "x" : [ ] } "#,
+            br#"{"x5c":1,"alg":"none"}"#,
         ] {
             let fast = Claims::from_json(json);
             let slow = json::parse_object(json, "payload").and_then(Claims::from_map);

@@ -14,8 +14,22 @@ pub const REGISTERED_HEADER_NAMES: &[&str] = &[
     "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit",
 ];
 
-/// The typed members in the order [`Header::from_slots`] takes them.
+/// The typed members in the order [`Header::from_slots`] and [`FastHeader`] take them.
 const SLOT_NAMES: [&str; 7] = ["alg", "typ", "kid", "cty", "x5t#S256", "x5c", "crit"];
+
+/// The index of `name` in [`SLOT_NAMES`].
+fn header_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "alg" => 0,
+        "typ" => 1,
+        "kid" => 2,
+        "cty" => 3,
+        "x5t#S256" => 4,
+        "x5c" => 5,
+        "crit" => 6,
+        _ => return None,
+    })
+}
 
 /// A JWS protected header.
 ///
@@ -94,8 +108,11 @@ impl Header {
     /// # Errors
     /// See [`Error`]; each rejection names the member at fault.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let (slots, extra) = json::parse_object_split(bytes, "header", &SLOT_NAMES)?;
-        Header::from_slots(slots, extra)
+        let fast = json::parse_fast(bytes, FastHeader).filter(|h| h.check_members().is_ok());
+        match fast {
+            Some(header) => Ok(header),
+            None => json::parse_object(bytes, "header").and_then(Header::from_map),
+        }
     }
 
     /// Builds a header from a parsed JSON object, with the same checks as [`Header::from_json`].
@@ -143,7 +160,28 @@ impl Header {
         let x5t_s256 = s(x5t_s256, "x5t#S256")?;
         let x5c = strings(x5c, "x5c")?;
         let crit = strings(crit, "crit")?;
-        if let Some(crit) = &crit {
+        let header = Header {
+            alg,
+            typ,
+            kid,
+            cty,
+            x5t_s256,
+            x5c,
+            crit,
+            extra,
+        };
+        header.check_members()?;
+        Ok(header)
+    }
+
+    /// The checks across members, after each typed member has its type: `crit` (not
+    /// empty, no registered name, no name twice, every name present) and `b64`.
+    fn check_members(&self) -> Result<(), Error> {
+        let bad = |name: &str, reason: &str| Error::InvalidHeader {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if let Some(crit) = &self.crit {
             if crit.is_empty() {
                 return Err(bad("crit", "must not be empty"));
             }
@@ -158,7 +196,7 @@ impl Header {
                     return Err(bad("crit", &format!("lists `{name}` twice")));
                 }
                 // Registered names were refused above, so the others are all in `extra`.
-                if !extra.contains_key(name) {
+                if !self.extra.contains_key(name) {
                     return Err(bad(
                         "crit",
                         &format!("lists `{name}`, which is not in the header"),
@@ -166,26 +204,14 @@ impl Header {
                 }
             }
         }
-        match extra.get("b64") {
-            None | Some(Value::Bool(true)) => {}
-            Some(Value::Bool(false)) => {
-                return Err(bad(
-                    "b64",
-                    "is false (unencoded payloads, RFC 7797, are not supported)",
-                ));
-            }
-            Some(_) => return Err(bad("b64", "must be a boolean")),
+        match self.extra.get("b64") {
+            None | Some(Value::Bool(true)) => Ok(()),
+            Some(Value::Bool(false)) => Err(bad(
+                "b64",
+                "is false (unencoded payloads, RFC 7797, are not supported)",
+            )),
+            Some(_) => Err(bad("b64", "must be a boolean")),
         }
-        Ok(Header {
-            alg,
-            typ,
-            kid,
-            cty,
-            x5t_s256,
-            x5c,
-            crit,
-            extra,
-        })
     }
 
     /// The header as a JSON object, registered members first.
@@ -291,6 +317,51 @@ impl Serialize for Header {
     }
 }
 
+/// The fast path of [`Header::from_json`] (see [`json::parse_fast`]): typed members
+/// straight into their fields, the others into `extra`; [`Header::check_members`] runs
+/// after it. It refuses anything the general path ([`Header::from_map`]) rejects, which
+/// then names the fault.
+struct FastHeader;
+
+impl<'de> serde::de::Visitor<'de> for FastHeader {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        let mut alg = None;
+        let mut header = Header::new(Algorithm::RS256);
+        let mut seen = json::Seen::default();
+        while let Some(name) = map.next_key_seed(json::NameSeed { slot: header_slot })? {
+            let i = match name {
+                json::Name::Other(name) => {
+                    json::read_other(&mut map, &mut header.extra, name)?;
+                    continue;
+                }
+                json::Name::Slot(i) => i,
+            };
+            seen.mark(i)?;
+            match i {
+                0 => {
+                    let name = map.next_value_seed(json::StringSeed)?;
+                    alg = Some(name.parse::<Algorithm>().map_err(|_| json::refuse())?);
+                }
+                1 => header.typ = Some(map.next_value_seed(json::StringSeed)?),
+                2 => header.kid = Some(map.next_value_seed(json::StringSeed)?),
+                3 => header.cty = Some(map.next_value_seed(json::StringSeed)?),
+                4 => header.x5t_s256 = Some(map.next_value_seed(json::StringSeed)?),
+                5 => header.x5c = Some(map.next_value_seed(json::StringsSeed)?),
+                6 => header.crit = Some(map.next_value_seed(json::StringsSeed)?),
+                _ => return Err(json::refuse()),
+            }
+        }
+        header.alg = alg.ok_or_else(json::refuse)?;
+        Ok(header)
+    }
+}
+
 impl<'de> Deserialize<'de> for Header {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = Map::<String, Value>::deserialize(d)?;
@@ -345,6 +416,16 @@ mod tests {
         }
     }
 
+    #[test]
+    fn slot_names_match_header_slot() {
+        for (i, name) in SLOT_NAMES.iter().enumerate() {
+            assert_eq!(header_slot(name), Some(i));
+        }
+        for other in ["", "al", "ALG", "x5t", "x5u", "jwk", "b64"] {
+            assert_eq!(header_slot(other), None);
+        }
+    }
+
     /// The one-pass parser gives exactly what the general parser followed by `from_map`
     /// gives: the same header, the same errors.
     #[test]
@@ -360,6 +441,20 @@ mod tests {
             br#"{"alg":"RS256"}{}"#,
             b"[]",
             br#"{"\u0061lg":"ES256"}"#,
+            br#"{"alg":"HS256"}"#,
+            br#"{"alg":null}"#,
+            br#"{"alg":"RS256","crit":[]}"#,
+            br#"{"alg":"RS256","crit":["kid"]}"#,
+            br#"{"alg":"RS256","crit":["q","q"],"q":1}"#,
+            br#"{"alg":"RS256","crit":"q","q":1}"#,
+            br#"{"alg":"RS256","crit":[1]}"#,
+            br#"{"alg":"RS256","x5c":["a",null]}"#,
+            br#"{"alg":"RS256","x5c":[]}"#,
+            br#"{"alg":"RS256","b64":"no"}"#,
+            br#"{"alg":"RS256","b64":true,"b64":true}"#,
+            br#"{"alg":"RS256","typ":"JWT","cty":"JWT","x5t#S256":"t","kid":""}"#,
+            br#"{"typ":"JWT","alg":"ES384","typ":"JWT"}"#,
+            b"{\"alg\":\"RS256\",\"kid\":\"\xc3\"}",
         ] {
             let fast = Header::from_json(json);
             let slow = json::parse_object(json, "header").and_then(Header::from_map);

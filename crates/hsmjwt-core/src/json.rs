@@ -116,57 +116,46 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     }
 }
 
-/// An object split by [`parse_object_split`] or [`split_map`]: the named members' values in
-/// slots, and the other members in document order.
-pub(crate) type Split<const N: usize> = ([Option<Value>; N], Map<String, Value>);
-
-/// Parses `bytes` as one JSON object like [`parse_object`], taking the members named in
-/// `names` out into slots (slot `i` for `names[i]`) and keeping every other member, in
-/// document order, in the map.
+/// Runs `visitor` over `bytes` as one JSON object followed by nothing but whitespace:
+/// the one-pass fast path of header and claims parsing, which reads the typed members
+/// straight into their fields.
 ///
-/// This is the fast path of header and claims parsing: the named members are neither
-/// hashed into the map nor looked up and removed again, and their names are not
-/// allocated. It accepts exactly what [`parse_object`] accepts, and on any failure it
-/// returns the error [`parse_object`] gives for the same bytes.
-///
-/// # Errors
-/// As [`parse_object`].
-pub(crate) fn parse_object_split<const N: usize>(
-    bytes: &[u8],
-    what: &'static str,
-    names: &[&'static str; N],
-) -> Result<Split<N>, Error> {
-    let duplicate = RefCell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = de
-        .deserialize_map(SplitVisitor {
-            names,
-            strict: StrictSeed {
-                duplicate: &duplicate,
-            },
-        })
-        .and_then(|v| de.end().map(|()| v));
-    match parsed {
-        Ok(split) => Ok(split),
-        // Failures are rare: let the general parser name them, exactly as it always has.
-        Err(fast) => match parse_object(bytes, what) {
-            Err(e) => Err(e),
-            Ok(_) => Err(Error::InvalidJson { what, source: fast }),
-        },
-    }
+/// It answers `None` on any failure, and the caller then parses the same bytes with the
+/// general parser ([`parse_object`] and the type's `from_map`), which names the fault. So
+/// a fast path must accept only what the general path accepts, and build the same value;
+/// any input outside what it handles it simply refuses. The `header_json` and
+/// `claims_json` fuzz targets compare the two paths on every input.
+pub(crate) fn parse_fast<'de, V: Visitor<'de>>(bytes: &'de [u8], visitor: V) -> Option<V::Value> {
+    // JSON text is UTF-8 (RFC 8259 section 8.1): checking it once, in one pass, is faster
+    // than the per-string checks of `from_slice`; invalid UTF-8 goes to the general path.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = de.deserialize_map(visitor).ok()?;
+    de.end().ok()?;
+    Some(value)
 }
 
-/// A member name: one of the slot names (by index) or any other, owned.
-enum Name {
+/// The refusal of a fast path: the general parser will say what is wrong.
+pub(crate) fn refuse<E: serde::de::Error>() -> E {
+    E::custom("refused by the fast path")
+}
+
+/// A member name as the fast paths see it: one of the typed names (by its index in the
+/// type's `SLOT_NAMES`) or any other, owned.
+pub(crate) enum Name {
+    /// The typed member with this index.
     Slot(usize),
+    /// Any other name.
     Other(String),
 }
 
-struct NameSeed<'n, const N: usize> {
-    names: &'n [&'static str; N],
+/// Reads a member name; `slot` tells the index of a typed name (a `match`, which the
+/// compiler turns into a few word compares, instead of a scan over the names).
+pub(crate) struct NameSeed {
+    pub(crate) slot: fn(&str) -> Option<usize>,
 }
 
-impl<'de, const N: usize> DeserializeSeed<'de> for NameSeed<'_, N> {
+impl<'de> DeserializeSeed<'de> for NameSeed {
     type Value = Name;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Name, D::Error> {
@@ -174,7 +163,7 @@ impl<'de, const N: usize> DeserializeSeed<'de> for NameSeed<'_, N> {
     }
 }
 
-impl<'de, const N: usize> Visitor<'de> for NameSeed<'_, N> {
+impl<'de> Visitor<'de> for NameSeed {
     type Value = Name;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -182,70 +171,121 @@ impl<'de, const N: usize> Visitor<'de> for NameSeed<'_, N> {
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Name, E> {
-        Ok(match self.names.iter().position(|n| *n == v) {
+        Ok(match (self.slot)(v) {
             Some(i) => Name::Slot(i),
             None => Name::Other(v.to_owned()),
         })
     }
 
     fn visit_string<E>(self, v: String) -> Result<Name, E> {
-        Ok(match self.names.iter().position(|n| *n == v) {
+        Ok(match (self.slot)(&v) {
             Some(i) => Name::Slot(i),
             None => Name::Other(v),
         })
     }
 }
 
-struct SplitVisitor<'n, 'a, const N: usize> {
-    names: &'n [&'static str; N],
-    strict: StrictSeed<'a>,
+/// Typed members already seen by a fast path (at most 32 names), to refuse duplicates.
+#[derive(Default)]
+pub(crate) struct Seen(u32);
+
+impl Seen {
+    /// Marks slot `i`; refuses a slot seen before (or out of range).
+    pub(crate) fn mark<E: serde::de::Error>(&mut self, i: usize) -> Result<(), E> {
+        let bit = u32::try_from(i)
+            .ok()
+            .and_then(|i| 1u32.checked_shl(i))
+            .ok_or_else(refuse)?;
+        if self.0 & bit != 0 {
+            return Err(refuse());
+        }
+        self.0 |= bit;
+        Ok(())
+    }
 }
 
-impl<'de, const N: usize> Visitor<'de> for SplitVisitor<'_, '_, N> {
-    type Value = Split<N>;
+/// Reads the value of an untyped member into `rest` (strictly, duplicates refused at any
+/// depth), refusing a name already there.
+pub(crate) fn read_other<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    rest: &mut Map<String, Value>,
+    name: String,
+) -> Result<(), A::Error> {
+    // Room for a typical number of other members at once, instead of growing the map two
+    // or three times.
+    if rest.is_empty() {
+        *rest = Map::with_capacity(8);
+    }
+    let unused = RefCell::new(None);
+    match rest.entry(name) {
+        Entry::Occupied(_) => Err(refuse()),
+        Entry::Vacant(free) => {
+            free.insert(map.next_value_seed(StrictSeed { duplicate: &unused })?);
+            Ok(())
+        }
+    }
+}
+
+/// A string value, and nothing else (`null` included).
+pub(crate) struct StringSeed;
+
+impl<'de> DeserializeSeed<'de> for StringSeed {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringSeed {
+    type Value = String;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
+        f.write_str("a string")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut slots: [Option<Value>; N] = std::array::from_fn(|_| None);
-        let mut rest = Map::new();
-        let duplicate = || serde::de::Error::custom("duplicate member");
-        while let Some(name) = map.next_key_seed(NameSeed { names: self.names })? {
-            match name {
-                Name::Slot(i) => {
-                    let slot = slots.get_mut(i).ok_or_else(duplicate)?;
-                    if slot.is_some() {
-                        return Err(duplicate());
-                    }
-                    *slot = Some(map.next_value_seed(self.strict)?);
-                }
-                Name::Other(key) => {
-                    // Room for a typical number of other members at once, instead of
-                    // growing the map two or three times.
-                    if rest.is_empty() {
-                        rest = Map::with_capacity(8);
-                    }
-                    match rest.entry(key) {
-                        Entry::Occupied(_) => return Err(duplicate()),
-                        Entry::Vacant(free) => {
-                            free.insert(map.next_value_seed(self.strict)?);
-                        }
-                    }
-                }
-            }
-        }
-        Ok((slots, rest))
+    fn visit_str<E>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<String, E> {
+        Ok(v)
     }
 }
 
-/// Takes the members named in `names` out of `map` into slots, keeping the order of the
-/// others: the slow-path counterpart of [`parse_object_split`], for maps built elsewhere.
+/// An array of strings, and nothing else.
+pub(crate) struct StringsSeed;
+
+impl<'de> DeserializeSeed<'de> for StringsSeed {
+    type Value = Vec<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringsSeed {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+        while let Some(s) = seq.next_element_seed(StringSeed)? {
+            out.push(s);
+        }
+        Ok(out)
+    }
+}
+
+/// Takes the members named in `names` out of `map` into slots (slot `i` for `names[i]`),
+/// keeping the others in their order: how the general path reads typed members.
 pub(crate) fn split_map<const N: usize>(
     mut map: Map<String, Value>,
     names: &[&'static str; N],
-) -> Split<N> {
+) -> ([Option<Value>; N], Map<String, Value>) {
     let slots = names.map(|name| map.shift_remove(name));
     (slots, map)
 }

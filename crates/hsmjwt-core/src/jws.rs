@@ -196,7 +196,14 @@ fn split_and_decode(
     let dec = |part: Part, s: &str| {
         b64::decode(s.as_bytes()).map_err(|source| Error::InvalidBase64 { part, source })
     };
-    let header_bytes = dec(Part::Header, h)?;
+    // A header is short (a few dozen bytes, a few hundred with `x5t#S256`): decoded on the
+    // stack, longer ones (an `x5c` chain) on the heap.
+    let mut buf = [0u8; 384];
+    let header_bytes =
+        b64::decode_with_buf(h.as_bytes(), &mut buf).map_err(|source| Error::InvalidBase64 {
+            part: Part::Header,
+            source,
+        })?;
     let payload = dec(Part::Payload, p)?;
     let signature = if keep_signature {
         dec(Part::Signature, s)?
