@@ -1,6 +1,6 @@
 //! `cargo xtask ci`: the test command of the README and of `.ci/run`.
 //!
-//! After fmt, clippy and the tests: the benchmarks once in test mode (`bench::smoke`), every
+//! After fmt, clippy, the tests and the API docs (`cargo doc`, warnings denied): the benchmarks once in test mode (`bench::smoke`), every
 //! fuzz target for a few seconds (`fuzz::smoke`) and `cargo deny`. cargo-fuzz and cargo-deny
 //! are installed from crates.io when missing.
 
@@ -43,6 +43,26 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     let t = Instant::now();
     run_cmd(cargo().args(["test", "--workspace", "--doc", "--locked"]))?;
     step("doc tests", t);
+
+    // The API documentation builds without a warning (broken intra-doc links, bad HTML).
+    // The CLI is left out: its binary `hsmjwt` would overwrite the facade's docs.
+    let t = Instant::now();
+    run_cmd(
+        cargo()
+            .args([
+                "doc",
+                "--no-deps",
+                "--workspace",
+                "--all-features",
+                "--exclude",
+                "hsmjwt-cli",
+                "--exclude",
+                "xtask",
+                "--locked",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    step("docs", t);
 
     // Each benchmark once, in test mode, with the SoftHSM2 token and the rust_crypto helper.
     let t = Instant::now();

@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 //!
 //! - `bench`: the benchmarks and `target/bench-report.md`, their ratios against targets
-//! - `ci`: everything CI checks (SoftHSM set-up, fmt, clippy, tests, doc tests, benchmarks
+//! - `ci`: everything CI checks (SoftHSM set-up, fmt, clippy, tests, doc tests, docs, benchmarks
 //!   once in test mode, a fuzz smoke run, cargo-deny)
 //! - `demo`: the README's main command: a key in software and one in a fresh SoftHSM
 //!   token, a token minted with each and verified
@@ -47,7 +47,7 @@ tasks:
   bench     [CRITERION_ARGS]: run benches/ with SoftHSM2 and jsonwebtoken references, write
             target/bench-report.md (ratios against the targets)
   ci        install SoftHSM2 if missing, then fmt check, clippy -D warnings, tests, doc tests,
-            benchmarks once in test mode, a fuzz smoke run, cargo deny (tools installed if missing)
+            cargo doc (warnings denied), benchmarks once in test mode, a fuzz smoke run, cargo deny (tools installed if missing)
   demo      build hsmjwt, mint and verify tokens with a software key and a SoftHSM key
   fuzz      [--seconds N] [TARGET]: run the fuzz targets (all by default) for N seconds each
   softhsm   [--dir DIR] [--label L] [--pin P] [--so-pin P]: prepare a SoftHSM token by hand";
