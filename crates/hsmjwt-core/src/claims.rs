@@ -390,15 +390,7 @@ impl<'de> serde::de::Visitor<'de> for FastClaims {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
         let mut claims = Claims::default();
         let mut seen = json::Seen::default();
-        while let Some(name) = map.next_key_seed(json::NameSeed { slot: claim_slot })? {
-            let i = match name {
-                json::Name::Other(name) => {
-                    json::read_other(&mut map, &mut claims.extra, name)?;
-                    continue;
-                }
-                json::Name::Slot(i) => i,
-            };
-            seen.mark(i)?;
+        while let Some(i) = json::next_typed(&mut map, claim_slot, &mut seen, &mut claims.extra)? {
             match i {
                 0 => claims.iss = Some(map.next_value_seed(json::StringSeed)?),
                 1 => claims.sub = Some(map.next_value_seed(json::StringSeed)?),

@@ -334,15 +334,7 @@ impl<'de> serde::de::Visitor<'de> for FastHeader {
         let mut alg = None;
         let mut header = Header::new(Algorithm::RS256);
         let mut seen = json::Seen::default();
-        while let Some(name) = map.next_key_seed(json::NameSeed { slot: header_slot })? {
-            let i = match name {
-                json::Name::Other(name) => {
-                    json::read_other(&mut map, &mut header.extra, name)?;
-                    continue;
-                }
-                json::Name::Slot(i) => i,
-            };
-            seen.mark(i)?;
+        while let Some(i) = json::next_typed(&mut map, header_slot, &mut seen, &mut header.extra)? {
             match i {
                 0 => {
                     let name = map.next_value_seed(json::StringSeed)?;

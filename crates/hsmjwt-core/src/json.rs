@@ -142,7 +142,7 @@ pub(crate) fn refuse<E: serde::de::Error>() -> E {
 
 /// A member name as the fast paths see it: one of the typed names (by its index in the
 /// type's `SLOT_NAMES`) or any other, owned.
-pub(crate) enum Name {
+enum Name {
     /// The typed member with this index.
     Slot(usize),
     /// Any other name.
@@ -151,8 +151,8 @@ pub(crate) enum Name {
 
 /// Reads a member name; `slot` tells the index of a typed name (a `match`, which the
 /// compiler turns into a few word compares, instead of a scan over the names).
-pub(crate) struct NameSeed {
-    pub(crate) slot: fn(&str) -> Option<usize>,
+struct NameSeed {
+    slot: fn(&str) -> Option<usize>,
 }
 
 impl<'de> DeserializeSeed<'de> for NameSeed {
@@ -204,9 +204,30 @@ impl Seen {
     }
 }
 
+/// Reads members until the next typed one and answers its index (`None` at the end of the
+/// object), refusing a typed member seen before; every other member goes into `rest`, with
+/// its value. The caller reads the typed member's value.
+pub(crate) fn next_typed<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    slot: fn(&str) -> Option<usize>,
+    seen: &mut Seen,
+    rest: &mut Map<String, Value>,
+) -> Result<Option<usize>, A::Error> {
+    while let Some(name) = map.next_key_seed(NameSeed { slot })? {
+        match name {
+            Name::Other(name) => read_other(map, rest, name)?,
+            Name::Slot(i) => {
+                seen.mark(i)?;
+                return Ok(Some(i));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Reads the value of an untyped member into `rest` (strictly, duplicates refused at any
 /// depth), refusing a name already there.
-pub(crate) fn read_other<'de, A: MapAccess<'de>>(
+fn read_other<'de, A: MapAccess<'de>>(
     map: &mut A,
     rest: &mut Map<String, Value>,
     name: String,
