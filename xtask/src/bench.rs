@@ -448,19 +448,13 @@ const LIMITS: &[(&str, &str, f64, &str)] = &[
 /// The median of one benchmark in nanoseconds, from criterion's `estimates.json`.
 pub(crate) fn median_ns(criterion: &Path, group: &str, bench: &str) -> Option<f64> {
     let path = criterion.join(group).join(bench).join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    json_number_after(&text, "\"median\"", "\"point_estimate\"")
+    median_from_estimates(&std::fs::read_to_string(path).ok()?)
 }
 
-/// A tiny reader for criterion's JSON: the number after `key`, after `section`.
-fn json_number_after(text: &str, section: &str, key: &str) -> Option<f64> {
-    let rest = &text[text.find(section)? + section.len()..];
-    let rest = &rest[rest.find(key)? + key.len()..];
-    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
+/// `median.point_estimate` of criterion's `estimates.json`.
+fn median_from_estimates(text: &str) -> Option<f64> {
+    let estimates: serde_json::Value = serde_json::from_str(text).ok()?;
+    estimates.get("median")?.get("point_estimate")?.as_f64()
 }
 
 fn format_ns(ns: f64) -> String {
@@ -474,7 +468,7 @@ fn format_ns(ns: f64) -> String {
 }
 
 /// One comparison group's paired rounds, as `benches/common` `paired` writes them.
-#[derive(Debug)]
+#[derive(Debug, serde::Deserialize)]
 struct Paired {
     rounds: usize,
     block_ms: f64,
@@ -483,7 +477,7 @@ struct Paired {
 
 /// One contender of a paired group: its operations per block and its time per operation
 /// in every round (nanoseconds).
-#[derive(Debug)]
+#[derive(Debug, serde::Deserialize)]
 struct PairedContender {
     name: String,
     block: u64,
@@ -494,50 +488,24 @@ impl Paired {
     /// Reads `{"rounds": R, "block_ms": B, "contenders": [{"name", "block", "ns_per_op":
     /// [R numbers]}, ...]}` (other members are ignored).
     fn parse(text: &str) -> Result<Paired> {
-        let json = Json::parse(text)?;
-        let number =
-            |v: &Json, what: &str| v.as_f64().with_context(|| format!("{what}: not a number"));
-        let rounds = number(json.get("rounds").context("no rounds")?, "rounds")?;
-        let block_ms = number(json.get("block_ms").context("no block_ms")?, "block_ms")?;
-        if !(rounds >= 1.0 && rounds.fract() == 0.0) {
-            bail!("rounds: {rounds} is not a positive count");
+        let paired: Paired = serde_json::from_str(text)?;
+        if paired.rounds == 0 {
+            bail!("rounds: 0 is not a positive count");
         }
-        let rounds = rounds as usize;
-        let mut contenders = Vec::new();
-        for c in json
-            .get("contenders")
-            .and_then(Json::as_array)
-            .context("no contenders array")?
-        {
-            let name = c
-                .get("name")
-                .and_then(Json::as_str)
-                .context("a contender without a name")?;
-            let block = number(c.get("block").context("no block")?, "block")?;
-            let ns_per_op = c
-                .get("ns_per_op")
-                .and_then(Json::as_array)
-                .with_context(|| format!("{name}: no ns_per_op array"))?
-                .iter()
-                .map(|v| number(v, "ns_per_op"))
-                .collect::<Result<Vec<f64>>>()?;
-            if ns_per_op.len() != rounds {
-                bail!("{name}: {} times for {rounds} rounds", ns_per_op.len());
+        for c in &paired.contenders {
+            if c.ns_per_op.len() != paired.rounds {
+                bail!(
+                    "{}: {} times for {} rounds",
+                    c.name,
+                    c.ns_per_op.len(),
+                    paired.rounds
+                );
             }
-            if let Some(bad) = ns_per_op.iter().find(|t| !(t.is_finite() && **t > 0.0)) {
-                bail!("{name}: time per operation {bad}");
+            if let Some(bad) = c.ns_per_op.iter().find(|t| !(t.is_finite() && **t > 0.0)) {
+                bail!("{}: time per operation {bad}", c.name);
             }
-            contenders.push(PairedContender {
-                name: name.to_owned(),
-                block: block as u64,
-                ns_per_op,
-            });
         }
-        Ok(Paired {
-            rounds,
-            block_ms,
-            contenders,
-        })
+        Ok(paired)
     }
 
     /// The per-round times of `name`.
@@ -769,211 +737,6 @@ fn report(
     Ok(out)
 }
 
-/// A JSON value: just enough to read the paired files (xtask takes no JSON dependency).
-#[derive(Debug, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Number(f64),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
-}
-
-impl Json {
-    /// Parses one JSON document (RFC 8259; surrogate pairs in `\u` escapes excepted).
-    fn parse(text: &str) -> Result<Json> {
-        let mut parser = JsonParser {
-            bytes: text.as_bytes(),
-            pos: 0,
-        };
-        let value = parser.value()?;
-        parser.skip_space();
-        if parser.pos != parser.bytes.len() {
-            bail!("JSON: trailing data at byte {}", parser.pos);
-        }
-        Ok(value)
-    }
-
-    fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Json::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn as_f64(&self) -> Option<f64> {
-        match self {
-            Json::Number(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<&[Json]> {
-        match self {
-            Json::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-}
-
-struct JsonParser<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl JsonParser<'_> {
-    fn skip_space(&mut self) {
-        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.pos += 1;
-        }
-    }
-
-    fn peek(&mut self) -> Option<u8> {
-        self.skip_space();
-        self.bytes.get(self.pos).copied()
-    }
-
-    fn expect(&mut self, byte: u8) -> Result<()> {
-        if self.peek() != Some(byte) {
-            bail!("JSON: `{}` expected at byte {}", char::from(byte), self.pos);
-        }
-        self.pos += 1;
-        Ok(())
-    }
-
-    fn value(&mut self) -> Result<Json> {
-        match self.peek() {
-            Some(b'{') => {
-                self.pos += 1;
-                let mut members = Vec::new();
-                if self.peek() == Some(b'}') {
-                    self.pos += 1;
-                    return Ok(Json::Object(members));
-                }
-                loop {
-                    self.skip_space();
-                    let key = self.string()?;
-                    self.expect(b':')?;
-                    members.push((key, self.value()?));
-                    match self.peek() {
-                        Some(b',') => self.pos += 1,
-                        Some(b'}') => {
-                            self.pos += 1;
-                            return Ok(Json::Object(members));
-                        }
-                        _ => bail!("JSON: `,` or `}}` expected at byte {}", self.pos),
-                    }
-                }
-            }
-            Some(b'[') => {
-                self.pos += 1;
-                let mut items = Vec::new();
-                if self.peek() == Some(b']') {
-                    self.pos += 1;
-                    return Ok(Json::Array(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    match self.peek() {
-                        Some(b',') => self.pos += 1,
-                        Some(b']') => {
-                            self.pos += 1;
-                            return Ok(Json::Array(items));
-                        }
-                        _ => bail!("JSON: `,` or `]` expected at byte {}", self.pos),
-                    }
-                }
-            }
-            Some(b'"') => Ok(Json::String(self.string()?)),
-            Some(b't') => self.literal("true", Json::Bool(true)),
-            Some(b'f') => self.literal("false", Json::Bool(false)),
-            Some(b'n') => self.literal("null", Json::Null),
-            Some(_) => self.number(),
-            None => bail!("JSON: unexpected end"),
-        }
-    }
-
-    fn literal(&mut self, word: &str, value: Json) -> Result<Json> {
-        if !self.bytes[self.pos..].starts_with(word.as_bytes()) {
-            bail!("JSON: `{word}` expected at byte {}", self.pos);
-        }
-        self.pos += word.len();
-        Ok(value)
-    }
-
-    fn number(&mut self) -> Result<Json> {
-        let start = self.pos;
-        while matches!(
-            self.bytes.get(self.pos),
-            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-        ) {
-            self.pos += 1;
-        }
-        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default();
-        match text.parse::<f64>() {
-            Ok(n) if !text.is_empty() => Ok(Json::Number(n)),
-            _ => bail!("JSON: a value expected at byte {start}"),
-        }
-    }
-
-    fn string(&mut self) -> Result<String> {
-        if self.bytes.get(self.pos) != Some(&b'"') {
-            bail!("JSON: a string expected at byte {}", self.pos);
-        }
-        self.pos += 1;
-        let mut out = Vec::new();
-        loop {
-            let Some(&byte) = self.bytes.get(self.pos) else {
-                bail!("JSON: unterminated string");
-            };
-            self.pos += 1;
-            match byte {
-                b'"' => break,
-                b'\\' => {
-                    let Some(&escape) = self.bytes.get(self.pos) else {
-                        bail!("JSON: unterminated string");
-                    };
-                    self.pos += 1;
-                    let c = match escape {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hex = self
-                                .bytes
-                                .get(self.pos..self.pos + 4)
-                                .and_then(|h| std::str::from_utf8(h).ok())
-                                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                                .and_then(char::from_u32);
-                            self.pos += 4;
-                            hex.with_context(|| {
-                                format!("JSON: bad \\u escape before byte {}", self.pos)
-                            })?
-                        }
-                        other => bail!("JSON: bad escape `\\{}`", char::from(other)),
-                    };
-                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                }
-                other => out.push(other),
-            }
-        }
-        String::from_utf8(out).context("JSON: a string is not UTF-8")
-    }
-}
-
 /// The CPU model and the number of cores, from /proc/cpuinfo.
 fn machine() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -1002,22 +765,16 @@ mod tests {
     #[test]
     fn reads_criterion_medians() {
         let json = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.5,"standard_error":0.1},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":17000.5,"upper_bound":18000.0},"point_estimate":17522.25,"standard_error":12.0}}"#;
+        assert_eq!(median_from_estimates(json), Some(17522.25));
         assert_eq!(
-            json_number_after(json, "\"median\"", "\"point_estimate\""),
-            Some(17522.25)
-        );
-        assert_eq!(
-            json_number_after(json, "\"slope\"", "\"point_estimate\""),
+            median_from_estimates(r#"{"mean":{"point_estimate":1.5}}"#),
             None
         );
         assert_eq!(
-            json_number_after(
-                r#"{"median":{"point_estimate":1e3}}"#,
-                "\"median\"",
-                "\"point_estimate\""
-            ),
+            median_from_estimates(r#"{"median":{"point_estimate":1e3}}"#),
             Some(1000.0)
         );
+        assert_eq!(median_from_estimates("not json"), None);
     }
 
     /// A paired file as serde_json's pretty printer writes it.
@@ -1081,28 +838,6 @@ mod tests {
         ] {
             assert!(Paired::parse(broken).is_err(), "accepted: {broken}");
         }
-    }
-
-    #[test]
-    fn parses_json_values() {
-        let json =
-            Json::parse(r#" {"a": [true, false, null, -1.5e2, "x\"\u00e9\n"], "b": {}} "#).unwrap();
-        assert_eq!(
-            json,
-            Json::Object(vec![
-                (
-                    "a".to_owned(),
-                    Json::Array(vec![
-                        Json::Bool(true),
-                        Json::Bool(false),
-                        Json::Null,
-                        Json::Number(-150.0),
-                        Json::String("x\"é\n".to_owned()),
-                    ])
-                ),
-                ("b".to_owned(), Json::Object(vec![])),
-            ])
-        );
     }
 
     #[test]
