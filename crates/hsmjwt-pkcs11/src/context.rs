@@ -3,11 +3,19 @@
 //! A PKCS#11 module may be initialized only once per process, and finalizing it kills every
 //! session. So each module gets one [`Pkcs11`] context, keyed by its canonical path,
 //! initialized once with OS locking and never finalized: it lives as long as the process.
+//!
+//! Each module also gets a reader-writer lock over its token objects ([`Module`]): key
+//! generation holds it exclusively, token and key look-ups (opening a signer, listing,
+//! finding a key again) share it. SoftHSM 2.6.1, the version Debian 12 ships, fails a
+//! creation or a search that overlaps another (`CKR_GENERAL_ERROR`,
+//! `CKR_OBJECT_HANDLE_INVALID`; softhsm/SoftHSMv2#573, fixed after that release), and the
+//! lock also makes "is this label free, then create it" one step within the process.
+//! Signing does not take the lock.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::RvError;
@@ -25,7 +33,26 @@ pub const MODULE_ENV: &str = "PKCS11_MODULE";
 /// Environment variable holding the user PIN when the URI has no `pin-value`/`pin-source`.
 pub const PIN_ENV: &str = "HSMJWT_PIN";
 
-static CONTEXTS: Mutex<BTreeMap<PathBuf, Pkcs11>> = Mutex::new(BTreeMap::new());
+static CONTEXTS: Mutex<BTreeMap<PathBuf, Module>> = Mutex::new(BTreeMap::new());
+
+/// A loaded module: its shared context and the lock over its token objects.
+#[derive(Clone)]
+pub(crate) struct Module {
+    pub(crate) ctx: Pkcs11,
+    objects: Arc<RwLock<()>>,
+}
+
+impl Module {
+    /// Shared hold for looking up tokens and objects; creation waits until it is dropped.
+    pub(crate) fn looking_up(&self) -> RwLockReadGuard<'_, ()> {
+        self.objects.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Exclusive hold for creating objects.
+    pub(crate) fn creating(&self) -> RwLockWriteGuard<'_, ()> {
+        self.objects.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// The module to load: `explicit`, else `$PKCS11_MODULE`.
 pub(crate) fn module_path(explicit: Option<&Path>) -> Result<PathBuf> {
@@ -44,18 +71,29 @@ pub(crate) fn module_path(explicit: Option<&Path>) -> Result<PathBuf> {
 /// returned for every path that resolves to the same file; it is never finalized. Use it to
 /// open extra sessions next to the signers (sessions of one process share the login).
 ///
+/// The library's own key generation is kept apart from its look-ups (see the module notes);
+/// objects you create through this context are not.
+///
 /// # Errors
 /// [`Error::NoModule`] when no module is named, [`Error::ModuleNotFound`] when the file does
 /// not exist, [`Error::ModuleLoad`] when loading or `C_Initialize` fails.
 pub fn shared_context(module: Option<&Path>) -> Result<Pkcs11> {
+    shared_module(module).map(|m| m.ctx)
+}
+
+/// The process's [`Module`] for `module` (else `$PKCS11_MODULE`), loaded on first use.
+///
+/// # Errors
+/// As [`shared_context`].
+pub(crate) fn shared_module(module: Option<&Path>) -> Result<Module> {
     let path = module_path(module)?;
     let canonical = std::fs::canonicalize(&path).map_err(|source| Error::ModuleNotFound {
         path: path.clone(),
         source,
     })?;
     let mut contexts = CONTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(ctx) = contexts.get(&canonical) {
-        return Ok(ctx.clone());
+    if let Some(m) = contexts.get(&canonical) {
+        return Ok(m.clone());
     }
     let load_error = |source| Error::ModuleLoad {
         path: canonical.clone(),
@@ -68,8 +106,12 @@ pub fn shared_context(module: Option<&Path>) -> Result<Pkcs11> {
         Err(e) => return Err(load_error(e)),
     }
     tracing::debug!(module = %canonical.display(), "PKCS#11 module initialized");
-    contexts.insert(canonical, ctx.clone());
-    Ok(ctx)
+    let m = Module {
+        ctx,
+        objects: Arc::default(),
+    };
+    contexts.insert(canonical, m.clone());
+    Ok(m)
 }
 
 /// A token selected by a URI.
@@ -128,24 +170,60 @@ pub(crate) fn slot_matches(
     Ok(uri.slot_matches(slot.id(), si.slot_description(), si.manufacturer_id()))
 }
 
+/// Pauses before asking again for token information that failed with `CKR_GENERAL_ERROR`.
+const TOKEN_INFO_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(5),
+    std::time::Duration::from_millis(20),
+    std::time::Duration::from_millis(100),
+];
+
+/// `C_GetTokenInfo`, asked again (up to three times, after 5, 20 and 100 ms) when it fails
+/// with `CKR_GENERAL_ERROR`.
+///
+/// SoftHSM rewrites a token's file whenever any process logs in to that token, and a
+/// process reading the file in that instant gets `CKR_GENERAL_ERROR`. Opening a key reads
+/// every token's information to find the one asked for, so without this an operator's
+/// `pkcs11-tool --login` on one token could fail a service opening a key on another. The
+/// call only reads; a fault that persists is returned after the last try.
+pub(crate) fn token_info(
+    ctx: &Pkcs11,
+    slot: Slot,
+) -> std::result::Result<TokenInfo, CryptokiError> {
+    let mut pauses = TOKEN_INFO_PAUSES.iter();
+    loop {
+        match ctx.get_token_info(slot) {
+            Err(e @ CryptokiError::Pkcs11(RvError::GeneralError, _)) => match pauses.next() {
+                Some(pause) => {
+                    tracing::debug!(slot = slot.id(), error = %e, ?pause, "C_GetTokenInfo failed; asking again");
+                    std::thread::sleep(*pause);
+                }
+                None => return Err(e),
+            },
+            r => return r,
+        }
+    }
+}
+
 /// The one initialized token that the URI selects.
 pub(crate) fn find_token(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<TokenRef> {
     let searched = uri.describe_token();
     if !library_matches(ctx, uri)? {
         return Err(Error::TokenNotFound { searched });
     }
+    // Not `get_slots_with_initialized_token`: it asks for every token's information once
+    // more, without `token_info`'s second chance.
     let slots = ctx
-        .get_slots_with_initialized_token()
+        .get_slots_with_token()
         .map_err(|e| Error::pkcs11("C_GetSlotList", "", e))?;
     let mut found = Vec::new();
     for slot in slots {
-        let info = match ctx.get_token_info(slot) {
+        let info = match token_info(ctx, slot) {
             Ok(info) => info,
             // A token removed between the two calls is simply not there.
             Err(CryptokiError::Pkcs11(RvError::TokenNotPresent, _)) => continue,
             Err(e) => return Err(Error::pkcs11("C_GetTokenInfo", "", e)),
         };
-        if slot_matches(ctx, slot, &info, uri)? {
+        if info.token_initialized() && slot_matches(ctx, slot, &info, uri)? {
             found.push(TokenRef { slot, info });
         }
     }

@@ -176,7 +176,7 @@ pub enum Error {
         found: usize,
     },
     /// A PKCS#11 call failed.
-    #[error("PKCS#11 {operation} failed on token `{token}`")]
+    #[error("PKCS#11 {operation} failed{}", on_token(token))]
     Pkcs11 {
         /// What was being done, for example "C_Sign".
         operation: &'static str,
@@ -202,6 +202,15 @@ impl Error {
             token: token.to_owned(),
             source,
         }
+    }
+}
+
+/// " on token `LABEL`", or nothing while the token is not known yet.
+fn on_token(token: &str) -> String {
+    if token.is_empty() {
+        String::new()
+    } else {
+        format!(" on token `{token}`")
     }
 }
 

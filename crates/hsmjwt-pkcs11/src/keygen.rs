@@ -84,18 +84,26 @@ pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize
         }
     };
 
-    let ctx = context::shared_context(uri.module_path())?;
-    let token = context::find_token(&ctx, uri)?;
-    let token_label = token.label().to_owned();
-    if token.info.write_protected() {
-        return Err(Error::InvalidRequest(format!(
-            "token `{token_label}` is write-protected"
-        )));
-    }
-    let session = ctx
-        .open_rw_session(token.slot)
-        .map_err(|e| Error::pkcs11("C_OpenSession", &token_label, e))?;
-    context::ensure_login(&session, &token, uri, Prompt::IfTerminal)?;
+    let module = context::shared_module(uri.module_path())?;
+    let (token_label, session) = {
+        let _looking_up = module.looking_up();
+        let token = context::find_token(&module.ctx, uri)?;
+        let token_label = token.label().to_owned();
+        if token.info.write_protected() {
+            return Err(Error::InvalidRequest(format!(
+                "token `{token_label}` is write-protected"
+            )));
+        }
+        let session = module
+            .ctx
+            .open_rw_session(token.slot)
+            .map_err(|e| Error::pkcs11("C_OpenSession", &token_label, e))?;
+        context::ensure_login(&session, &token, uri, Prompt::IfTerminal)?;
+        (token_label, session)
+    };
+    // From the check that the label and id are free until the new key is read back, no
+    // other look-up or generation of this process runs (see `context`).
+    let _creating = module.creating();
 
     let find = |template: &[Attribute]| {
         session

@@ -194,7 +194,9 @@ pub struct KeyEntry {
 pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inventory> {
     let module = module.or_else(|| token_uri.and_then(Pkcs11Uri::module_path));
     let module_path = context::module_path(module)?;
-    let ctx = context::shared_context(Some(&module_path))?;
+    let module = context::shared_module(Some(&module_path))?;
+    let _looking_up = module.looking_up();
+    let ctx = &module.ctx;
     let info = ctx
         .get_library_info()
         .map_err(|e| Error::pkcs11("C_GetInfo", "", e))?;
@@ -210,7 +212,7 @@ pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inve
         slots: Vec::new(),
     };
     if let Some(uri) = token_uri
-        && !context::library_matches(&ctx, uri)?
+        && !context::library_matches(ctx, uri)?
     {
         return Ok(inventory);
     }
@@ -223,20 +225,22 @@ pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inve
             .get_slot_info(slot)
             .map_err(|e| Error::pkcs11("C_GetSlotInfo", "", e))?;
         let token_info = if slot_info.token_present() {
-            match ctx.get_token_info(slot) {
+            match context::token_info(ctx, slot) {
                 Ok(i) => Some(i),
                 Err(crate::error::CryptokiError::Pkcs11(
                     cryptoki::error::RvError::TokenNotPresent,
                     _,
                 )) => None,
-                Err(e) => return Err(Error::pkcs11("C_GetTokenInfo", "", e)),
+                Err(e) => {
+                    return Err(Error::pkcs11("C_GetTokenInfo", "", e));
+                }
             }
         } else {
             None
         };
         if let Some(uri) = token_uri {
             let Some(ti) = &token_info else { continue };
-            if !context::slot_matches(&ctx, slot, ti, uri)? {
+            if !context::slot_matches(ctx, slot, ti, uri)? {
                 continue;
             }
         }
@@ -248,7 +252,7 @@ pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inve
         .count();
     for (slot, slot_info, token_info) in tokens {
         let token = match token_info {
-            Some(info) => Some(token_entry(&ctx, slot, info, token_uri, initialized)?),
+            Some(info) => Some(token_entry(ctx, slot, info, token_uri, initialized)?),
             None => None,
         };
         inventory.slots.push(SlotEntry {

@@ -13,7 +13,7 @@ use cryptoki::types::Ulong;
 use hsmjwt_core::{Algorithm, Jwk, KeyKind};
 use secrecy::SecretString;
 
-use crate::context::{self, Prompt, TokenRef};
+use crate::context::{self, Module, Prompt, TokenRef};
 use crate::error::{CryptokiError, Error, Result};
 use crate::key;
 use crate::pool::Pool;
@@ -175,6 +175,7 @@ pub struct Pkcs11Signer {
     token: TokenRef,
     uri: Pkcs11Uri,
     pool: Pool,
+    module: Module,
     pin: Option<SecretString>,
     pin_rejected: AtomicBool,
     key: Mutex<ObjectHandle>,
@@ -217,15 +218,16 @@ impl Pkcs11Signer {
                 format!("is `{t}`, but signing needs `type=private` (or no type)"),
             ));
         }
-        let ctx = context::shared_context(uri.module_path())?;
-        let token = context::find_token(&ctx, uri)?;
+        let module = context::shared_module(uri.module_path())?;
+        let looking_up = module.looking_up();
+        let token = context::find_token(&module.ctx, uri)?;
         let label = token.label().to_owned();
         let pool_size = options
             .pool_size
             .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
             .unwrap_or(1)
             .max(1);
-        let pool = Pool::new(ctx, token.slot, &label, pool_size);
+        let pool = Pool::new(module.ctx.clone(), token.slot, &label, pool_size);
         let (pin, handle, jwk, algorithm) = {
             let lease = pool.checkout()?;
             let session = lease.session()?;
@@ -260,6 +262,7 @@ impl Pkcs11Signer {
             }
             (pin, handle, jwk, algorithm)
         };
+        drop(looking_up);
         tracing::debug!(token = %label, %algorithm, pool_size, "PKCS#11 signer opened");
         Ok(Pkcs11Signer {
             algorithm,
@@ -268,6 +271,7 @@ impl Pkcs11Signer {
             token,
             uri: uri.clone(),
             pool,
+            module,
             pin,
             pin_rejected: AtomicBool::new(false),
             key: Mutex::new(handle),
@@ -338,8 +342,11 @@ impl Pkcs11Signer {
         } else {
             lease.session()?
         };
-        self.relogin(session)?;
-        let handle = key::find_private_key(session, label, &self.uri)?;
+        let handle = {
+            let _looking_up = self.module.looking_up();
+            self.relogin(session)?;
+            key::find_private_key(session, label, &self.uri)?
+        };
         *self.key.lock().unwrap_or_else(PoisonError::into_inner) = handle;
         session
             .sign(&mechanism, handle, data)

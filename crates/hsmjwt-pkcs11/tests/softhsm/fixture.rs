@@ -28,6 +28,11 @@ pub(crate) const NO_LOGIN: &str = "hsmjwt-nologin";
 pub(crate) const RECOVER: &str = "hsmjwt-recover";
 /// A token only the closed-sessions test touches: it closes every session on its slot.
 pub(crate) const CLOSE_ALL: &str = "hsmjwt-closeall";
+/// A token only the churn test touches: it generates keys there while other threads open,
+/// list and sign.
+pub(crate) const CHURN: &str = "hsmjwt-churn";
+/// A token only `pkcs11-tool` logs in to, again and again, in the other-process test.
+pub(crate) const BUSY: &str = "hsmjwt-busy";
 
 /// Keys made by `pkcs11-tool` on the main token: (label, id, key type).
 pub(crate) const TOOL_KEYS: [(&str, &str, &str); 3] = [
@@ -62,18 +67,35 @@ impl Fixture {
             .with_pin_value(pin.into())
     }
 
-    /// Runs `pkcs11-tool` on a token; returns stdout.
+    /// Runs `pkcs11-tool` on a token, logged in (to make keys while setting up); returns
+    /// stdout.
     pub(crate) fn pkcs11_tool(&self, token: &str, args: &[&str]) -> Vec<u8> {
-        self.try_pkcs11_tool(token, args)
+        self.run_pkcs11_tool(token, true, args)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Runs `pkcs11-tool` on a token; returns stdout, or stderr on failure.
-    pub(crate) fn try_pkcs11_tool(&self, token: &str, args: &[&str]) -> Result<Vec<u8>, String> {
+    /// Runs `pkcs11-tool` on a token without logging in, to read public objects while other
+    /// tests run; returns stdout, or stderr on failure. (SoftHSM rewrites a token's file at
+    /// every login, and a look-up by another process in that instant fails.)
+    pub(crate) fn read_with_pkcs11_tool(
+        &self,
+        token: &str,
+        args: &[&str],
+    ) -> Result<Vec<u8>, String> {
+        self.run_pkcs11_tool(token, false, args)
+    }
+
+    fn run_pkcs11_tool(&self, token: &str, login: bool, args: &[&str]) -> Result<Vec<u8>, String> {
+        let login: &[&str] = if login {
+            &["--login", "--pin", PIN]
+        } else {
+            &[]
+        };
         let out = Command::new("pkcs11-tool")
             .arg("--module")
             .arg(&self.module)
-            .args(["--token-label", token, "--login", "--pin", PIN])
+            .args(["--token-label", token])
+            .args(login)
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -181,7 +203,7 @@ fn setup(f: &Fixture, conf: &Path) {
         ),
     )
     .expect("softhsm2.conf");
-    for label in [MAIN, NO_LOGIN, RECOVER, CLOSE_ALL] {
+    for label in [MAIN, NO_LOGIN, RECOVER, CLOSE_ALL, CHURN, BUSY] {
         let out = Command::new("softhsm2-util")
             .args([
                 "--init-token",

@@ -124,7 +124,9 @@ fn default_algorithm_follows_the_key() {
 
 /// The `EC_POINT:` hex that `pkcs11-tool --list-objects` shows for the public key `label`.
 fn listed_ec_point(f: &Fixture, label: &str) -> Vec<u8> {
-    let listing = f.pkcs11_tool(MAIN, &["--list-objects", "--type", "pubkey"]);
+    let listing = f
+        .read_with_pkcs11_tool(MAIN, &["--list-objects", "--type", "pubkey"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let listing = String::from_utf8_lossy(&listing);
     let mut point = None;
     for line in listing.lines().map(str::trim) {
@@ -150,7 +152,7 @@ fn public_key_equals_what_pkcs11_tool_exports() {
         let signer =
             Pkcs11Signer::open(&f.uri(MAIN, label), SignerOptions::default()).expect("open");
         let ours = &signer.public_key().params;
-        match f.try_pkcs11_tool(MAIN, &["--read-object", "--type", "pubkey", "--id", id]) {
+        match f.read_with_pkcs11_tool(MAIN, &["--read-object", "--type", "pubkey", "--id", id]) {
             Ok(der) => {
                 let exported = hsmjwt_soft::PublicKey::from_der(&der)
                     .expect("pkcs11-tool exports SubjectPublicKeyInfo");
