@@ -22,16 +22,17 @@
 //! times are criterion's medians (`TARGET/criterion/GROUP/FUNCTION/new/estimates.json`).
 //!
 //! Arguments go to the bench binaries, e.g. `cargo xtask bench mint-ES256` for one group
-//! (its paired pass runs when the group's name contains the filter). Without arguments
-//! the results of earlier runs are removed first; with a filter, the other groups' files
-//! of an earlier run stay and are reported.
+//! (its paired pass runs when the group's name contains the filter). The report takes only
+//! what this run wrote: files older than its start (the other groups of an earlier run)
+//! are "not run". Without arguments those files are removed first. With `--test` (each
+//! benchmark once, as in CI) nothing is measured and no report is written.
 //!
 //! The bench exits non-zero only when a benchmark fails to run; missed targets are
 //! reported in the table, not as an error (they are measurements, not tests).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
@@ -202,6 +203,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         return Ok(());
     }
     let start = Instant::now();
+    let since = SystemTime::now();
     let env = prepare()?;
     let criterion = target_dir().join("criterion");
     let paired = paired_dir();
@@ -226,7 +228,18 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .args(args),
     )?;
     let load_after = load_average();
-    let report = report(&criterion, &paired, &machine(), &load_before, &load_after)?;
+    if args.iter().any(|a| a == "--test") {
+        eprintln!("xtask: benches run once each in test mode; nothing measured, no report written");
+        return Ok(());
+    }
+    let report = report(
+        &criterion,
+        &paired,
+        since,
+        &machine(),
+        &load_before,
+        &load_after,
+    )?;
     let path = target_dir().join("bench-report.md");
     std::fs::write(&path, &report).with_context(|| format!("cannot write {}", path.display()))?;
     println!("{report}");
@@ -445,10 +458,26 @@ const LIMITS: &[(&str, &str, f64, &str)] = &[
     ("cache", "hit-2t", 1000.0, "token cache hit, 2 threads"),
 ];
 
-/// The median of one benchmark in nanoseconds, from criterion's `estimates.json`.
-pub(crate) fn median_ns(criterion: &Path, group: &str, bench: &str) -> Option<f64> {
+/// The median of one benchmark in nanoseconds, from criterion's `estimates.json`; `None`
+/// when the file is missing, unreadable, or older than `since`.
+pub(crate) fn median_ns(
+    criterion: &Path,
+    group: &str,
+    bench: &str,
+    since: SystemTime,
+) -> Option<f64> {
     let path = criterion.join(group).join(bench).join("new/estimates.json");
+    if !written_since(&path, since) {
+        return None;
+    }
     median_from_estimates(&std::fs::read_to_string(path).ok()?)
+}
+
+/// Whether `path` was last written at or after `since` (false when it is not there).
+fn written_since(path: &Path, since: SystemTime) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since)
 }
 
 /// `median.point_estimate` of criterion's `estimates.json`.
@@ -517,12 +546,16 @@ impl Paired {
     }
 }
 
-/// The paired rounds of `group` from `dir/GROUP.json`; `None` when the file is not there.
+/// The paired rounds of `group` from `dir/GROUP.json`; `None` when the file is not there
+/// or was written before `since` (by an earlier run).
 ///
 /// # Errors
 /// When the file is there but cannot be read or is not what the benches write.
-fn load_paired(dir: &Path, group: &str) -> Result<Option<Paired>> {
+fn load_paired(dir: &Path, group: &str, since: SystemTime) -> Result<Option<Paired>> {
     let path = dir.join(format!("{group}.json"));
+    if path.exists() && !written_since(&path, since) {
+        return Ok(None);
+    }
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -581,10 +614,11 @@ fn describe_rounds(loaded: &[(&str, Paired)]) -> String {
 }
 
 /// The Markdown report: ratios from the paired rounds in `paired`, limits and times from
-/// criterion's medians in `criterion`.
+/// criterion's medians in `criterion`, of files written at or after `since` only.
 fn report(
     criterion: &Path,
     paired: &Path,
+    since: SystemTime,
     machine: &str,
     before: &str,
     after: &str,
@@ -592,7 +626,7 @@ fn report(
     use std::fmt::Write as _;
     let mut loaded: Vec<(&str, Paired)> = Vec::new();
     for group in GROUPS {
-        if let Some(p) = load_paired(paired, group)? {
+        if let Some(p) = load_paired(paired, group, since)? {
             loaded.push((group, p));
         }
     }
@@ -666,7 +700,7 @@ fn report(
         )?;
     }
     for (group, bench, limit, what) in LIMITS {
-        let (measured, result) = match median_ns(criterion, group, bench) {
+        let (measured, result) = match median_ns(criterion, group, bench, since) {
             Some(ns) if ns < *limit => (format_ns(ns), "pass"),
             Some(ns) => {
                 failed += 1;
@@ -683,7 +717,12 @@ fn report(
             format_ns(*limit)
         )?;
     }
-    writeln!(out, "\n{} of the targets missed or not run.\n", failed)?;
+    writeln!(
+        out,
+        "\n{failed} of the targets missed or not run. (\"not run\": nothing was measured for \
+         it in this run, because of a filter or a failure; results of earlier runs are not \
+         used.)\n"
+    )?;
 
     writeln!(
         out,
@@ -724,7 +763,7 @@ fn report(
             .collect();
         benches.sort();
         for bench in benches {
-            if let Some(ns) = median_ns(criterion, group, &bench) {
+            if let Some(ns) = median_ns(criterion, group, &bench, since) {
                 writeln!(
                     out,
                     "| {group} | {bench} | {} ({:.0}/s) |",
@@ -883,7 +922,8 @@ mod tests {
         std::fs::create_dir_all(&paired).unwrap();
         std::fs::write(paired.join("hsm-ES256.json"), PAIRED_HSM).unwrap();
         let criterion = dir.join("criterion");
-        let text = report(&criterion, &paired, "test machine", "0", "0").unwrap();
+        let since = SystemTime::UNIX_EPOCH;
+        let text = report(&criterion, &paired, since, "test machine", "0", "0").unwrap();
         // Rounds 45540/46000, 30900/30000, 56050/59000: ratios 0.99, 1.03, 0.95.
         assert!(
             text.contains("| HSM mint ES256, 1 thread, vs raw C_Sign loop | ≥ 0.95x | 0.99x | 0.97–1.01x | pass |"),
@@ -909,9 +949,26 @@ mod tests {
             ),
             "{text}"
         );
+        // Files of an earlier run are not reported.
+        let later = SystemTime::now() + std::time::Duration::from_secs(60);
+        let text = report(&criterion, &paired, later, "test machine", "0", "0").unwrap();
+        assert!(
+            text.contains("| HSM mint ES256, 1 thread, vs raw C_Sign loop | ≥ 0.95x | missing | — | **not run** |"),
+            "{text}"
+        );
+        assert!(!text.contains("cryptoki-1t"), "{text}");
+        let estimates = criterion.join("cache/hit-1t/new");
+        std::fs::create_dir_all(&estimates).unwrap();
+        std::fs::write(
+            estimates.join("estimates.json"),
+            r#"{"median": {"point_estimate": 61.5}}"#,
+        )
+        .unwrap();
+        assert_eq!(median_ns(&criterion, "cache", "hit-1t", since), Some(61.5));
+        assert_eq!(median_ns(&criterion, "cache", "hit-1t", later), None);
         // A broken file is an error, not a missing group.
         std::fs::write(paired.join("parse.json"), "{\"rounds\": 1").unwrap();
-        assert!(report(&criterion, &paired, "test machine", "0", "0").is_err());
+        assert!(report(&criterion, &paired, since, "test machine", "0", "0").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
