@@ -101,6 +101,8 @@ pub enum Fault {
         /// `Retry-After` in seconds.
         retry_after: Option<u64>,
     },
+    /// 429 Too Many Requests with `Retry-After` as an HTTP date.
+    RetryAt(std::time::SystemTime),
     /// Wait this long, then answer normally.
     Delay(Duration),
     /// Answer with this status and this body verbatim (content type JSON).
@@ -127,6 +129,11 @@ impl Fault {
             status: 429,
             retry_after: Some(retry_after_seconds),
         }
+    }
+
+    /// 429 Too Many Requests with `Retry-After: <HTTP date of at>` (whole seconds).
+    pub fn too_many_requests_until(at: std::time::SystemTime) -> Self {
+        Fault::RetryAt(at)
     }
 
     /// A slow answer.
@@ -767,6 +774,15 @@ async fn before(shared: &Shared, endpoint: Endpoint) -> Option<Response<Body>> {
                 status,
                 body,
                 retry_after.map(|s| (header::RETRY_AFTER, s.to_string())),
+            ))
+        }
+        Some(Fault::RetryAt(at)) => {
+            let body = serde_json::json!({"error": "too_many_requests", "error_description": "injected fault"})
+                .to_string();
+            Some(json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                body,
+                Some((header::RETRY_AFTER, httpdate::fmt_http_date(at))),
             ))
         }
         Some(Fault::Body { status, body }) => Some(json_response(

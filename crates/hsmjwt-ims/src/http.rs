@@ -31,8 +31,8 @@ pub const DEBUG_ID_HEADER: &str = "x-debug-id";
 /// Retries happen on connection failures, on 5xx answers and on 429; never on other 4xx
 /// answers and never after a request timed out (the server may still be working on it).
 /// The delay before retry *n* (1-based) is `initial_backoff * 2^(n-1)`, capped at
-/// `max_backoff`, with random jitter down to half of it; a `Retry-After` header in seconds
-/// replaces it, capped at `max_retry_after`.
+/// `max_backoff`, with random jitter down to half of it; a `Retry-After` header (seconds,
+/// or an HTTP date) replaces it, capped at `max_retry_after`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HttpOptions {
@@ -338,8 +338,7 @@ impl HttpClient {
                         .headers()
                         .get(RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                        .and_then(|v| retry_after(v, SystemTime::now()));
                     let body = read_limited(response, &shown, opts).await?;
                     if status.is_success() {
                         tracing::debug!(url = %shown, status = status.as_u16(), attempt, "token endpoint answered");
@@ -585,6 +584,19 @@ fn endpoint_error(
 }
 
 /// The backoff delay before retry `attempt` (1-based), with jitter down to half.
+/// The delay a `Retry-After` value asks for (RFC 9110 section 10.2.3): delay-seconds, or an
+/// HTTP date, which counts from `now` (a date already past asks for no delay). `None` when
+/// the value is neither, and the usual backoff applies.
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is still "a long time": the cap applies.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 fn backoff(opts: &HttpOptions, attempt: u32) -> Duration {
     let exp = attempt.saturating_sub(1).min(20);
     let full = opts
@@ -617,6 +629,48 @@ mod tests {
             .unwrap();
         assert_eq!(plain, b"id%3A1:s+p%26c");
         assert!(h.is_sensitive());
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        // Sun, 06 Nov 1994 08:49:37 GMT, the example of RFC 9110.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let secs = |s| retry_after(s, now);
+        assert_eq!(secs("120"), Some(Duration::from_secs(120)));
+        assert_eq!(secs(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            secs("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX)),
+            "too many digits still asks for the longest wait (the cap applies)"
+        );
+        assert_eq!(
+            secs("Sun, 06 Nov 1994 08:50:07 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        // The two obsolete forms an HTTP/1.1 recipient must accept.
+        assert_eq!(
+            secs("Sunday, 06-Nov-94 08:49:47 GMT"),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            secs("Sun Nov  6 08:49:57 1994"),
+            Some(Duration::from_secs(20))
+        );
+        assert_eq!(
+            secs("Sun, 06 Nov 1994 08:00:00 GMT"),
+            Some(Duration::ZERO),
+            "past"
+        );
+        for bad in [
+            "",
+            "-5",
+            "1.5",
+            "soon",
+            "Sun, 06 Nov 1994 25:00:00 GMT",
+            "+3",
+        ] {
+            assert_eq!(secs(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`oauth`]: a generic OAuth 2.0 token endpoint: `client_credentials` and the RFC 7523
 //!   JWT-bearer grant, with `private_key_jwt`, `client_secret_post`, `client_secret_basic`.
 //! - [`http`]: the reusable form POST with [`ClientAuth`], timeouts, retries with backoff
-//!   (connection errors, 5xx, 429 with `Retry-After`), a bounded body and typed errors.
+//!   (connection errors, 5xx, 429 with `Retry-After` in seconds or as an HTTP date), a
+//!   bounded body and typed errors.
 //! - [`cache`]: [`TokenCache`], single-flight refresh before expiry, generic over any
 //!   [`TokenSource`].
 //! - [`credentials`]: AEM service credentials and Developer Console project files.
