@@ -76,8 +76,9 @@ fn keys_generated_while_other_threads_open_list_and_sign() {
             }
             drop(stop);
         });
+        // At least one round, however the threads are scheduled.
         scope.spawn(move || {
-            while !done.load(Ordering::Acquire) {
+            loop {
                 let opened = Pkcs11Signer::open(base, SignerOptions::default())
                     .unwrap_or_else(|e| panic!("open while generating: {e:?}"));
                 opened.sign(b"churn").expect("sign with a new signer");
@@ -93,6 +94,9 @@ fn keys_generated_while_other_threads_open_list_and_sign() {
                     token.keys
                 );
                 rounds.fetch_add(1, Ordering::Relaxed);
+                if done.load(Ordering::Acquire) {
+                    break;
+                }
             }
         });
         scope.spawn(move || {
@@ -101,7 +105,10 @@ fn keys_generated_while_other_threads_open_list_and_sign() {
             }
         });
     });
-    assert!(rounds.load(Ordering::Relaxed) > 0, "the reader ran");
+    eprintln!(
+        "{} rounds of open, sign and list during generation",
+        rounds.load(Ordering::Relaxed)
+    );
     let inventory = list(Some(&f.module), Some(&token_uri)).expect("list");
     let token = inventory.slots[0].token.as_ref().expect("token");
     let private = token
@@ -170,18 +177,24 @@ fn another_process_logging_in_to_another_token_fails_nothing() {
         });
         for _ in 0..2 {
             scope.spawn(move || {
-                while !done.load(Ordering::Acquire) {
+                loop {
                     let signer = Pkcs11Signer::open(key, SignerOptions::default())
                         .unwrap_or_else(|e| panic!("open while another process logs in: {e:?}"));
                     signer.sign(b"busy").expect("sign");
                     list(Some(&f.module), Some(main))
                         .unwrap_or_else(|e| panic!("list while another process logs in: {e:?}"));
                     rounds.fetch_add(1, Ordering::Relaxed);
+                    if done.load(Ordering::Acquire) {
+                        break;
+                    }
                 }
             });
         }
     });
-    assert!(rounds.load(Ordering::Relaxed) > 0, "the openers ran");
+    eprintln!(
+        "{} rounds of open, sign and list during the logins",
+        rounds.load(Ordering::Relaxed)
+    );
 }
 
 /// Sets the flag when dropped, so the other threads stop even when generation panics.
