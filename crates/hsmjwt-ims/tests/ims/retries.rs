@@ -55,11 +55,11 @@ async fn retry_after_is_honoured() {
 #[tokio::test]
 async fn retry_after_as_an_http_date_is_honoured() {
     let emu = emulator().await;
-    // Whole seconds on the wire: 3 s from now is sent as 2 to 3 s away.
+    // Whole seconds on the wire: 3 s from now is sent as 2 to 3 s away from `started`.
+    let started = Instant::now();
     emu.push_fault(Fault::too_many_requests_until(
         std::time::SystemTime::now() + Duration::from_secs(3),
     ));
-    let started = Instant::now();
     s2s(&emu, fast()).fetch().await.unwrap();
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
