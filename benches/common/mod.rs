@@ -20,11 +20,10 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use criterion::Criterion;
 use hsmjwt::soft::{KeySpec, PrivateKey};
 use hsmjwt::{Claims, NumericDate};
+use hsmjwt_testkit::der;
 
 /// Issuer, subject and audience of the benchmark tokens (an Adobe service-account JWT).
 pub const ISS: &str = "12345678ABCDEF0123456789@AdobeOrg";
@@ -72,51 +71,20 @@ impl Key {
     pub fn generate(spec: KeySpec) -> Key {
         let private = PrivateKey::generate(spec).expect("key generation");
         let pem = private.to_pkcs8_pem().expect("PKCS#8 PEM");
-        let pkcs8 = pem_body(&pem, "PRIVATE KEY");
+        let pkcs8 = der::pem_der(&pem, "PRIVATE KEY").expect("PKCS#8 DER");
         Key { private, pkcs8 }
     }
 
     /// The PKCS#1 `RSAPrivateKey` inside the PKCS#8 `PrivateKeyInfo` (what jsonwebtoken's
     /// `EncodingKey::from_rsa_der` takes).
     pub fn pkcs1(&self) -> Vec<u8> {
-        // PrivateKeyInfo ::= SEQUENCE { version INTEGER, algorithm SEQUENCE, privateKey OCTET STRING }
-        let (_, info, _) = tlv(&self.pkcs8);
-        let (_, _, rest) = tlv(info);
-        let (_, _, rest) = tlv(rest);
-        let (tag, key, _) = tlv(rest);
-        assert_eq!(tag, 0x04, "OCTET STRING expected");
-        key.to_vec()
+        der::pkcs1_from_pkcs8(&self.pkcs8).expect("PKCS#1 inside PKCS#8")
     }
 
     /// The public key as SubjectPublicKeyInfo DER.
     pub fn spki(&self) -> Vec<u8> {
         self.private.public_key().to_spki_der()
     }
-}
-
-/// The DER inside a single-block PEM.
-pub fn pem_body(pem: &str, label: &str) -> Vec<u8> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let body: String = pem
-        .lines()
-        .skip_while(|l| *l != begin)
-        .skip(1)
-        .take_while(|l| *l != end)
-        .collect();
-    STANDARD.decode(body).expect("PEM base64")
-}
-
-/// One DER TLV: (tag, content, rest).
-pub fn tlv(der: &[u8]) -> (u8, &[u8], &[u8]) {
-    let tag = der[0];
-    let (len, header) = match der[1] {
-        n if n < 0x80 => (usize::from(n), 2),
-        0x81 => (usize::from(der[2]), 3),
-        0x82 => ((usize::from(der[2]) << 8) | usize::from(der[3]), 4),
-        other => panic!("unexpected DER length byte {other:#x}"),
-    };
-    (tag, &der[header..header + len], &der[header + len..])
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -223,12 +191,7 @@ pub fn required() -> bool {
 /// The key bits inside a SubjectPublicKeyInfo: PKCS#1 `RSAPublicKey` for RSA, the
 /// uncompressed point for EC (what jsonwebtoken's `DecodingKey::from_*_der` take).
 pub fn spki_key_bits(spki: &[u8]) -> Vec<u8> {
-    // SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }
-    let (_, info, _) = tlv(spki);
-    let (_, _, rest) = tlv(info);
-    let (tag, bits, _) = tlv(rest);
-    assert_eq!(tag, 0x03, "BIT STRING expected");
-    bits[1..].to_vec()
+    der::spki_key_bits(spki).expect("key bits inside SubjectPublicKeyInfo")
 }
 
 /// One contender of a [`paired`] measurement: its name (the criterion function's) and a

@@ -8,10 +8,9 @@
 
 use std::sync::OnceLock;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use hsmjwt::core::{Algorithm, Claims, Error, Header, NumericDate, Validation, decode, encode};
 use hsmjwt::soft::{KeySpec, PrivateKey, PublicKey, SoftSigner, SoftVerifier};
+use hsmjwt_testkit::der;
 use serde_json::{Value, json};
 
 const AUD: &str = "https://api.example";
@@ -52,53 +51,17 @@ fn pem_for(alg: Algorithm) -> &'static str {
     })
 }
 
-/// The DER inside a single-block PEM.
-fn pem_to_der(pem: &str, label: &str) -> Vec<u8> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let body: String = pem
-        .lines()
-        .skip_while(|l| *l != begin)
-        .skip(1)
-        .take_while(|l| *l != end)
-        .collect();
-    STANDARD.decode(body).unwrap()
-}
-
-/// Reads one DER TLV; returns (tag, content, rest).
-fn tlv(der: &[u8]) -> (u8, &[u8], &[u8]) {
-    let tag = der[0];
-    let (len, header) = match der[1] {
-        n if n < 0x80 => (n as usize, 2),
-        0x81 => (der[2] as usize, 3),
-        0x82 => (((der[2] as usize) << 8) | der[3] as usize, 4),
-        other => panic!("unexpected DER length byte {other:#x}"),
-    };
-    (tag, &der[header..header + len], &der[header + len..])
-}
-
-/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo` (jsonwebtoken's
-/// `EncodingKey::from_rsa_der` wants PKCS#1).
-fn pkcs1_from_pkcs8(pkcs8: &[u8]) -> Vec<u8> {
-    let (_, info, _) = tlv(pkcs8);
-    let (_, _version, rest) = tlv(info);
-    let (_, _algorithm, rest) = tlv(rest);
-    let (tag, private_key, _) = tlv(rest);
-    assert_eq!(tag, 0x04);
-    private_key.to_vec()
-}
-
 fn encoding_key(alg: Algorithm) -> jsonwebtoken::EncodingKey {
-    let pkcs8 = pem_to_der(pem_for(alg), "PRIVATE KEY");
+    let pkcs8 = der::pem_der(pem_for(alg), "PRIVATE KEY").unwrap();
     match alg {
         Algorithm::ES256 | Algorithm::ES384 => jsonwebtoken::EncodingKey::from_ec_der(&pkcs8),
-        _ => jsonwebtoken::EncodingKey::from_rsa_der(&pkcs1_from_pkcs8(&pkcs8)),
+        _ => jsonwebtoken::EncodingKey::from_rsa_der(&der::pkcs1_from_pkcs8(&pkcs8).unwrap()),
     }
 }
 
 /// Decoding keys from our public key: from the SPKI PEM we export, and from the JWK members.
 fn decoding_keys(alg: Algorithm, public: &PublicKey) -> Vec<jsonwebtoken::DecodingKey> {
-    let spki = pem_to_der(&public.to_spki_pem(), "PUBLIC KEY");
+    let spki = der::pem_der(&public.to_spki_pem(), "PUBLIC KEY").unwrap();
     assert_eq!(spki, public.to_spki_der());
     let jwk = public.jwk().to_map();
     let s = |k: &str| jwk[k].as_str().unwrap().to_owned();

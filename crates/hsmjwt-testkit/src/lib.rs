@@ -1,11 +1,13 @@
 //! Test support for the hsmjwt crates: PKCS#11 calls that the safe `cryptoki` API does not
-//! offer, for tests that break a token's state under a signer.
+//! offer, for tests that break a token's state under a signer; and [`der`], keys taken
+//! apart the way other JWT libraries want them (for the interop tests and benchmarks).
 //!
 //! Not published; only a dev-dependency. The one module with `unsafe` code is `ffi`
 //! (private); the rest of the crate denies it.
 
 use std::path::Path;
 
+pub mod der;
 #[allow(unsafe_code)]
 mod ffi;
 
