@@ -1,4 +1,4 @@
-//! The token cache (`hsmjwt_ims::TokenCache`): a hit, from 1 and 2 threads.
+//! The token cache (`hsmjwt_oauth::TokenCache`): a hit, from 1 and 2 threads.
 //!
 //! Group `cache`: `hit-1t` is one thread calling `get()` on a cache holding a fresh token;
 //! `hit-2t` is two threads doing so at once, each making the given number of calls, so the
@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hsmjwt_ims::{AccessToken, SecretString, TokenCache, TokenSource};
+use hsmjwt_oauth::{AccessToken, SecretString, TokenCache, TokenSource};
 
 /// Polls `fut` once; a cache hit is always ready.
 fn now_or_never<F: Future>(fut: F) -> F::Output {

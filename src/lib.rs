@@ -2,8 +2,8 @@
 //!
 //! This facade re-exports the member crates: [`core`] (JOSE types, the strict codec,
 //! validation, JWK), [`soft`] (software keys on aws-lc-rs, feature `soft`) and [`pkcs11`]
-//! (keys in a PKCS#11 token, feature `pkcs11`) and `ims` (token exchange, feature `ims`,
-//! off by default), and adds [`key::KeySource`], which opens a key named by a file path or
+//! (keys in a PKCS#11 token, feature `pkcs11`), `oauth` (the OAuth 2.0 client, feature
+//! `oauth`, off by default) and `ims` (Adobe IMS, feature `ims`, off by default), and adds [`key::KeySource`], which opens a key named by a file path or
 //! a `pkcs11:` URI. Library users who want fewer dependencies
 //! can depend on the member crates directly.
 //!
@@ -39,6 +39,8 @@ pub mod bench;
 pub mod key;
 #[cfg(feature = "ims")]
 pub use hsmjwt_ims as ims;
+#[cfg(feature = "oauth")]
+pub use hsmjwt_oauth as oauth;
 #[cfg(feature = "pkcs11")]
 pub use hsmjwt_pkcs11 as pkcs11;
 #[cfg(feature = "soft")]

@@ -1,13 +1,13 @@
-//! Token endpoint responses (`parse_token_response`), with `expires_in` in milliseconds
-//! (Adobe `/ims/exchange/jwt`) and in seconds (RFC 6749): never a panic, and an accepted
+//! Token endpoint responses (`hsmjwt_oauth::parse_token_response`), with `expires_in` in
+//! milliseconds (Adobe `/ims/exchange/jwt`) and in seconds (RFC 6749): never a panic, and an accepted
 //! token is non-empty with a positive lifetime.
 
 #![no_main]
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use hsmjwt_ims::token::parse_token_response;
-use hsmjwt_ims::{ExpiresUnit, ExposeSecret};
+use hsmjwt_oauth::token::parse_token_response;
+use hsmjwt_oauth::{ExpiresUnit, ExposeSecret};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

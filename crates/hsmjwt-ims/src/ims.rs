@@ -6,16 +6,26 @@ use std::time::Duration;
 
 use hsmjwt_core::profile::adobe::ServiceAccountJwt;
 use hsmjwt_core::{NumericDate, Signer};
+use hsmjwt_oauth::http::sign_blocking;
+use hsmjwt_oauth::{
+    AccessToken, ClientAuth, ExpiresUnit, HttpClient, HttpOptions, Result, TokenSource,
+    parse_token_response,
+};
 use secrecy::SecretString;
 
-use crate::cache::TokenSource;
 use crate::credentials::{OAuthCredentials, ServiceAccountCredentials};
 use crate::endpoint::ImsEndpoint;
-use crate::error::Result;
-use crate::http::{ClientAuth, HttpClient, HttpOptions, sign_blocking};
-use crate::token::{AccessToken, ExpiresUnit, parse_token_response};
 
-/// A client for one IMS instance.
+/// The header IMS puts on every answer, to quote to Adobe support.
+pub const DEBUG_ID_HEADER: &str = "x-debug-id";
+
+/// The `x-debug-id` IMS sent with an error answer, to quote to Adobe support.
+pub fn debug_id(error: &hsmjwt_oauth::Error) -> Option<&str> {
+    error.response_header(DEBUG_ID_HEADER)
+}
+
+/// A client for one IMS instance. Its HTTP client keeps IMS's `x-debug-id` header on every
+/// answer and error ([`debug_id`]).
 #[derive(Debug, Clone)]
 pub struct ImsClient {
     endpoint: ImsEndpoint,
@@ -26,7 +36,7 @@ impl ImsClient {
     /// A client for `endpoint` with default [`HttpOptions`].
     ///
     /// # Errors
-    /// As [`HttpClient::new`].
+    /// As [`HttpClient::new`] (the TLS stack cannot be set up).
     pub fn new(endpoint: ImsEndpoint) -> Result<Self> {
         Ok(Self::with_http(
             endpoint,
@@ -34,9 +44,13 @@ impl ImsClient {
         ))
     }
 
-    /// A client for `endpoint` using `http` (shared connection pool and options).
+    /// A client for `endpoint` using `http` (shared connection pool and options), which is
+    /// told to keep the `x-debug-id` header.
     pub fn with_http(endpoint: ImsEndpoint, http: HttpClient) -> Self {
-        ImsClient { endpoint, http }
+        ImsClient {
+            endpoint,
+            http: http.keeping_header(DEBUG_ID_HEADER),
+        }
     }
 
     /// The IMS instance.
@@ -116,7 +130,7 @@ impl ImsClient {
 }
 
 /// The service-account JWT flow: mint a JWT with any [`Signer`] (a file or an HSM key),
-/// exchange it at IMS. Implements [`TokenSource`] for [`crate::TokenCache`].
+/// exchange it at IMS. Implements [`TokenSource`] for [`hsmjwt_oauth::TokenCache`].
 #[derive(Clone)]
 pub struct JwtExchange {
     client: ImsClient,
@@ -184,7 +198,7 @@ impl JwtExchange {
     /// Mints a service-account JWT now, on a blocking thread (an HSM may block).
     ///
     /// # Errors
-    /// [`crate::Error::Jwt`] when a field is missing, the lifetime is out of range, the
+    /// [`hsmjwt_oauth::Error::Jwt`] when a field is missing, the lifetime is out of range, the
     /// signer is not RS256 or signing fails.
     pub async fn sign_jwt(&self) -> Result<String> {
         let jwt = self.jwt.clone();

@@ -1,29 +1,25 @@
-//! Token exchange for hsmjwt: JWTs signed by keys in files or HSMs, exchanged for OAuth
-//! access tokens.
+//! Adobe IMS for hsmjwt: the service-account JWT exchange and OAuth server-to-server, the
+//! credential files Adobe hands out, and the checks behind `hsmjwt credentials check`.
 //!
-//! - [`ims`]: Adobe IMS. [`JwtExchange`] mints the service-account JWT with any
-//!   [`hsmjwt_core::Signer`] and exchanges it at `/ims/exchange/jwt` (`expires_in` in
-//!   **milliseconds**); [`ServerToServer`] is OAuth server-to-server at `/ims/token/v3`
-//!   (`expires_in` in seconds).
-//! - [`oauth`]: a generic OAuth 2.0 token endpoint: `client_credentials` and the RFC 7523
-//!   JWT-bearer grant, with `private_key_jwt`, `client_secret_post`, `client_secret_basic`.
-//! - [`http`]: the reusable form POST with [`ClientAuth`], timeouts, retries with backoff
-//!   (connection errors, 5xx, 429 with `Retry-After` in seconds or as an HTTP date), a
-//!   bounded body and typed errors.
-//! - [`cache`]: [`TokenCache`], single-flight refresh before expiry, generic over any
-//!   [`TokenSource`].
+//! Built on [`hsmjwt_oauth`] (the HTTP layer, retries, the token cache):
+//! - [`ims`]: [`JwtExchange`] mints the service-account JWT with any
+//!   [`hsmjwt_core::Signer`] (a key in a file or in an HSM) and exchanges it at
+//!   `/ims/exchange/jwt` (`expires_in` in **milliseconds**); [`ServerToServer`] is OAuth
+//!   server-to-server at `/ims/token/v3` (`expires_in` in seconds). Both are
+//!   [`hsmjwt_oauth::TokenSource`]s for [`hsmjwt_oauth::TokenCache`]. IMS's `x-debug-id`
+//!   support header is kept on every answer ([`debug_id`]).
 //! - [`credentials`]: AEM service credentials and Developer Console project files.
-//! - [`endpoint`]: IMS host versus base URL; plain http only to loopback addresses.
-//! - `emulator` (feature `emulator`): an IMS-compatible server for tests and CI.
+//! - [`check`]: what a credentials file is for and whether it still works (key and
+//!   certificate match, days left, the claims it would mint).
+//! - [`endpoint`]: the IMS host named in tokens versus the base URL requests go to.
 //!
-//! Secrets (client secrets, private keys, access tokens) are `secrecy::SecretString`s:
-//! redacted in `Debug`, never logged, never in error messages.
-//!
-//! Signing runs on tokio's blocking pool (`spawn_blocking`), since an HSM may block.
+//! The token shapes themselves (the service-account JWT, `AD-Service-Token`) are pure
+//! token shapes and live in `hsmjwt_core::profile`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use hsmjwt_ims::{CredentialsFile, ImsClient, ImsEndpoint, JwtExchange, TokenCache};
+//! use hsmjwt_ims::{CredentialsFile, ImsClient, ImsEndpoint, JwtExchange};
+//! use hsmjwt_oauth::TokenCache;
 //! use hsmjwt_soft::{PrivateKey, SoftSigner};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,30 +36,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(feature = "emulator")]
-pub mod authz_server;
-pub mod cache;
+pub mod check;
 pub mod credentials;
-#[cfg(feature = "emulator")]
-pub mod emulator;
 pub mod endpoint;
 mod error;
-pub mod http;
 pub mod ims;
-pub mod oauth;
-pub mod par;
-pub mod token;
 
-pub use cache::{CacheOptions, TokenCache, TokenSource};
+pub use check::{CheckOptions, CheckReport, Finding, KeyToCheck, Level};
 pub use credentials::{
     ConsoleCredential, ConsoleProject, CredentialsFile, CredentialsFormat, OAuthCredentials,
     ServiceAccountCredentials,
 };
 pub use endpoint::ImsEndpoint;
-pub use error::{Error, Result};
-pub use http::{ClientAuth, FormResponse, HttpClient, HttpOptions};
-pub use ims::{ImsClient, JwtExchange, ServerToServer};
-pub use oauth::{Grant, JwtBearerGrant, OAuthClient, OAuthFlow, TokenParams};
-pub use token::{AccessToken, ExpiresUnit};
+pub use error::{BoxedSource, Error, Result};
+pub use ims::{DEBUG_ID_HEADER, ImsClient, JwtExchange, ServerToServer, debug_id};
 
 pub use secrecy::{ExposeSecret, SecretString};
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

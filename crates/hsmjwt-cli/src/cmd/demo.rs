@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
+use hsmjwt::ims::{CredentialsFile, ImsClient, ImsEndpoint, JwtExchange};
+use hsmjwt::oauth::TokenCache;
 use hsmjwt::soft::{KeySpec, PrivateKey, PublicKey, SoftSigner};
 use hsmjwt::{Algorithm, Signer};
-use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Endpoint, Integration};
-use hsmjwt_ims::{CredentialsFile, ImsClient, ImsEndpoint, JwtExchange, TokenCache};
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Endpoint, Integration};
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN: &str = "hsmjwt-demo";

@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use hsmjwt::{Algorithm, Signer};
-use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Integration};
-use hsmjwt_ims::{
-    AccessToken, CredentialsFile, ExposeSecret, HttpClient, HttpOptions, ImsClient, ImsEndpoint,
-    JwtExchange, OAuthCredentials, ServerToServer,
+use hsmjwt::ims::{
+    CredentialsFile, ImsClient, ImsEndpoint, JwtExchange, OAuthCredentials, ServerToServer,
 };
+use hsmjwt::oauth::{AccessToken, ExposeSecret, HttpClient, HttpOptions};
+use hsmjwt::{Algorithm, Signer};
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Integration};
 
 use crate::args::parse_duration;
 
@@ -219,13 +219,13 @@ fn token(a: &TokenArgs) -> Result<ExitCode> {
             let Some(var) = &a.client_secret_env else {
                 bail!("--client-id needs --client-secret-env VAR");
             };
-            let secret = hsmjwt_ims::credentials::secret_from_env(var)?;
+            let secret = hsmjwt::oauth::secret::from_env(var)?;
             OAuthCredentials::new(id.clone(), secret, Vec::new())
         }
         (None, None) => bail!("give --credentials FILE or --client-id ID"),
     };
     if let Some(scopes) = &a.scopes {
-        creds.scopes = hsmjwt_ims::credentials::split_scopes(scopes);
+        creds.scopes = hsmjwt::ims::credentials::split_scopes(scopes);
     }
     let flow = ServerToServer::new(a.target.client(None)?, creds);
     let token = runtime()?

@@ -9,9 +9,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use hsmjwt::core::profile::jar::{Pkce, RequestObject, authorization_url, par_authorization_url};
 use hsmjwt::core::profile::random_token;
+use hsmjwt::oauth::endpoint::parse_endpoint_url;
+use hsmjwt::oauth::par;
 use hsmjwt::{Algorithm, NumericDate, Signer};
-use hsmjwt_ims::endpoint::parse_endpoint_url;
-use hsmjwt_ims::par;
 
 use super::oauth::AuthArg;
 use crate::args::{AlgArg, parse_duration};

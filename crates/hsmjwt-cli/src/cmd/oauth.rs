@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use hsmjwt::oauth::{ClientAuth, Grant, JwtBearerGrant, OAuthClient, TokenParams};
 use hsmjwt::{Algorithm, Signer};
-use hsmjwt_ims::{ClientAuth, Grant, JwtBearerGrant, OAuthClient, TokenParams};
 
 use crate::args::{AlgArg, parse_duration};
 
@@ -129,7 +129,7 @@ pub(crate) fn client_auth(
     audience: &str,
 ) -> Result<ClientAuth> {
     let secret = secret_env
-        .map(hsmjwt_ims::credentials::secret_from_env)
+        .map(hsmjwt::oauth::secret::from_env)
         .transpose()?;
     let method = match auth {
         Some(m) => m,

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 use ::hsmjwt::soft::{KeySpec, PrivateKey};
-use hsmjwt_ims::CredentialsFile;
-use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Endpoint, Fault, Integration};
+use hsmjwt::ims::CredentialsFile;
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Endpoint, Fault, Integration};
 
 use crate::{hsmjwt, hsmjwt_with, json, p};
 

@@ -269,7 +269,7 @@ fn certificate_headers_on_sign() {
 fn jar_pushed_to_a_par_endpoint() {
     use hsmjwt::Algorithm;
     use hsmjwt::soft::PublicKey;
-    use hsmjwt_ims::authz_server::{
+    use hsmjwt_emulator::authz::{
         AuthorizationServer, AuthorizationServerConfig, RegisteredAuth, RegisteredClient,
     };
 

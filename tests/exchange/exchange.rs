@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use hsmjwt_core::profile::adobe::metascope_claim;
-use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Endpoint, Integration};
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Endpoint, Integration};
 use hsmjwt_ims::{ExposeSecret, JwtExchange, ServerToServer};
 
 use crate::support::*;
@@ -71,7 +71,7 @@ async fn stage_host_is_the_identity_and_the_emulator_the_destination() {
         .with_base_url(&emu.base_url())
         .unwrap();
     let client =
-        hsmjwt_ims::ImsClient::with_http(endpoint, hsmjwt_ims::HttpClient::new(fast()).unwrap());
+        hsmjwt_ims::ImsClient::with_http(endpoint, hsmjwt_oauth::HttpClient::new(fast()).unwrap());
     let flow = JwtExchange::from_credentials(client, &creds, keys().signer());
     let jwt = flow.sign_jwt().await.unwrap();
     let claims = hsmjwt_core::decode_insecure(&jwt).unwrap().claims;

@@ -3,15 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hsmjwt_core::Signer;
-use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Integration};
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Integration};
 use hsmjwt_ims::{
-    CredentialsFile, HttpClient, HttpOptions, ImsClient, ImsEndpoint, OAuthCredentials,
-    SecretString, ServiceAccountCredentials,
+    CredentialsFile, ImsClient, ImsEndpoint, OAuthCredentials, ServiceAccountCredentials,
 };
+use hsmjwt_oauth::{CacheClock, HttpClient, HttpOptions, SecretString};
 use hsmjwt_soft::{KeySpec, PrivateKey, SoftSigner};
 
 pub(crate) const CLIENT_ID: &str = "cm-p12345-e67890-integration";
@@ -201,4 +202,33 @@ pub(crate) fn ims_client(emu: &Emulator, options: HttpOptions) -> ImsClient {
 
 pub(crate) fn secret(s: &str) -> SecretString {
     SecretString::from(s.to_owned())
+}
+
+/// A cache clock that moves only when told to.
+#[derive(Debug)]
+pub(crate) struct ManualClock {
+    base: Instant,
+    offset_nanos: AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock stopped at the current instant.
+    pub(crate) fn new() -> Self {
+        ManualClock {
+            base: Instant::now(),
+            offset_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub(crate) fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap();
+        self.offset_nanos.fetch_add(nanos, Ordering::SeqCst);
+    }
+}
+
+impl CacheClock for ManualClock {
+    fn now(&self) -> Instant {
+        self.base + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
+    }
 }

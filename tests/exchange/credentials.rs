@@ -161,9 +161,9 @@ fn malformed_documents_name_the_field() {
 
 #[test]
 fn secrets_from_the_environment() {
-    let e = hsmjwt_ims::credentials::secret_from_env("HSMJWT_IMS_TEST_SURELY_UNSET").unwrap_err();
+    let e = hsmjwt_oauth::secret::from_env("HSMJWT_IMS_TEST_SURELY_UNSET").unwrap_err();
     assert!(e.to_string().contains("is not set"), "{e}");
     // PATH is set in any test environment; its value is not shown in Debug.
-    let s = hsmjwt_ims::credentials::secret_from_env("PATH").unwrap();
+    let s = hsmjwt_oauth::secret::from_env("PATH").unwrap();
     assert!(!format!("{s:?}").contains('/'));
 }

@@ -5,18 +5,17 @@
 //! binary again with `SOFTHSM2_CONF` set; the child does the work. Without SoftHSM2 the test
 //! prints a skip line, unless `CI` or `HSMJWT_REQUIRE_SOFTHSM=1` is set: then it fails.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hsmjwt_core::{Algorithm, Signer};
-use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Endpoint, Integration};
-use hsmjwt_ims::{
-    ClientAuth, HttpClient, HttpOptions, ImsClient, ImsEndpoint, JwtBearerGrant, JwtExchange,
-    OAuthClient, SecretString, ServiceAccountCredentials, TokenCache, TokenParams,
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Endpoint, Integration};
+use hsmjwt_ims::{ImsClient, ImsEndpoint, JwtExchange, ServiceAccountCredentials};
+use hsmjwt_oauth::{
+    ClientAuth, HttpClient, HttpOptions, JwtBearerGrant, OAuthClient, SecretString, TokenCache,
+    TokenParams,
 };
 use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
 
@@ -84,7 +83,7 @@ fn ims_flows_with_a_softhsm_key() {
     let status = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "ims_flows_with_a_softhsm_key",
+            "softhsm::ims_flows_with_a_softhsm_key",
             "--nocapture",
             "--test-threads",
             "1",

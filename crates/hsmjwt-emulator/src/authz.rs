@@ -1,5 +1,5 @@
 //! A small authorization server for JAR (RFC 9101) and PAR (RFC 9126), for tests and for
-//! users' own CI (feature `emulator`).
+//! users' own CI.
 //!
 //! It registers clients with the key that verifies their request objects, their client
 //! authentication (`private_key_jwt` key, a secret, or none) and their redirect URIs, and
@@ -25,19 +25,23 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Response, StatusCode, header};
+use axum::http::{HeaderMap, Response, StatusCode};
 use axum::routing::{get, post};
-use base64::Engine as _;
-use hsmjwt_core::profile::client_assertion::{self, ASSERTION_TYPE};
+use hsmjwt_core::profile::client_assertion;
 use hsmjwt_core::profile::jar;
 use hsmjwt_core::{Jwk, NumericDate, Validation};
 use hsmjwt_soft::SoftVerifier;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Map, Value};
-use tokio::sync::watch;
 
-use crate::emulator::{bind, emu_io, error, json_response, lock, serve_app};
+use crate::client_auth::{
+    Presented, Refused, ReplayCache, basic, lock, params, presented, secret_matches, verify_jwt,
+};
 use crate::error::Result;
+use crate::response::{
+    Answer, Reject, invalid_client, invalid_request, json_response, not_found, reject,
+};
+use crate::server::{Bound, Running};
 
 /// How a registered client authenticates at the PAR endpoint.
 #[derive(Clone)]
@@ -124,7 +128,7 @@ struct Pushed {
 struct Shared {
     config: AuthorizationServerConfig,
     par_endpoint: String,
-    seen_jti: Mutex<HashMap<String, NumericDate>>,
+    replay: ReplayCache,
     pushed: Mutex<HashMap<String, Pushed>>,
     par_requests: AtomicUsize,
     authorize_requests: AtomicUsize,
@@ -134,8 +138,7 @@ struct Shared {
 pub struct AuthorizationServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _running: Running,
 }
 
 impl fmt::Debug for AuthorizationServer {
@@ -148,45 +151,32 @@ impl fmt::Debug for AuthorizationServer {
 }
 
 impl AuthorizationServer {
-    /// Starts the server on a thread of its own.
+    /// Starts the server on a thread of its own. Dropping the handle stops it.
     ///
     /// # Errors
-    /// [`crate::Error::Emulator`] when the address cannot be bound or the thread cannot start.
+    /// [`crate::Error::NotLoopback`] or [`crate::Error::Listen`] when the address cannot be
+    /// used, [`crate::Error::Start`] when the thread cannot start.
     pub fn start_background(config: AuthorizationServerConfig) -> Result<Self> {
-        let listener = bind(config.listen)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(emu_io("cannot start a runtime"))?;
-        let listener = {
-            let _guard = runtime.enter();
-            tokio::net::TcpListener::from_std(listener).map_err(emu_io("cannot listen"))?
-        };
-        let addr = listener.local_addr().map_err(emu_io("cannot listen"))?;
+        let bound = Bound::new(config.listen)?;
+        let addr = bound.addr();
         let shared = Arc::new(Shared {
             par_endpoint: format!("http://{addr}/oauth/par"),
             config,
-            seen_jti: Mutex::new(HashMap::new()),
+            replay: ReplayCache::default(),
             pushed: Mutex::new(HashMap::new()),
             par_requests: AtomicUsize::new(0),
             authorize_requests: AtomicUsize::new(0),
         });
-        let (stop, rx) = watch::channel(false);
         let app = Router::new()
             .route("/oauth/par", post(par))
             .route("/authorize", get(authorize))
-            .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+            .fallback(|| async { not_found() })
             .with_state(shared.clone());
-        let thread = std::thread::Builder::new()
-            .name("authz-server".into())
-            .spawn(move || runtime.block_on(serve_app(listener, app, rx, "authorization server")))
-            .map_err(emu_io("cannot start the server thread"))?;
-        tracing::info!(%addr, "authorization server listening");
+        let running = Running::thread(bound, app, "authorization server")?;
         Ok(AuthorizationServer {
             addr,
             shared,
-            stop,
-            thread: Some(thread),
+            _running: running,
         })
     }
 
@@ -216,42 +206,8 @@ impl AuthorizationServer {
     }
 }
 
-impl Drop for AuthorizationServer {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-type Reject = Box<Response<Body>>;
-
-fn reject(status: StatusCode, code: &str, description: impl AsRef<str>) -> Reject {
-    Box::new(error(status, code, description.as_ref()))
-}
-
-fn invalid_request(d: impl AsRef<str>) -> Reject {
-    reject(StatusCode::BAD_REQUEST, "invalid_request", d)
-}
-
 fn invalid_object(d: impl AsRef<str>) -> Reject {
     reject(StatusCode::BAD_REQUEST, "invalid_request_object", d)
-}
-
-fn invalid_client(d: impl AsRef<str>) -> Reject {
-    reject(StatusCode::UNAUTHORIZED, "invalid_client", d)
-}
-
-/// Parses form or query parameters; a repeated parameter is an error (RFC 6749 3.1).
-fn params(bytes: &[u8]) -> std::result::Result<HashMap<String, String>, Reject> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(bytes) {
-        if out.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(invalid_request(format!("parameter `{k}` is repeated")));
-        }
-    }
-    Ok(out)
 }
 
 fn verifier(jwk: &Jwk) -> std::result::Result<SoftVerifier, Reject> {
@@ -259,82 +215,53 @@ fn verifier(jwk: &Jwk) -> std::result::Result<SoftVerifier, Reject> {
         .map_err(|e| invalid_client(format!("registered key unusable: {e}")))
 }
 
-/// Records a `jti` until its token's expiry; a second sighting is a replay.
-fn first_use(shared: &Shared, scope: &str, jti: Option<&str>, exp: Option<NumericDate>) -> bool {
-    let Some(jti) = jti else { return false };
-    let now = NumericDate::now();
-    let mut seen = lock(&shared.seen_jti);
-    seen.retain(|_, exp| *exp >= now.saturating_sub(shared.config.leeway));
-    seen.insert(format!("{scope}:{jti}"), exp.unwrap_or(now))
-        .is_none()
-}
-
-/// The `Authorization: Basic` credentials, form-urldecoded (RFC 6749 2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let pair = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok())?;
-    let (id, secret) = pair.split_once(':')?;
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    Some((decode(id)?, decode(secret)?))
-}
-
+/// Checks the client authentication of a PAR request against the registration.
 fn authenticate(
     shared: &Shared,
     client: &RegisteredClient,
     form: &HashMap<String, String>,
     headers: &HeaderMap,
 ) -> std::result::Result<(), Reject> {
-    let basic = basic_credentials(headers);
-    match &client.auth {
-        RegisteredAuth::PrivateKeyJwt(jwk) => {
-            if form.get("client_assertion_type").map(String::as_str) != Some(ASSERTION_TYPE) {
-                return Err(invalid_client(
-                    "private_key_jwt expected: client_assertion_type is missing or wrong",
-                ));
-            }
-            let assertion = form
-                .get("client_assertion")
-                .ok_or_else(|| invalid_client("client_assertion is missing"))?;
+    if let RegisteredAuth::None = client.auth {
+        return Ok(());
+    }
+    match (&client.auth, presented(form, headers)?) {
+        (RegisteredAuth::PrivateKeyJwt(jwk), Presented::Assertion { jwt }) => {
             let validation = client_assertion::validation(&client.client_id, &shared.config.issuer)
                 .with_audience(shared.par_endpoint.clone())
                 .with_leeway(shared.config.leeway);
-            let t = hsmjwt_core::decode(assertion, &verifier(jwk)?, &validation)
-                .map_err(|e| invalid_client(format!("client assertion refused: {e}")))?;
-            if !first_use(shared, "assertion", t.claims.jti.as_deref(), t.claims.exp) {
-                return Err(invalid_client("client assertion jti was already used"));
-            }
-            Ok(())
+            verify_jwt(
+                jwt,
+                &verifier(jwk)?,
+                &validation,
+                &shared.replay,
+                "assertion",
+            )
+            .map(drop)
+            .map_err(|refused| invalid_client(format!("client assertion refused: {refused}")))
         }
-        RegisteredAuth::Secret(secret) => {
-            let given = match (basic, form.get("client_secret")) {
-                (Some((id, secret)), None) => {
-                    if id != client.client_id {
-                        return Err(invalid_client("basic credentials name another client"));
-                    }
-                    secret
-                }
-                (None, Some(s)) => s.clone(),
-                (Some(_), Some(_)) => {
-                    return Err(invalid_request(
-                        "more than one client authentication method",
-                    ));
-                }
-                (None, None) => return Err(invalid_client("client authentication is missing")),
-            };
-            if given.as_bytes() != secret.expose_secret().as_bytes() {
-                return Err(invalid_client("client secret is wrong"));
+        (RegisteredAuth::PrivateKeyJwt(_), _) => Err(invalid_client(
+            "private_key_jwt expected: client_assertion_type is missing or wrong",
+        )),
+        (RegisteredAuth::Secret(secret), Presented::Basic { id, secret: given }) => {
+            if id != client.client_id {
+                return Err(invalid_client("basic credentials name another client"));
             }
-            Ok(())
+            check_secret(secret, &given)
         }
-        RegisteredAuth::None => Ok(()),
+        (RegisteredAuth::Secret(secret), Presented::Post { secret: given }) => {
+            check_secret(secret, given)
+        }
+        (RegisteredAuth::Secret(_), _) => Err(invalid_client("client authentication is missing")),
+        (RegisteredAuth::None, _) => Ok(()),
+    }
+}
+
+fn check_secret(secret: &SecretString, given: &str) -> std::result::Result<(), Reject> {
+    if secret_matches(secret, given) {
+        Ok(())
+    } else {
+        Err(invalid_client("client secret is wrong"))
     }
 }
 
@@ -344,7 +271,7 @@ fn client<'a>(
     q: &HashMap<String, String>,
     headers: &HeaderMap,
 ) -> std::result::Result<&'a RegisteredClient, Reject> {
-    let basic_id = basic_credentials(headers).map(|(id, _)| id);
+    let basic_id = basic(headers)?.map(|(id, _)| id);
     let id = q
         .get("client_id")
         .or(basic_id.as_ref())
@@ -367,11 +294,15 @@ fn verify_request_object(
         jar::validation(&client.client_id, &shared.config.issuer).with_leeway(shared.config.leeway);
     let key = SoftVerifier::from_jwk(&client.request_object_key, None)
         .map_err(|e| invalid_object(format!("registered key unusable: {e}")))?;
-    let t = hsmjwt_core::decode(request, &key, &validation)
-        .map_err(|e| invalid_object(format!("request object refused: {e}")))?;
-    jar::check_client_id(&t.claims, &client.client_id)
-        .map_err(|e| invalid_object(e.to_string()))?;
-    let params = t.claims.extra.clone();
+    let claims = match verify_jwt(request, &key, &validation, &shared.replay, "request") {
+        Ok(claims) => claims,
+        Err(Refused::Replayed) => {
+            return Err(invalid_object("request object jti was already used"));
+        }
+        Err(refused) => return Err(invalid_object(format!("request object refused: {refused}"))),
+    };
+    jar::check_client_id(&claims, &client.client_id).map_err(|e| invalid_object(e.to_string()))?;
+    let params = claims.extra;
     for name in ["request", "request_uri"] {
         if params.contains_key(name) {
             return Err(invalid_object(format!(
@@ -392,20 +323,17 @@ fn verify_request_object(
         }
         None => return Err(invalid_object("redirect_uri is missing")),
     }
-    if !first_use(shared, "request", t.claims.jti.as_deref(), t.claims.exp) {
-        return Err(invalid_object("request object jti was already used"));
-    }
     Ok(params)
 }
 
-fn respond(r: std::result::Result<Response<Body>, Reject>) -> Response<Body> {
+fn respond(r: Answer) -> Response<Body> {
     r.unwrap_or_else(|e| *e)
 }
 
 async fn par(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response<Body> {
     shared.par_requests.fetch_add(1, Ordering::SeqCst);
     respond((|| {
-        let form = params(&body)?;
+        let form = params(&body).map_err(invalid_request)?;
         let client = client(&shared, &form, &headers)?;
         authenticate(&shared, client, &form, &headers)?;
         if form.contains_key("request_uri") {
@@ -442,7 +370,7 @@ async fn authorize(
 ) -> Response<Body> {
     shared.authorize_requests.fetch_add(1, Ordering::SeqCst);
     respond((|| {
-        let q = params(query.unwrap_or_default().as_bytes())?;
+        let q = params(query.unwrap_or_default().as_bytes()).map_err(invalid_request)?;
         let client = client(&shared, &q, &headers)?;
         let params = match (q.get("request"), q.get("request_uri")) {
             (Some(_), Some(_)) => return Err(invalid_request("request and request_uri together")),

@@ -9,7 +9,7 @@
 //!   or error. Exactly one request is made however many callers wait.
 //! - When a refresh fails and the stale token has not expired yet, the stale token is
 //!   returned (to every waiter) and the failure is logged; the next attempt is made no
-//!   sooner than `retry_delay` (default 10 s) later, so a failing IMS is not hammered. A
+//!   sooner than `retry_delay` (default 10 s) later, so a failing token endpoint is not hammered. A
 //!   token is never dropped because a refresh failed.
 //! - When a refresh fails and there is no unexpired token, every waiter of that flight gets
 //!   the error; nothing is cached, and the next call starts a new flight.
@@ -29,8 +29,8 @@ use tokio::sync::OnceCell;
 use crate::error::Result;
 use crate::token::AccessToken;
 
-/// Something that can fetch a fresh access token: the IMS flows, the OAuth flows, or any
-/// async closure `Fn() -> impl Future<Output = Result<AccessToken>>`.
+/// Something that can fetch a fresh access token: [`crate::OAuthFlow`], a provider's own
+/// flow, or any async closure `Fn() -> impl Future<Output = Result<AccessToken>>`.
 pub trait TokenSource: Send + Sync {
     /// Fetches a new token.
     ///
@@ -49,7 +49,8 @@ where
     }
 }
 
-/// The monotonic clock a cache measures lifetimes with; replaceable in tests.
+/// The monotonic clock a cache measures lifetimes with; replaceable in tests (a clock that
+/// moves only when told to makes expiry and margins testable without waiting).
 pub trait CacheClock: Send + Sync + fmt::Debug {
     /// The current instant.
     fn now(&self) -> Instant;
@@ -62,41 +63,6 @@ pub struct MonotonicClock;
 impl CacheClock for MonotonicClock {
     fn now(&self) -> Instant {
         Instant::now()
-    }
-}
-
-/// A clock that moves only when told to (for tests of expiry and margins).
-#[derive(Debug)]
-pub struct ManualClock {
-    base: Instant,
-    offset_nanos: AtomicU64,
-}
-
-impl ManualClock {
-    /// A clock stopped at the current instant.
-    pub fn new() -> Self {
-        ManualClock {
-            base: Instant::now(),
-            offset_nanos: AtomicU64::new(0),
-        }
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: Duration) {
-        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.offset_nanos.fetch_add(nanos, Ordering::SeqCst);
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl CacheClock for ManualClock {
-    fn now(&self) -> Instant {
-        self.base + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
     }
 }
 
@@ -360,7 +326,7 @@ mod tests {
     fn refresh_rule() {
         let o = CacheOptions::default();
         let s = Duration::from_secs;
-        // 90 % decides for lifetimes over 50 min (a 24 h IMS token: after 21.6 h).
+        // 90 % decides for lifetimes over 50 min (a 24 h token: after 21.6 h).
         assert_eq!(o.refresh_after(s(86_399)), s(86_399).mul_f64(0.9));
         assert_eq!(o.refresh_after(s(3600)), s(3240));
         // The 5 min margin decides below 50 min.

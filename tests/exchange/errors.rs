@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use hsmjwt_core::profile::adobe::ServiceAccountJwt;
 use hsmjwt_core::{Algorithm, Claims, Header, NumericDate};
-use hsmjwt_ims::emulator::Endpoint;
-use hsmjwt_ims::{ClientAuth, Error, ImsEndpoint, JwtExchange, OAuthClient, TokenParams};
+use hsmjwt_emulator::Endpoint;
+use hsmjwt_ims::{DEBUG_ID_HEADER, ImsEndpoint, JwtExchange};
+use hsmjwt_oauth::{ClientAuth, Error, HttpClient, OAuthClient, TokenParams};
 
 use crate::support::*;
 
@@ -16,7 +17,6 @@ fn check(err: &Error, status: u16, code: &str) {
         status: s,
         error,
         error_description,
-        debug_id,
         attempts,
         ..
     } = err
@@ -29,7 +29,7 @@ fn check(err: &Error, status: u16, code: &str) {
         error_description.as_deref().is_some_and(|d| !d.is_empty()),
         "{err}"
     );
-    let id = debug_id.as_deref().unwrap_or_default();
+    let id = hsmjwt_ims::debug_id(err).unwrap_or_default();
     assert_eq!(id.len(), 32, "x-debug-id: {err}");
     assert_eq!(*attempts, 1, "4xx is not retried");
     for text in [err.to_string(), format!("{err:?}")] {
@@ -177,37 +177,41 @@ async fn token_v3_errors() {
     check(&e, 400, "invalid_client");
 }
 
+/// A generic client that keeps IMS's `x-debug-id` (the emulator sends it on every answer).
+fn oauth_client(emu: &hsmjwt_emulator::Emulator, id: &str, auth: ClientAuth) -> OAuthClient {
+    OAuthClient::new(&emu.token_endpoint(), id, auth)
+        .unwrap()
+        .with_http(HttpClient::new(fast().with_kept_header(DEBUG_ID_HEADER)).unwrap())
+}
+
 #[tokio::test]
 async fn oauth_errors() {
     let emu = emulator().await;
     let bad_key = ClientAuth::private_key_jwt(other_keys().signer(), emu.token_endpoint());
-    let client = OAuthClient::new(&emu.token_endpoint(), CLIENT_ID, bad_key)
-        .unwrap()
-        .with_http(hsmjwt_ims::HttpClient::new(fast()).unwrap());
+    let client = oauth_client(&emu, CLIENT_ID, bad_key);
     let e = client
         .client_credentials(&TokenParams::new())
         .await
         .unwrap_err();
     check(&e, 401, "invalid_client");
     let wrong_aud = ClientAuth::private_key_jwt(keys().signer(), "https://elsewhere.example/token");
-    let client = OAuthClient::new(&emu.token_endpoint(), CLIENT_ID, wrong_aud).unwrap();
+    let client = oauth_client(&emu, CLIENT_ID, wrong_aud);
     let e = client
         .client_credentials(&TokenParams::new())
         .await
         .unwrap_err();
     check(&e, 401, "invalid_client");
-    let client = OAuthClient::new(&emu.token_endpoint(), CLIENT_ID, ClientAuth::None).unwrap();
+    let client = oauth_client(&emu, CLIENT_ID, ClientAuth::None);
     let e = client
         .client_credentials(&TokenParams::new())
         .await
         .unwrap_err();
     check(&e, 401, "invalid_client");
-    let client = OAuthClient::new(
-        &emu.token_endpoint(),
+    let client = oauth_client(
+        &emu,
         S2S_CLIENT_ID,
         ClientAuth::SecretBasic(secret(S2S_SECRET)),
-    )
-    .unwrap();
+    );
     let e = client
         .client_credentials(&TokenParams::new().with_scope("admin"))
         .await
@@ -223,7 +227,10 @@ async fn plain_http_to_a_remote_host_is_refused() {
         "http://[2001:db8::1]/",
     ] {
         let e = ImsEndpoint::production().with_base_url(url).unwrap_err();
-        assert!(matches!(e, Error::InsecureUrl { .. }), "{url}: {e:?}");
+        assert!(
+            matches!(e, hsmjwt_ims::Error::OAuth(Error::InsecureUrl { .. })),
+            "{url}: {e:?}"
+        );
         assert!(e.to_string().contains("loopback"), "{e}");
         let e = OAuthClient::new(&format!("{url}/token"), "c", ClientAuth::None).unwrap_err();
         assert!(matches!(e, Error::InsecureUrl { .. }), "{url}: {e:?}");

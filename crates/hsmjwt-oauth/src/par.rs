@@ -2,14 +2,14 @@
 //! endpoint and get the `request_uri` to use in the authorization URL.
 //!
 //! ```no_run
-//! # async fn run(http: hsmjwt_ims::HttpClient, signer: std::sync::Arc<dyn hsmjwt_core::Signer>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run(http: hsmjwt_oauth::HttpClient, signer: std::sync::Arc<dyn hsmjwt_core::Signer>) -> Result<(), Box<dyn std::error::Error>> {
 //! use hsmjwt_core::profile::jar::{RequestObject, par_authorization_url};
-//! use hsmjwt_ims::{ClientAuth, par};
+//! use hsmjwt_oauth::{ClientAuth, par};
 //!
 //! let request = RequestObject::new("app", "https://as.example/", "https://app.example/cb")
 //!     .with_scope("openid")
 //!     .sign(&*signer, hsmjwt_core::NumericDate::now())?;
-//! let endpoint = hsmjwt_ims::endpoint::parse_endpoint_url("https://as.example/oauth/par")?;
+//! let endpoint = hsmjwt_oauth::endpoint::parse_endpoint_url("https://as.example/oauth/par")?;
 //! let auth = ClientAuth::private_key_jwt(signer.clone(), "https://as.example/");
 //! let pushed = par::push(&http, &endpoint, "app", &auth, &request).await?;
 //! let url = par_authorization_url("https://as.example/authorize", "app", &pushed.request_uri);
@@ -40,7 +40,7 @@ pub struct PushedRequest {
 ///
 /// # Errors
 /// The errors of [`HttpClient::post_form`] (an error answer carries the status, the OAuth
-/// `error` such as `invalid_request_object`, its description and `x-debug-id`), and
+/// `error` such as `invalid_request_object`, its description and the kept headers), and
 /// [`Error::InvalidResponse`] when the answer lacks a non-empty `request_uri` string or a
 /// positive integer `expires_in`.
 pub async fn push(

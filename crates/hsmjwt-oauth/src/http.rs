@@ -23,9 +23,6 @@ use zeroize::Zeroizing;
 use crate::endpoint::{check_url, display_url};
 use crate::error::{Error, Result};
 
-/// The name of Adobe's support header on IMS responses.
-pub const DEBUG_ID_HEADER: &str = "x-debug-id";
-
 /// Timeouts, retries and limits of an [`HttpClient`].
 ///
 /// Retries happen on connection failures, on 5xx answers and on 429; never on other 4xx
@@ -50,6 +47,9 @@ pub struct HttpOptions {
     pub max_retry_after: Duration,
     /// Largest accepted response body. Default 1 MiB.
     pub max_response_bytes: usize,
+    /// Response headers kept (lower-case names) in [`FormResponse::headers`] and in
+    /// [`Error::Endpoint`], for support: a provider's request id, say. Default none.
+    pub kept_headers: Vec<String>,
 }
 
 impl Default for HttpOptions {
@@ -62,6 +62,7 @@ impl Default for HttpOptions {
             max_backoff: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(30),
             max_response_bytes: 1 << 20,
+            kept_headers: Vec::new(),
         }
     }
 }
@@ -107,6 +108,18 @@ impl HttpOptions {
     #[must_use]
     pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Keeps the response header `name` (compared ignoring case) in answers and errors, for
+    /// support (a provider's request id, for example). Its value is cleaned of control
+    /// characters and cut to 128 characters.
+    #[must_use]
+    pub fn with_kept_header(mut self, name: &str) -> Self {
+        let name = name.to_ascii_lowercase();
+        if !self.kept_headers.contains(&name) {
+            self.kept_headers.push(name);
+        }
         self
     }
 }
@@ -175,8 +188,9 @@ impl fmt::Debug for ClientAuth {
 pub struct FormResponse {
     /// The HTTP status.
     pub status: u16,
-    /// The `x-debug-id` header, if any.
-    pub debug_id: Option<String>,
+    /// The kept response headers that were present (see [`HttpOptions::with_kept_header`]):
+    /// lower-case name and cleaned value.
+    pub headers: Vec<(String, String)>,
     /// The body, wiped from memory on drop (it may hold a token).
     pub body: Zeroizing<Vec<u8>>,
     /// When the successful request was sent.
@@ -188,6 +202,14 @@ pub struct FormResponse {
 }
 
 impl FormResponse {
+    /// A kept response header (`name` in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as one JSON object, parsed strictly (duplicate members are an error).
     ///
     /// # Errors
@@ -202,7 +224,7 @@ impl fmt::Debug for FormResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FormResponse")
             .field("status", &self.status)
-            .field("debug_id", &self.debug_id)
+            .field("headers", &self.headers)
             .field("body", &format_args!("[{} bytes]", self.body.len()))
             .field("attempts", &self.attempts)
             .field("url", &self.url)
@@ -246,7 +268,7 @@ impl HttpClient {
     /// [`Error::Client`] when the TLS stack cannot be set up.
     pub fn new(options: HttpOptions) -> Result<Self> {
         let client = builder(&options).build().map_err(|e| Error::Client {
-            source: Arc::new(e),
+            source: Error::boxed(e),
         })?;
         Ok(HttpClient {
             client,
@@ -267,9 +289,18 @@ impl HttpClient {
             .no_proxy()
             .build()
             .map_err(|e| Error::Client {
-                source: Arc::new(e),
+                source: Error::boxed(e),
             })?;
         Ok(self.direct.get_or_init(|| c))
+    }
+
+    /// The same client (shared connection pool) that also keeps the response header `name`
+    /// (see [`HttpOptions::with_kept_header`]).
+    #[must_use]
+    pub fn keeping_header(mut self, name: &str) -> Self {
+        let options = (*self.options).clone().with_kept_header(name);
+        self.options = Arc::new(options);
+        self
     }
 
     /// The options in force.
@@ -288,7 +319,7 @@ impl HttpClient {
     ///
     /// # Errors
     /// [`Error::Endpoint`] for a non-2xx answer (after retries, for 5xx and 429), carrying
-    /// the status, the OAuth `error` and `error_description` and the `x-debug-id`;
+    /// the status, the OAuth `error` and `error_description` and the kept headers;
     /// [`Error::Connect`], [`Error::Timeout`], [`Error::Http`] for transport failures;
     /// [`Error::ResponseTooLarge`]; [`Error::Jwt`] or [`Error::SignTask`] when the client
     /// assertion cannot be signed; [`Error::InvalidUrl`] or [`Error::InsecureUrl`] for a
@@ -333,7 +364,7 @@ impl HttpClient {
             let delay = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
-                    let debug_id = header_string(response.headers(), DEBUG_ID_HEADER);
+                    let headers = kept_headers(response.headers(), &opts.kept_headers);
                     let retry_after = response
                         .headers()
                         .get(RETRY_AFTER)
@@ -344,14 +375,14 @@ impl HttpClient {
                         tracing::debug!(url = %shown, status = status.as_u16(), attempt, "token endpoint answered");
                         return Ok(FormResponse {
                             status: status.as_u16(),
-                            debug_id,
+                            headers,
                             body,
                             sent_at,
                             attempts: attempt,
                             url: shown,
                         });
                     }
-                    let error = endpoint_error(&shown, status.as_u16(), &body, debug_id, attempt);
+                    let error = endpoint_error(&shown, status.as_u16(), &body, headers, attempt);
                     let retryable = status.is_server_error()
                         || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
                     if !retryable || attempt > opts.max_retries {
@@ -369,7 +400,7 @@ impl HttpClient {
                         if attempt > opts.max_retries {
                             return Err(Error::Connect {
                                 url: shown,
-                                source: Arc::new(e),
+                                source: Error::boxed(e),
                             });
                         }
                         let delay = backoff(opts, attempt);
@@ -383,7 +414,7 @@ impl HttpClient {
                     } else {
                         return Err(Error::Http {
                             url: shown,
-                            source: Arc::new(e),
+                            source: Error::boxed(e),
                         });
                     }
                 }
@@ -399,7 +430,7 @@ fn builder(options: &HttpOptions) -> reqwest::ClientBuilder {
         .connect_timeout(options.connect_timeout)
         .timeout(options.request_timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("hsmjwt-ims/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("hsmjwt-oauth/", env!("CARGO_PKG_VERSION")))
 }
 
 /// Builds the form body for one attempt, signing a fresh client assertion if needed.
@@ -462,8 +493,13 @@ async fn sign_assertion(
     sign_blocking(what, move || assertion.sign(&*signer, NumericDate::now())).await
 }
 
-/// Runs a signing closure on tokio's blocking pool and maps its errors.
-pub(crate) async fn sign_blocking<F>(what: &'static str, f: F) -> Result<String>
+/// Runs a signing closure (a [`Signer`] is synchronous, and an HSM may block) on tokio's
+/// blocking pool, and maps its errors; `what` names the token in them.
+///
+/// # Errors
+/// [`Error::Jwt`] when the closure fails, [`Error::SignTask`] when the task panicked or
+/// was cancelled.
+pub async fn sign_blocking<F>(what: &'static str, f: F) -> Result<String>
 where
     F: FnOnce() -> std::result::Result<String, hsmjwt_core::Error> + Send + 'static,
 {
@@ -471,7 +507,7 @@ where
         Ok(Ok(jwt)) => Ok(jwt),
         Ok(Err(e)) => Err(Error::jwt(what, e)),
         Err(e) => Err(Error::SignTask {
-            source: Arc::new(e),
+            source: Error::boxed(e),
         }),
     }
 }
@@ -488,19 +524,21 @@ fn basic_auth(client_id: &str, secret: &SecretString) -> Result<HeaderValue> {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(plain.as_bytes())
     ));
-    let mut header = HeaderValue::from_str(&value).map_err(|_| {
-        Error::credentials("client secret", "cannot be sent in an Authorization header")
+    let mut header = HeaderValue::from_str(&value).map_err(|_| Error::ClientSecret {
+        reason: "cannot be sent in an Authorization header".to_owned(),
     })?;
     header.set_sensitive(true);
     Ok(header)
 }
 
-/// A header's value as a short printable string.
-fn header_string(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| clean(s, 128))
+/// The kept headers that are present, as short printable strings.
+fn kept_headers(headers: &reqwest::header::HeaderMap, kept: &[String]) -> Vec<(String, String)> {
+    kept.iter()
+        .filter_map(|name| {
+            let value = headers.get(name.as_str())?.to_str().ok()?;
+            Some((name.clone(), clean(value, 128)))
+        })
+        .collect()
 }
 
 /// Keeps at most `max` characters and replaces control characters.
@@ -549,7 +587,7 @@ async fn read_limited(
             Err(e) => {
                 return Err(Error::Http {
                     url: url.to_owned(),
-                    source: Arc::new(e),
+                    source: Error::boxed(e),
                 });
             }
         }
@@ -562,7 +600,7 @@ fn endpoint_error(
     url: &str,
     status: u16,
     body: &[u8],
-    debug_id: Option<String>,
+    headers: Vec<(String, String)>,
     attempts: u32,
 ) -> Error {
     let (error, error_description) = match serde_json::from_slice::<Value>(body) {
@@ -578,12 +616,11 @@ fn endpoint_error(
         status,
         error,
         error_description,
-        debug_id,
+        headers,
         attempts,
     }
 }
 
-/// The backoff delay before retry `attempt` (1-based), with jitter down to half.
 /// The delay a `Retry-After` value asks for (RFC 9110 section 10.2.3): delay-seconds, or an
 /// HTTP date, which counts from `now` (a date already past asks for no delay). `None` when
 /// the value is neither, and the usual backoff applies.
@@ -597,6 +634,7 @@ fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// The backoff delay before retry `attempt` (1-based), with jitter down to half.
 fn backoff(opts: &HttpOptions, attempt: u32) -> Duration {
     let exp = attempt.saturating_sub(1).min(20);
     let full = opts
@@ -691,18 +729,18 @@ mod tests {
             "u",
             401,
             br#"{"error":"invalid_client","error_description":"bad\nsecret"}"#,
-            Some("dbg".into()),
+            vec![("x-request-id".into(), "dbg".into())],
             1,
         );
         assert_eq!(e.status(), Some(401));
         assert_eq!(e.oauth_error(), Some("invalid_client"));
         assert_eq!(e.error_description(), Some("bad secret"));
-        assert_eq!(e.debug_id(), Some("dbg"));
+        assert_eq!(e.response_header("X-Request-Id"), Some("dbg"));
         assert_eq!(
             e.to_string(),
-            "u answered 401: invalid_client (bad secret) [x-debug-id dbg]"
+            "u answered 401: invalid_client (bad secret) [x-request-id dbg]"
         );
-        let e = endpoint_error("u", 502, b"<html>", None, 4);
+        let e = endpoint_error("u", 502, b"<html>", Vec::new(), 4);
         assert_eq!(e.to_string(), "u answered 502");
     }
 }

@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use hsmjwt_ims::cache::TokenCache;
-use hsmjwt_ims::emulator::{Emulator, EmulatorConfig, Endpoint, Fault, Integration};
-use hsmjwt_ims::{
-    ClientAuth, Grant, HttpClient, JwtBearerGrant, OAuthClient, OAuthFlow, TokenParams,
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Endpoint, Fault, Integration};
+use hsmjwt_oauth::{
+    ClientAuth, Grant, HttpClient, JwtBearerGrant, OAuthClient, OAuthFlow, TokenCache, TokenParams,
 };
 
 use crate::support::*;
@@ -151,7 +150,7 @@ async fn the_emulator_refuses_a_replayed_assertion() {
         .sign(&*keys().signer(), hsmjwt_core::NumericDate::now())
         .unwrap();
     let http = HttpClient::new(fast()).unwrap();
-    let url = url::Url::parse(&emu.token_endpoint()).unwrap();
+    let url = hsmjwt_oauth::endpoint::parse_endpoint_url(&emu.token_endpoint()).unwrap();
     let params = [
         ("grant_type", "client_credentials"),
         ("client_assertion_type", ASSERTION_TYPE),

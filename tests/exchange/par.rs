@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use hsmjwt_core::profile::jar::{Pkce, RequestObject, authorization_url, par_authorization_url};
 use hsmjwt_core::{Algorithm, NumericDate, Signer};
-use hsmjwt_ims::authz_server::{
+use hsmjwt_emulator::authz::{
     AuthorizationServer, AuthorizationServerConfig, RegisteredAuth, RegisteredClient,
 };
-use hsmjwt_ims::endpoint::parse_endpoint_url;
-use hsmjwt_ims::{ClientAuth, Error, HttpClient, HttpOptions, SecretString, par};
+use hsmjwt_oauth::endpoint::parse_endpoint_url;
+use hsmjwt_oauth::{ClientAuth, Error, HttpClient, HttpOptions, SecretString, par};
 use hsmjwt_soft::{KeySpec, PrivateKey, SoftSigner};
 use serde_json::Value;
 

@@ -2,12 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use hsmjwt_ims::emulator::{Endpoint, Fault};
-use hsmjwt_ims::{Error, HttpOptions, ImsClient, ImsEndpoint, JwtExchange, ServerToServer};
+use hsmjwt_emulator::{Endpoint, Fault};
+use hsmjwt_ims::{ImsClient, ImsEndpoint, JwtExchange, ServerToServer};
+use hsmjwt_oauth::{Error, HttpOptions};
 
 use crate::support::*;
 
-fn s2s(emu: &hsmjwt_ims::emulator::Emulator, options: HttpOptions) -> ServerToServer {
+fn s2s(emu: &hsmjwt_emulator::Emulator, options: HttpOptions) -> ServerToServer {
     ServerToServer::new(ims_client(emu, options), s2s_credentials())
 }
 
@@ -36,7 +37,7 @@ async fn at_most_three_retries() {
         matches!(err, Error::Endpoint { attempts: 4, .. }),
         "{err:?}"
     );
-    assert!(err.debug_id().is_some());
+    assert!(hsmjwt_ims::debug_id(&err).is_some());
     assert_eq!(emu.requests(Endpoint::TokenV3), 4);
 }
 
@@ -132,7 +133,7 @@ async fn connection_refused_is_retried_then_reported() {
     let endpoint = ImsEndpoint::production()
         .with_base_url(&format!("http://127.0.0.1:{port}"))
         .unwrap();
-    let client = ImsClient::with_http(endpoint, hsmjwt_ims::HttpClient::new(fast()).unwrap());
+    let client = ImsClient::with_http(endpoint, hsmjwt_oauth::HttpClient::new(fast()).unwrap());
     let started = Instant::now();
     let err = ServerToServer::new(client, s2s_credentials())
         .fetch()

@@ -10,14 +10,14 @@ use crate::error::{Error, Result};
 
 /// The unit of `expires_in` in a token response.
 ///
-/// Adobe's JWT exchange (`/ims/exchange/jwt`) answers in **milliseconds**; its
-/// `/ims/token/v3` and standard OAuth 2.0 endpoints answer in seconds (RFC 6749 5.1).
+/// OAuth 2.0 endpoints answer in seconds (RFC 6749 5.1); some proprietary exchange
+/// endpoints count **milliseconds** instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExpiresUnit {
-    /// `expires_in` counts milliseconds (Adobe `/ims/exchange/jwt`).
+    /// `expires_in` counts milliseconds (a proprietary endpoint).
     Milliseconds,
-    /// `expires_in` counts seconds (RFC 6749, Adobe `/ims/token/v3`).
+    /// `expires_in` counts seconds (RFC 6749).
     Seconds,
 }
 

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use hsmjwt_ims::cache::{CacheOptions, ManualClock, TokenCache};
-use hsmjwt_ims::emulator::{Endpoint, Fault};
-use hsmjwt_ims::{AccessToken, Error, ExposeSecret, JwtExchange, SecretString, ServerToServer};
+use hsmjwt_emulator::{Endpoint, Fault};
+use hsmjwt_ims::{JwtExchange, ServerToServer};
+use hsmjwt_oauth::{AccessToken, SecretString};
+use hsmjwt_oauth::{CacheOptions, Error, ExposeSecret, TokenCache};
 
 use crate::support::*;
 
@@ -115,7 +116,7 @@ impl Scripted {
         self.fail.store(fail, Ordering::SeqCst);
     }
 
-    fn source(&self) -> impl hsmjwt_ims::TokenSource + use<> {
+    fn source(&self) -> impl hsmjwt_oauth::TokenSource + use<> {
         let me = self.clone();
         move || {
             let me = me.clone();
@@ -128,7 +129,7 @@ impl Scripted {
                         status: 503,
                         error: Some("temporarily_unavailable".into()),
                         error_description: None,
-                        debug_id: None,
+                        headers: Vec::new(),
                         attempts: 1,
                     });
                 }
@@ -145,7 +146,7 @@ fn cache_of(
     script: &Scripted,
     options: CacheOptions,
     clock: &Arc<ManualClock>,
-) -> TokenCache<impl hsmjwt_ims::TokenSource + use<>> {
+) -> TokenCache<impl hsmjwt_oauth::TokenSource + use<>> {
     TokenCache::with_clock(script.source(), options, clock.clone())
 }
 

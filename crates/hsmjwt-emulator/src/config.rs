@@ -1,0 +1,339 @@
+//! What the IMS emulator serves: registered integrations, token lifetimes, and the faults
+//! it can be told to answer with.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hsmjwt_core::{Algorithm, KeyKind, Verifier};
+use hsmjwt_ims::{ConsoleCredential, CredentialsFile, OAuthCredentials, ServiceAccountCredentials};
+use hsmjwt_soft::{PublicKey, SoftVerifier};
+use secrecy::SecretString;
+
+use crate::error::{Error, Result};
+
+/// The endpoints the emulator counts requests for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `POST /ims/exchange/jwt`.
+    JwtExchange,
+    /// `POST /ims/token/v3`.
+    TokenV3,
+    /// `POST /oauth/token`.
+    OAuthToken,
+}
+
+impl Endpoint {
+    /// How many endpoints are counted.
+    pub(crate) const COUNT: usize = 3;
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Endpoint::JwtExchange => 0,
+            Endpoint::TokenV3 => 1,
+            Endpoint::OAuthToken => 2,
+        }
+    }
+}
+
+/// A fault the emulator answers with instead of (or before) a normal answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status, an optional `Retry-After` (seconds) and an OAuth error body.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// `Retry-After` in seconds.
+        retry_after: Option<u64>,
+    },
+    /// 429 Too Many Requests with `Retry-After` as an HTTP date.
+    RetryAt(std::time::SystemTime),
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Answer with this status and this body verbatim (content type JSON).
+    Body {
+        /// HTTP status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+}
+
+impl Fault {
+    /// An error status (500, 502, 503, 400, ...).
+    pub fn status(status: u16) -> Self {
+        Fault::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// 429 Too Many Requests with `Retry-After: {seconds}`.
+    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        Fault::Status {
+            status: 429,
+            retry_after: Some(retry_after_seconds),
+        }
+    }
+
+    /// 429 Too Many Requests with `Retry-After: <HTTP date of at>` (whole seconds).
+    pub fn too_many_requests_until(at: std::time::SystemTime) -> Self {
+        Fault::RetryAt(at)
+    }
+
+    /// A slow answer.
+    pub fn delay(d: Duration) -> Self {
+        Fault::Delay(d)
+    }
+
+    /// A verbatim answer.
+    pub fn body(status: u16, body: impl Into<String>) -> Self {
+        Fault::Body {
+            status,
+            body: body.into(),
+        }
+    }
+}
+
+/// A service-account (JWT) registration.
+#[derive(Clone)]
+pub(crate) struct ServiceAccount {
+    pub(crate) org_id: String,
+    pub(crate) technical_account_id: String,
+    pub(crate) ims_host: String,
+    pub(crate) metascopes: Vec<String>,
+}
+
+/// A registered integration (client).
+#[derive(Clone)]
+pub struct Integration {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) service_account: Option<ServiceAccount>,
+    pub(crate) scopes: Option<Vec<String>>,
+    verifiers: Vec<Arc<SoftVerifier>>,
+}
+
+impl fmt::Debug for Integration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Integration")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("service_account", &self.service_account.is_some())
+            .field("scopes", &self.scopes)
+            .field("keys", &self.verifiers.len())
+            .finish()
+    }
+}
+
+impl Integration {
+    /// A client with a secret and nothing else (for `/oauth/token` with client secrets).
+    pub fn client(client_id: impl Into<String>, client_secret: SecretString) -> Self {
+        Integration {
+            client_id: client_id.into(),
+            client_secret,
+            service_account: None,
+            scopes: None,
+            verifiers: Vec::new(),
+        }
+    }
+
+    /// A service-account integration from AEM-style credentials; `certificate_pem` (the
+    /// AEM `publicKey`: a certificate or a public key PEM) is the registered key.
+    ///
+    /// # Errors
+    /// [`Error::Registration`] when there is no certificate or public key, or it is unusable.
+    pub fn from_service_account(creds: &ServiceAccountCredentials) -> Result<Self> {
+        let pem = creds.certificate_pem.as_deref().ok_or_else(|| {
+            Error::registration(format!(
+                "integration `{}` has no certificate or public key (`publicKey`)",
+                creds.client_id
+            ))
+        })?;
+        let mut i = Integration::client(creds.client_id.clone(), creds.client_secret.clone())
+            .with_public_key_pem(pem)?;
+        i.service_account = Some(ServiceAccount {
+            org_id: creds.org_id.clone(),
+            technical_account_id: creds.technical_account_id.clone(),
+            ims_host: creds.ims_host.clone(),
+            metascopes: creds.metascopes.clone(),
+        });
+        Ok(i)
+    }
+
+    /// An OAuth server-to-server integration; its scopes are the ones it may request.
+    pub fn from_oauth(creds: &OAuthCredentials) -> Self {
+        Integration::client(creds.client_id.clone(), creds.client_secret.clone())
+            .with_scopes(creds.scopes.clone())
+    }
+
+    /// Every integration a credentials file describes: the AEM integration, or the OAuth
+    /// server-to-server credentials of a Console project (its JWT credentials carry no
+    /// certificate and are skipped with a warning).
+    ///
+    /// # Errors
+    /// [`Error::Registration`] when the file yields no usable integration.
+    pub fn from_credentials_file(file: &CredentialsFile) -> Result<Vec<Self>> {
+        match file {
+            CredentialsFile::Aem(c) => Ok(vec![Self::from_service_account(c)?]),
+            CredentialsFile::Console(p) => {
+                let mut out = Vec::new();
+                for c in &p.credentials {
+                    match c {
+                        ConsoleCredential::OAuthServerToServer(o) => out.push(Self::from_oauth(o)),
+                        ConsoleCredential::Jwt(j) if j.certificate_pem.is_some() => {
+                            out.push(Self::from_service_account(j)?);
+                        }
+                        ConsoleCredential::Jwt(j) => tracing::warn!(
+                            client_id = %j.client_id,
+                            "skipping a JWT credential without a certificate"
+                        ),
+                        _ => {}
+                    }
+                }
+                if out.is_empty() {
+                    return Err(Error::registration(
+                        "the project has no OAuth server-to-server credential",
+                    ));
+                }
+                Ok(out)
+            }
+            _ => Err(Error::registration("an unknown kind of credentials file")),
+        }
+    }
+
+    /// Registers a public key (certificate, SPKI or PKCS#1 PEM) for the JWT exchange and
+    /// `private_key_jwt`. RSA keys verify RS256 and PS256; EC keys ES256 or ES384.
+    ///
+    /// # Errors
+    /// [`Error::Registration`] when the PEM holds no usable public key.
+    pub fn with_public_key_pem(mut self, pem: &str) -> Result<Self> {
+        let bad = |e: hsmjwt_soft::Error| Error::registration(format!("unusable public key: {e}"));
+        let key = PublicKey::from_pem(pem).map_err(bad)?;
+        let algs: &[Algorithm] = match key.params().kind() {
+            KeyKind::Rsa => &[Algorithm::RS256, Algorithm::PS256],
+            _ => &[Algorithm::ES256, Algorithm::ES384],
+        };
+        for alg in algs {
+            if let Ok(v) = SoftVerifier::new(&key, *alg) {
+                self.verifiers.push(Arc::new(v));
+            }
+        }
+        if self.verifiers.is_empty() {
+            return Err(Error::registration(
+                "the public key fits no supported algorithm",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Limits the scopes this client may request (by default: any).
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Vec<String>) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub(crate) fn verifier(&self, alg: Algorithm) -> Option<&SoftVerifier> {
+        self.verifiers
+            .iter()
+            .map(|v| &**v)
+            .find(|v| v.algorithm() == alg)
+    }
+}
+
+/// What the emulator serves and how.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub(crate) listen: SocketAddr,
+    pub(crate) jwt_token_lifetime: Duration,
+    pub(crate) v3_token_lifetime: Duration,
+    pub(crate) oauth_token_lifetime: Duration,
+    pub(crate) leeway: Duration,
+    pub(crate) integrations: Vec<Integration>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_token_lifetime: Duration::from_millis(86_399_999),
+            v3_token_lifetime: Duration::from_secs(86_399),
+            oauth_token_lifetime: Duration::from_secs(3600),
+            leeway: Duration::from_secs(30),
+            integrations: Vec::new(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Listens on 127.0.0.1 on a free port, Adobe's token lifetimes, 30 s of skew.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Listens on `addr`, which must be a loopback address.
+    ///
+    /// # Errors
+    /// [`Error::NotLoopback`] for a non-loopback address (the emulator speaks plain http).
+    pub fn with_listen(mut self, addr: SocketAddr) -> Result<Self> {
+        if !addr.ip().is_loopback() {
+            return Err(Error::NotLoopback { addr });
+        }
+        self.listen = addr;
+        Ok(self)
+    }
+
+    /// Registers an integration.
+    #[must_use]
+    pub fn with_integration(mut self, integration: Integration) -> Self {
+        self.integrations.push(integration);
+        self
+    }
+
+    /// Registers integrations.
+    #[must_use]
+    pub fn with_integrations(
+        mut self,
+        integrations: impl IntoIterator<Item = Integration>,
+    ) -> Self {
+        self.integrations.extend(integrations);
+        self
+    }
+
+    /// The `expires_in` of JWT-exchange tokens (sent in milliseconds; default 86399999 ms).
+    #[must_use]
+    pub fn with_jwt_token_lifetime(mut self, d: Duration) -> Self {
+        self.jwt_token_lifetime = d;
+        self
+    }
+
+    /// The `expires_in` of `/ims/token/v3` tokens (sent in seconds; default 86399 s).
+    #[must_use]
+    pub fn with_v3_token_lifetime(mut self, d: Duration) -> Self {
+        self.v3_token_lifetime = d;
+        self
+    }
+
+    /// The `expires_in` of `/oauth/token` tokens (sent in seconds; default 3600 s).
+    #[must_use]
+    pub fn with_oauth_token_lifetime(mut self, d: Duration) -> Self {
+        self.oauth_token_lifetime = d;
+        self
+    }
+
+    /// The clock skew tolerated on `exp`, `iat` and `nbf` (default 30 s).
+    #[must_use]
+    pub fn with_leeway(mut self, d: Duration) -> Self {
+        self.leeway = d;
+        self
+    }
+}
