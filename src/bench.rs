@@ -5,8 +5,8 @@
 //! signer from several threads for a fixed time and returns [`BenchStats`]: the count, the
 //! rate and latency percentiles. With an HSM key the signer's session pool should have at
 //! least as many sessions as there are threads: open it with
-//! [`KeySource::open`](crate::key::KeySource::open) and
-//! [`OpenOptions::with_pool_size`](crate::key::OpenOptions::with_pool_size).
+//! [`KeySource::open`](crate::key::KeySource::open) with
+//! [`OpenOptions::pool_size`](crate::key::OpenOptions::pool_size).
 //!
 //! ```
 //! use std::time::Duration;

@@ -75,7 +75,15 @@ impl FromStr for KeySource {
     }
 }
 
-/// How [`KeySource::open`] opens a private key.
+/// How [`KeySource::open`] opens a private key: set the fields you need, default the rest.
+///
+/// ```
+/// use hsmjwt::key::OpenOptions;
+///
+/// // An HSM key for eight signing threads; the key's own algorithm.
+/// let options = OpenOptions { pool_size: Some(8), ..OpenOptions::default() };
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
     /// The JWS algorithm; by default the key's own (RS256 for RSA, ES256/ES384 by curve).
@@ -85,29 +93,6 @@ pub struct OpenOptions {
     pub pool_size: Option<usize>,
     /// The key id for the header's `kid` and the JWK.
     pub kid: Option<String>,
-}
-
-impl OpenOptions {
-    /// Sets the algorithm.
-    #[must_use]
-    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
-        self.algorithm = Some(algorithm);
-        self
-    }
-
-    /// Sets the number of threads that may sign at once with an HSM key.
-    #[must_use]
-    pub fn with_pool_size(mut self, size: usize) -> Self {
-        self.pool_size = Some(size);
-        self
-    }
-
-    /// Sets the key id.
-    #[must_use]
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(kid.into());
-        self
-    }
 }
 
 impl KeySource {
@@ -180,6 +165,37 @@ impl KeySource {
                 Ok(jwk)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_applies_the_options_to_a_file_key() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("key.pem");
+        let key = hsmjwt_soft::PrivateKey::generate(hsmjwt_soft::KeySpec::P384)?;
+        key.write_pkcs8_pem(&path, false)?;
+        let source: KeySource = path.to_str().ok_or("path")?.parse()?;
+
+        let signer = source.open(&OpenOptions {
+            kid: Some("k1".into()),
+            pool_size: Some(4),
+            ..OpenOptions::default()
+        })?;
+        assert_eq!(signer.algorithm(), Algorithm::ES384);
+        assert_eq!(signer.key_id(), Some("k1"));
+        assert_eq!(signer.public_key().kid.as_deref(), Some("k1"));
+
+        let plain = source.open_signer(None)?;
+        assert_eq!(plain.key_id(), None);
+        assert!(matches!(
+            source.open_signer(Some(Algorithm::ES256)),
+            Err(KeyError::Soft(_) | KeyError::Core(_))
+        ));
+        Ok(())
     }
 }
 
