@@ -112,7 +112,8 @@ fn bench_alg(c: &mut Criterion, env: &Env, alg: Algorithm, label: &str) {
     let uri = Pkcs11Uri::new()
         .with_token(&env.token)
         .with_object(label)
-        .with_module_path(&env.module);
+        .with_module_path(&env.module)
+        .with_pin_value(env.pin.as_str().into());
     let signer = Pkcs11Signer::open(
         &uri,
         SignerOptions::default()
@@ -135,7 +136,7 @@ fn bench_alg(c: &mut Criterion, env: &Env, alg: Algorithm, label: &str) {
     };
 
     // The raw loop: its own sessions (one per thread) on the same token and key.
-    let ctx = shared_context(Some(&env.module)).expect("the shared PKCS#11 context");
+    let ctx = shared_context(&env.module).expect("the shared PKCS#11 context");
     let slot = find_slot(&ctx, &env.token);
     let raw: Vec<std::sync::Mutex<(Session, ObjectHandle)>> = (0..2)
         .map(|_| std::sync::Mutex::new(raw_session(&ctx, slot, &env.pin, label)))

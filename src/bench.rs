@@ -4,7 +4,9 @@
 //! [`run`] mints complete tokens ([`crate::encode`]: serialise, base64url, sign) with one
 //! signer from several threads for a fixed time and returns [`BenchStats`]: the count, the
 //! rate and latency percentiles. With an HSM key the signer's session pool should have at
-//! least as many sessions as there are threads ([`open_signer`] sees to that).
+//! least as many sessions as there are threads: open it with
+//! [`KeySource::open`](crate::key::KeySource::open) with
+//! [`OpenOptions::pool_size`](crate::key::OpenOptions::pool_size).
 //!
 //! ```
 //! use std::time::Duration;
@@ -194,30 +196,6 @@ fn stats(threads: usize, elapsed: Duration, mut nanos: Vec<u64>) -> BenchStats {
             .last()
             .map_or(Duration::ZERO, |&n| Duration::from_nanos(n)),
         mean,
-    }
-}
-
-/// Opens the key named by `source` for [`run`] with `threads` threads: like
-/// [`crate::key::KeySource::open_signer`], but an HSM key gets a session pool of
-/// `threads` sessions, so that no thread waits for another's session.
-///
-/// # Errors
-/// As [`crate::key::KeySource::open_signer`].
-#[cfg(feature = "soft")]
-pub fn open_signer(
-    source: &crate::key::KeySource,
-    alg: Option<hsmjwt_core::Algorithm>,
-    threads: usize,
-) -> Result<Box<dyn Signer>, crate::key::KeyError> {
-    match source {
-        #[cfg(feature = "pkcs11")]
-        crate::key::KeySource::Pkcs11(uri) => {
-            let mut options =
-                hsmjwt_pkcs11::SignerOptions::default().with_pool_size(threads.max(1));
-            options.algorithm = alg;
-            Ok(Box::new(hsmjwt_pkcs11::Pkcs11Signer::open(uri, options)?))
-        }
-        other => other.open_signer(alg),
     }
 }
 

@@ -1,11 +1,25 @@
 //! Opening keys by name: a file path (PEM, DER or JWK) or a `pkcs11:` URI.
 //!
-//! This is what the CLI's `--key` flag accepts, offered to library users too.
+//! This is what the CLI's `--key` flag accepts, offered to library users too. For `pkcs11:`
+//! URIs this module holds the application's policy, which the `hsmjwt-pkcs11` crate leaves
+//! to its caller ([`env_access`]): the module is the URI's `module-path`, else
+//! `$PKCS11_MODULE` ([`MODULE_ENV`]); the PIN, looked for only when a login is needed, is
+//! the URI's `pin-value` or `pin-source`, else `$HSMJWT_PIN` ([`PIN_ENV`]), else a prompt
+//! on the terminal when stdin is one. [`KeySource::open`], [`generate_in_token`] and
+//! [`list_tokens`] use it.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use hsmjwt_core::{Algorithm, Jwk, Signer};
+
+/// Environment variable naming the PKCS#11 module when the URI has no `module-path`.
+#[cfg(feature = "pkcs11")]
+pub const MODULE_ENV: &str = "PKCS11_MODULE";
+
+/// Environment variable holding the user PIN when the URI has no `pin-value`/`pin-source`.
+#[cfg(feature = "pkcs11")]
+pub const PIN_ENV: &str = "HSMJWT_PIN";
 
 /// Why a key could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +38,14 @@ pub enum KeyError {
     /// A core check failed.
     #[error(transparent)]
     Core(#[from] hsmjwt_core::Error),
+    /// `$HSMJWT_PIN` is set but is not UTF-8.
+    #[cfg(feature = "pkcs11")]
+    #[error("{PIN_ENV} is not UTF-8")]
+    PinNotUtf8,
+    /// The PIN prompt on the terminal failed.
+    #[cfg(feature = "pkcs11")]
+    #[error("cannot read the PIN from the terminal")]
+    PinPrompt(#[source] hsmjwt_pkcs11::BoxError),
 }
 
 /// Where a key lives.
@@ -53,28 +75,66 @@ impl FromStr for KeySource {
     }
 }
 
+/// How [`KeySource::open`] opens a private key: set the fields you need, default the rest.
+///
+/// ```
+/// use hsmjwt::key::OpenOptions;
+///
+/// // An HSM key for eight signing threads; the key's own algorithm.
+/// let options = OpenOptions { pool_size: Some(8), ..OpenOptions::default() };
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// The JWS algorithm; by default the key's own (RS256 for RSA, ES256/ES384 by curve).
+    pub algorithm: Option<Algorithm>,
+    /// How many threads may sign at once with an HSM key (its session pool); by default
+    /// the number of CPUs. A file key signs from any number of threads and ignores it.
+    pub pool_size: Option<usize>,
+    /// The key id for the header's `kid` and the JWK.
+    pub kid: Option<String>,
+}
+
 impl KeySource {
-    /// Opens the private key as a signer for `alg` (the key's default algorithm when
-    /// `None`: RS256 for RSA, ES256/ES384 by curve).
+    /// Opens the private key as a signer. An HSM key is reached through [`env_access`].
     ///
     /// # Errors
     /// Fails when the file cannot be read or parsed, when the algorithm does not fit the
-    /// key, or when the token, the PIN or the key is wrong.
-    pub fn open_signer(&self, alg: Option<Algorithm>) -> Result<Box<dyn Signer>, KeyError> {
+    /// key, or when the module, the token, the PIN or the key is wrong.
+    pub fn open(&self, options: &OpenOptions) -> Result<Box<dyn Signer>, KeyError> {
         match self {
             KeySource::File(path) => {
                 let key = hsmjwt_soft::PrivateKey::load(path)?;
-                Ok(Box::new(hsmjwt_soft::SoftSigner::new(key, alg)?))
+                let signer = hsmjwt_soft::SoftSigner::new(key, options.algorithm)?;
+                Ok(match &options.kid {
+                    Some(kid) => Box::new(signer.with_kid(kid.clone())),
+                    None => Box::new(signer),
+                })
             }
             #[cfg(feature = "pkcs11")]
             KeySource::Pkcs11(uri) => {
                 let options = hsmjwt_pkcs11::SignerOptions {
-                    algorithm: alg,
-                    ..Default::default()
+                    algorithm: options.algorithm,
+                    pool_size: options.pool_size,
+                    kid: options.kid.clone(),
+                    access: env_access(),
                 };
                 Ok(Box::new(hsmjwt_pkcs11::Pkcs11Signer::open(uri, options)?))
             }
         }
+    }
+
+    /// Opens the private key as a signer for `alg` (the key's default algorithm when
+    /// `None`: RS256 for RSA, ES256/ES384 by curve): [`KeySource::open`] with only the
+    /// algorithm set.
+    ///
+    /// # Errors
+    /// As [`KeySource::open`].
+    pub fn open_signer(&self, alg: Option<Algorithm>) -> Result<Box<dyn Signer>, KeyError> {
+        self.open(&OpenOptions {
+            algorithm: alg,
+            ..OpenOptions::default()
+        })
     }
 
     /// The public key, as a JWK. A file may hold a private key, a public key, a certificate
@@ -83,7 +143,7 @@ impl KeySource {
     /// opened (which may need the PIN) and its JWK returned without `kid` and `alg`.
     ///
     /// # Errors
-    /// As [`KeySource::open_signer`].
+    /// As [`KeySource::open`].
     pub fn public_key(&self) -> Result<Jwk, KeyError> {
         match self {
             KeySource::File(path) => {
@@ -104,6 +164,236 @@ impl KeySource {
                 jwk.alg = None;
                 Ok(jwk)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_applies_the_options_to_a_file_key() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("key.pem");
+        let key = hsmjwt_soft::PrivateKey::generate(hsmjwt_soft::KeySpec::P384)?;
+        key.write_pkcs8_pem(&path, false)?;
+        let source: KeySource = path.to_str().ok_or("path")?.parse()?;
+
+        let signer = source.open(&OpenOptions {
+            kid: Some("k1".into()),
+            pool_size: Some(4),
+            ..OpenOptions::default()
+        })?;
+        assert_eq!(signer.algorithm(), Algorithm::ES384);
+        assert_eq!(signer.key_id(), Some("k1"));
+        assert_eq!(signer.public_key().kid.as_deref(), Some("k1"));
+
+        let plain = source.open_signer(None)?;
+        assert_eq!(plain.key_id(), None);
+        assert!(matches!(
+            source.open_signer(Some(Algorithm::ES256)),
+            Err(KeyError::Soft(_) | KeyError::Core(_))
+        ));
+        Ok(())
+    }
+}
+
+#[cfg(feature = "pkcs11")]
+pub use pkcs11::{env_access, generate_in_token, list_tokens};
+
+/// The PKCS#11 policy of applications: the environment and the terminal.
+#[cfg(feature = "pkcs11")]
+mod pkcs11 {
+    use std::ffi::OsString;
+    use std::io::IsTerminal;
+    use std::path::{Path, PathBuf};
+
+    use hsmjwt_core::{Algorithm, Jwk};
+    use hsmjwt_pkcs11::{
+        BoxError, Inventory, KeyPairOptions, NotLoggedIn, PinRequest, PinSource, Pkcs11Uri,
+        TokenAccess,
+    };
+    use secrecy::SecretString;
+    use zeroize::Zeroizing;
+
+    use super::{KeyError, MODULE_ENV, PIN_ENV};
+
+    /// How applications reach PKCS#11 tokens when the URI does not say: the module named by
+    /// `$PKCS11_MODULE` (when set and not empty), and a PIN source that gives `$HSMJWT_PIN`
+    /// (when set and not empty), else asks on the terminal, only when the library may ask a
+    /// human ([`PinRequest::may_prompt`]) and stdin is a terminal.
+    ///
+    /// The environment is read when this is called (the module) and when a PIN is needed.
+    pub fn env_access() -> TokenAccess {
+        TokenAccess {
+            module: std::env::var_os(MODULE_ENV)
+                .filter(|m| !m.is_empty())
+                .map(PathBuf::from),
+            pin: Some(PinSource::callback(|request: &PinRequest| {
+                pin_from(
+                    std::env::var_os(PIN_ENV),
+                    request,
+                    || std::io::stdin().is_terminal(),
+                    |prompt| rpassword::prompt_password(prompt),
+                )
+            })),
+        }
+    }
+
+    /// The PIN from the variable's value `env`, else from `prompt` when a human may be
+    /// asked and `terminal` says stdin is one.
+    fn pin_from(
+        env: Option<OsString>,
+        request: &PinRequest,
+        terminal: impl FnOnce() -> bool,
+        prompt: impl FnOnce(&str) -> std::io::Result<String>,
+    ) -> Result<Option<SecretString>, BoxError> {
+        if let Some(pin) = env {
+            let pin = Zeroizing::new(pin.into_string().map_err(|_| KeyError::PinNotUtf8)?);
+            if !pin.is_empty() {
+                return Ok(Some(SecretString::from(pin.as_str())));
+            }
+        }
+        if request.may_prompt && terminal() {
+            let question = format!("PIN for token `{}`: ", request.token.escape_debug());
+            let pin =
+                Zeroizing::new(prompt(&question).map_err(|e| KeyError::PinPrompt(Box::new(e)))?);
+            return Ok(Some(SecretString::from(pin.as_str())));
+        }
+        Ok(None)
+    }
+
+    /// Generates a key pair for `alg` in the token the URI names (see
+    /// [`hsmjwt_pkcs11::generate_key_pair_with`]), reached through [`env_access`], and
+    /// returns its public JWK. `rsa_bits` is 2048 (the default), 3072 or 4096, for RS* and
+    /// PS* only.
+    ///
+    /// # Errors
+    /// [`KeyError::Pkcs11`] with the library's error (a taken label or id, a bad size, the
+    /// module, token and login errors), or the PIN errors of [`env_access`].
+    pub fn generate_in_token(
+        uri: &Pkcs11Uri,
+        alg: Algorithm,
+        rsa_bits: Option<usize>,
+    ) -> Result<Jwk, KeyError> {
+        let options = KeyPairOptions {
+            rsa_bits,
+            access: env_access(),
+        };
+        Ok(hsmjwt_pkcs11::generate_key_pair_with(uri, alg, &options)?)
+    }
+
+    /// Lists the slots, tokens and keys of a module (see [`hsmjwt_pkcs11::list`]), reached
+    /// through [`env_access`]. `module`, when given, comes before the token URI's
+    /// `module-path` and `$PKCS11_MODULE`. The notes on tokens not logged in say how to give
+    /// a PIN here (the URI's `pin-source`, or `$HSMJWT_PIN`).
+    ///
+    /// # Errors
+    /// [`KeyError::Pkcs11`] with the library's error (no module, a wrong PIN, a failing
+    /// module), or the PIN errors of [`env_access`].
+    pub fn list_tokens(
+        module: Option<&Path>,
+        token_uri: Option<&Pkcs11Uri>,
+    ) -> Result<Inventory, KeyError> {
+        let mut access = env_access();
+        let mut token_uri = token_uri.cloned();
+        if let Some(module) = module {
+            access.module = Some(module.to_owned());
+            token_uri = token_uri.map(|uri| uri.with_module_path(module));
+        }
+        let mut inventory = hsmjwt_pkcs11::list(token_uri.as_ref(), &access)?;
+        for token in inventory.slots.iter_mut().filter_map(|s| s.token.as_mut()) {
+            if let Some(note) = token.not_logged_in.and_then(note) {
+                token.note = Some(note.to_owned());
+            }
+        }
+        Ok(inventory)
+    }
+
+    /// How to give the PIN that a listing lacked, in this policy's terms.
+    fn note(why: NotLoggedIn) -> Option<&'static str> {
+        match why {
+            NotLoggedIn::NoPin => Some(
+                "not logged in, so private keys are not shown: add pin-source to the token URI, or set HSMJWT_PIN",
+            ),
+            NotLoggedIn::NotNamed => Some(
+                "not logged in, so private keys are not shown: name this token with a URI that has pin-source (or set HSMJWT_PIN and name it)",
+            ),
+            _ => None,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use std::cell::Cell;
+
+        use secrecy::ExposeSecret;
+
+        use super::*;
+
+        fn run(
+            env: Option<&str>,
+            may_prompt: bool,
+            terminal: bool,
+        ) -> (Result<Option<String>, String>, bool) {
+            let prompted = Cell::new(false);
+            let pin = pin_from(
+                env.map(OsString::from),
+                &PinRequest::new("tok", may_prompt),
+                || terminal,
+                |question| {
+                    prompted.set(true);
+                    assert_eq!(question, "PIN for token `tok`: ");
+                    Ok("typed".to_owned())
+                },
+            )
+            .map(|p| p.map(|p| p.expose_secret().to_owned()))
+            .map_err(|e| e.to_string());
+            (pin, prompted.get())
+        }
+
+        #[test]
+        fn the_variable_then_a_prompt_only_when_allowed_and_on_a_terminal() {
+            let some = |s: &str| Ok(Some(s.to_owned()));
+            assert_eq!(run(Some("1234"), true, true), (some("1234"), false));
+            assert_eq!(run(Some("1234"), false, false), (some("1234"), false));
+            assert_eq!(run(Some(""), true, true), (some("typed"), true));
+            assert_eq!(run(None, true, true), (some("typed"), true));
+            assert_eq!(run(None, false, true), (Ok(None), false));
+            assert_eq!(run(None, true, false), (Ok(None), false));
+        }
+
+        #[test]
+        fn a_failing_prompt_or_a_bad_variable_is_an_error() {
+            let request = PinRequest::new("tok", true);
+            let e = pin_from(
+                None,
+                &request,
+                || true,
+                |_| Err(std::io::Error::other("no tty")),
+            )
+            .err()
+            .map(|e| e.to_string());
+            assert_eq!(e.as_deref(), Some("cannot read the PIN from the terminal"));
+            #[cfg(unix)]
+            {
+                use std::os::unix::ffi::OsStringExt;
+                let bad = OsString::from_vec(vec![0xff]);
+                let e = pin_from(Some(bad), &request, || false, |_| Ok(String::new()))
+                    .err()
+                    .map(|e| e.to_string());
+                assert_eq!(e.as_deref(), Some("HSMJWT_PIN is not UTF-8"));
+            }
+        }
+
+        #[test]
+        fn list_notes_name_this_policy() {
+            for why in [NotLoggedIn::NoPin, NotLoggedIn::NotNamed] {
+                assert!(note(why).is_some_and(|n| n.contains(PIN_ENV)), "{why:?}");
+                assert!(!why.note().contains(PIN_ENV), "the library's own note");
+            }
+            assert_eq!(note(NotLoggedIn::PinLocked), None);
         }
     }
 }

@@ -24,8 +24,11 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let mut stderr = std::io::stderr().lock();
-            // One line: the error and its causes.
-            let _ = writeln!(stderr, "error: {err:#}");
+            // One line: the error, its causes, and what to do about it here.
+            let _ = match hint(&err) {
+                Some(hint) => writeln!(stderr, "error: {err:#}; {hint}"),
+                None => writeln!(stderr, "error: {err:#}"),
+            };
             ExitCode::FAILURE
         }
     }
@@ -35,6 +38,32 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// What a user of this command can do about an error whose fix is a command or an
+/// environment variable of `hsmjwt` (the libraries' messages name neither).
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    use hsmjwt::key::KeyError;
+    use hsmjwt::pkcs11::Error;
+    err.chain().find_map(|e| {
+        let pkcs11 = e
+            .downcast_ref::<Error>()
+            .or_else(|| match e.downcast_ref::<KeyError>()? {
+                KeyError::Pkcs11(inner) => Some(inner),
+                _ => None,
+            })?;
+        match pkcs11 {
+            Error::TokenNotFound { .. } => Some("run `hsmjwt hsm list` to see the tokens"),
+            Error::KeyNotFound { .. } => Some("run `hsmjwt hsm list` to see the keys"),
+            Error::NoPin { .. } => Some(
+                "give it with `pin-source=file:/path` in the URI or with HSMJWT_PIN, or run in a terminal to be prompted (or put `pin-value=` in the URI, which `ps` shows)",
+            ),
+            Error::NoModule => Some(
+                "add `module-path=/path/to/module.so` to the URI's query or set PKCS11_MODULE",
+            ),
+            _ => None,
+        }
     })
 }
 

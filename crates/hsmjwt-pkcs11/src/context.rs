@@ -1,4 +1,4 @@
-//! The process-wide registry of PKCS#11 contexts, token selection, PINs and login.
+//! The process-wide registry of PKCS#11 contexts, token selection and login.
 //!
 //! A PKCS#11 module may be initialized only once per process, and finalizing it kills every
 //! session. So each module gets one [`Pkcs11`] context, keyed by its canonical path,
@@ -13,7 +13,6 @@
 //! Signing does not take the lock.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -22,16 +21,10 @@ use cryptoki::error::RvError;
 use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::{Slot, TokenInfo};
 use secrecy::SecretString;
-use zeroize::Zeroizing;
 
+use crate::access::TokenAccess;
 use crate::error::{CryptokiError, Error, Result};
 use crate::uri::Pkcs11Uri;
-
-/// Environment variable naming the PKCS#11 module when the URI has no `module-path`.
-pub const MODULE_ENV: &str = "PKCS11_MODULE";
-
-/// Environment variable holding the user PIN when the URI has no `pin-value`/`pin-source`.
-pub const PIN_ENV: &str = "HSMJWT_PIN";
 
 static CONTEXTS: Mutex<BTreeMap<PathBuf, Module>> = Mutex::new(BTreeMap::new());
 
@@ -54,50 +47,38 @@ impl Module {
     }
 }
 
-/// The module to load: `explicit`, else `$PKCS11_MODULE`.
-pub(crate) fn module_path(explicit: Option<&Path>) -> Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p.to_owned());
-    }
-    match std::env::var_os(MODULE_ENV) {
-        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
-        _ => Err(Error::NoModule),
-    }
-}
-
 /// The process's shared context for a PKCS#11 module, loaded and initialized on first use.
 ///
-/// `module` falls back to the `PKCS11_MODULE` environment variable. The same context is
-/// returned for every path that resolves to the same file; it is never finalized. Use it to
-/// open extra sessions next to the signers (sessions of one process share the login).
+/// The same context is returned for every path that resolves to the same file; it is never
+/// finalized. Use it to open extra sessions next to the signers (sessions of one process
+/// share the login).
 ///
 /// The library's own key generation is kept apart from its look-ups (see the module notes);
 /// objects you create through this context are not.
 ///
 /// # Errors
-/// [`Error::NoModule`] when no module is named, [`Error::ModuleNotFound`] when the file does
-/// not exist, [`Error::ModuleLoad`] when loading or `C_Initialize` fails.
-pub fn shared_context(module: Option<&Path>) -> Result<Pkcs11> {
+/// [`Error::ModuleNotFound`] when the file does not exist, [`Error::ModuleLoad`] when
+/// loading or `C_Initialize` fails.
+pub fn shared_context(module: &Path) -> Result<Pkcs11> {
     shared_module(module).map(|m| m.ctx)
 }
 
-/// The process's [`Module`] for `module` (else `$PKCS11_MODULE`), loaded on first use.
+/// The process's [`Module`] for the module file `path`, loaded on first use.
 ///
 /// # Errors
 /// As [`shared_context`].
-pub(crate) fn shared_module(module: Option<&Path>) -> Result<Module> {
-    let path = module_path(module)?;
-    let canonical = std::fs::canonicalize(&path).map_err(|source| Error::ModuleNotFound {
-        path: path.clone(),
-        source,
+pub(crate) fn shared_module(path: &Path) -> Result<Module> {
+    let canonical = std::fs::canonicalize(path).map_err(|source| Error::ModuleNotFound {
+        path: path.to_owned(),
+        source: Box::new(source),
     })?;
     let mut contexts = CONTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(m) = contexts.get(&canonical) {
         return Ok(m.clone());
     }
-    let load_error = |source| Error::ModuleLoad {
+    let load_error = |source: CryptokiError| Error::ModuleLoad {
         path: canonical.clone(),
-        source,
+        source: Box::new(source),
     };
     let ctx = Pkcs11::new(&canonical).map_err(load_error)?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
@@ -242,57 +223,6 @@ pub(crate) fn find_token(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<TokenRef> {
     }
 }
 
-/// Where a PIN may come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Prompt {
-    /// Ask on the terminal when stdin is one and nothing else gave a PIN.
-    IfTerminal,
-    /// Never ask.
-    Never,
-}
-
-/// The user PIN for `token`: the URI's `pin-value`, else the file named by `pin-source`, else
-/// `$HSMJWT_PIN`, else (when allowed and stdin is a terminal) a prompt. `None` when none.
-pub(crate) fn resolve_pin(
-    uri: &Pkcs11Uri,
-    token: &str,
-    prompt: Prompt,
-) -> Result<Option<SecretString>> {
-    if let Some(pin) = uri.pin_value() {
-        return Ok(Some(pin.clone()));
-    }
-    if let Some(path) = uri.pin_source() {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| Error::PinSource {
-            path: path.to_owned(),
-            source,
-        })?);
-        let text = std::str::from_utf8(&bytes).map_err(|e| Error::PinSource {
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })?;
-        let pin = text.strip_suffix('\n').unwrap_or(text);
-        let pin = pin.strip_suffix('\r').unwrap_or(pin);
-        return Ok(Some(SecretString::from(pin)));
-    }
-    if let Some(pin) = std::env::var_os(PIN_ENV) {
-        let pin = Zeroizing::new(
-            pin.into_string()
-                .map_err(|_| Error::InvalidRequest(format!("{PIN_ENV} is not UTF-8")))?,
-        );
-        if !pin.is_empty() {
-            return Ok(Some(SecretString::from(pin.as_str())));
-        }
-    }
-    if prompt == Prompt::IfTerminal && std::io::stdin().is_terminal() {
-        let pin = Zeroizing::new(
-            rpassword::prompt_password(format!("PIN for token `{token}`: "))
-                .map_err(Error::PinPrompt)?,
-        );
-        return Ok(Some(SecretString::from(pin.as_str())));
-    }
-    Ok(None)
-}
-
 /// Whether the session's application is logged in as the user.
 pub(crate) fn is_logged_in(session: &Session, token: &str) -> Result<bool> {
     let info = session
@@ -314,35 +244,37 @@ pub(crate) fn login(session: &Session, token: &str, pin: Option<&SecretString>) 
             tracing::debug!(token, "PKCS#11 token rejected the PIN");
             Err(Error::PinIncorrect {
                 token: token.to_owned(),
-                source,
+                source: Box::new(source),
             })
         }
         Err(source @ CryptokiError::Pkcs11(RvError::PinLocked, _)) => Err(Error::PinLocked {
             token: token.to_owned(),
-            source: Some(source),
+            source: Some(Box::new(source)),
         }),
         Err(source) => Err(Error::Login {
             token: token.to_owned(),
-            source,
+            source: Box::new(source),
         }),
     }
 }
 
-/// Logs in when the token requires it and the session is not logged in yet, resolving the
-/// PIN only then. Returns the PIN used (or available), to log in again later.
+/// Logs in when the token requires it and the session is not logged in yet, asking for the
+/// PIN only then (a human may be asked). Returns the PIN used (or available), to log in
+/// again later.
 pub(crate) fn ensure_login(
     session: &Session,
     token: &TokenRef,
     uri: &Pkcs11Uri,
-    prompt: Prompt,
+    access: &TokenAccess,
 ) -> Result<Option<SecretString>> {
     let label = token.label();
     if !token.info.login_required() {
         return Ok(None);
     }
     if is_logged_in(session, label)? {
-        // Keep a PIN (without prompting) for logging in again after a lost session.
-        return resolve_pin(uri, label, Prompt::Never);
+        // Keep a PIN, if one is at hand without asking anyone, for logging in again after a
+        // lost session.
+        return access.pin_for(uri, label, false);
     }
     if token.info.user_pin_locked() {
         return Err(Error::PinLocked {
@@ -350,7 +282,7 @@ pub(crate) fn ensure_login(
             source: None,
         });
     }
-    let pin = resolve_pin(uri, label, prompt)?;
+    let pin = access.pin_for(uri, label, true)?;
     match &pin {
         Some(pin) => login(session, label, Some(pin))?,
         None if token.info.protected_authentication_path() => login(session, label, None)?,

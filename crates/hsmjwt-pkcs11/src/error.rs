@@ -2,15 +2,24 @@
 
 use std::path::PathBuf;
 
+use cryptoki::error::RvError;
 use hsmjwt_core::Algorithm;
 
-/// A PKCS#11 library error, kept as the `source` of [`Error`] variants.
-pub type CryptokiError = cryptoki::error::Error;
+/// The error of the `cryptoki` crate, used inside this crate only: [`Error`] keeps it as a
+/// boxed `source`.
+pub(crate) type CryptokiError = cryptoki::error::Error;
+
+/// A boxed error, the `source` of [`Error`] variants whose cause comes from another crate
+/// or from the application (a [`PinSource::Callback`](crate::PinSource::Callback)).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong while addressing, opening, listing or using a key in a
 /// PKCS#11 token.
 ///
-/// The PKCS#11 library's own error is kept as the `source`; messages never contain a PIN.
+/// The cause (the PKCS#11 library's error, the file system's) is kept as a boxed `source`;
+/// [`Error::return_value`] names the PKCS#11 return value when there is one. Messages never
+/// contain a PIN, and they speak of URIs and options, not of any application's commands or
+/// environment: an application adds its own hints.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -22,10 +31,11 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// No module path was given in the URI, as an argument or in `PKCS11_MODULE`.
-    #[error(
-        "no PKCS#11 module given: add `module-path=/path/to/module.so` to the URI's query or set PKCS11_MODULE"
-    )]
+    /// Neither the URI (`module-path`) nor the options ([`TokenAccess::module`]) name a
+    /// PKCS#11 module.
+    ///
+    /// [`TokenAccess::module`]: crate::TokenAccess::module
+    #[error("no PKCS#11 module given: the URI has no `module-path` and the options name no module")]
     NoModule,
     /// The module file does not exist or cannot be resolved.
     #[error("PKCS#11 module `{}` cannot be found", path.display())]
@@ -34,7 +44,7 @@ pub enum Error {
         path: PathBuf,
         /// The file system's complaint.
         #[source]
-        source: std::io::Error,
+        source: BoxError,
     },
     /// The module could not be loaded or initialized (`C_Initialize`).
     #[error("cannot load PKCS#11 module `{}` (for SoftHSM, check that SOFTHSM2_CONF names a readable configuration)", path.display())]
@@ -43,10 +53,10 @@ pub enum Error {
         path: PathBuf,
         /// The library's error.
         #[source]
-        source: CryptokiError,
+        source: BoxError,
     },
     /// No token matches the URI.
-    #[error("no token matches {searched}; run `hsmjwt hsm list` to see the tokens")]
+    #[error("no token matches {searched}")]
     TokenNotFound {
         /// What was searched for, for example ``token `jwt` ``.
         searched: String,
@@ -63,26 +73,35 @@ pub enum Error {
         /// Their labels, comma-separated.
         labels: String,
     },
-    /// The token needs a login and no PIN source is available.
+    /// The token needs a login and nothing gave a PIN: the URI has no `pin-value` or
+    /// `pin-source`, and the options' [`PinSource`](crate::PinSource) is missing or (a
+    /// callback) returned none.
     #[error(
-        "no PIN for token `{token}`: add `pin-source=file:/path` (or `pin-value=`) to the URI, set HSMJWT_PIN, or run in a terminal to be prompted"
+        "no PIN for token `{token}`: the URI has no `pin-value` or `pin-source` and the options give no PIN source"
     )]
     NoPin {
         /// The token label.
         token: String,
     },
-    /// The PIN file named by `pin-source` cannot be read.
+    /// The PIN file (the URI's `pin-source` or a [`PinSource::File`](crate::PinSource::File))
+    /// cannot be read.
     #[error("cannot read the PIN from `{}`", path.display())]
     PinSource {
         /// The PIN file.
         path: PathBuf,
         /// The file system's complaint.
         #[source]
-        source: std::io::Error,
+        source: BoxError,
     },
-    /// The interactive PIN prompt failed.
-    #[error("cannot read the PIN from the terminal")]
-    PinPrompt(#[source] std::io::Error),
+    /// A [`PinSource::Callback`](crate::PinSource::Callback) failed.
+    #[error("cannot get the PIN for token `{token}`")]
+    PinCallback {
+        /// The token label.
+        token: String,
+        /// The callback's error.
+        #[source]
+        source: BoxError,
+    },
     /// The token rejected the PIN (`CKR_PIN_INCORRECT`). It is never retried automatically.
     #[error(
         "wrong PIN for token `{token}` (not retried: tokens lock the user after a few failures)"
@@ -92,7 +111,7 @@ pub enum Error {
         token: String,
         /// The library's error.
         #[source]
-        source: CryptokiError,
+        source: BoxError,
     },
     /// The user PIN of the token is locked (`CKR_PIN_LOCKED` or the token's flag).
     #[error("the user PIN of token `{token}` is locked; the security officer must unlock it")]
@@ -101,7 +120,7 @@ pub enum Error {
         token: String,
         /// The library's error, when the lock was reported by `C_Login`.
         #[source]
-        source: Option<CryptokiError>,
+        source: Option<BoxError>,
     },
     /// The PIN was rejected by an earlier login of this signer, so it is not tried again.
     #[error("the PIN for token `{token}` was rejected earlier; not trying it again")]
@@ -116,12 +135,10 @@ pub enum Error {
         token: String,
         /// The library's error.
         #[source]
-        source: CryptokiError,
+        source: BoxError,
     },
     /// No key matches the URI on the token.
-    #[error(
-        "no {what} matches {searched} on token `{token}`; run `hsmjwt hsm list` to see the keys"
-    )]
+    #[error("no {what} matches {searched} on token `{token}`")]
     KeyNotFound {
         /// The kind of object searched for ("private key", "public key").
         what: &'static str,
@@ -184,7 +201,7 @@ pub enum Error {
         token: String,
         /// The library's error.
         #[source]
-        source: CryptokiError,
+        source: BoxError,
     },
 }
 
@@ -200,7 +217,37 @@ impl Error {
         Error::Pkcs11 {
             operation,
             token: token.to_owned(),
-            source,
+            source: Box::new(source),
+        }
+    }
+
+    /// The PKCS#11 return value behind this error, as its `CKR_` name (for example
+    /// `"CKR_PIN_INCORRECT"`), or as a hexadecimal number for vendor-defined and unknown
+    /// values. `None` when the error did not come from a PKCS#11 call.
+    pub fn return_value(&self) -> Option<String> {
+        let source = std::error::Error::source(self)?;
+        match source.downcast_ref::<CryptokiError>()? {
+            CryptokiError::Pkcs11(rv, _) => Some(ckr_name(*rv)),
+            _ => None,
+        }
+    }
+}
+
+/// The `CKR_` name of a return value: `cryptoki` names its variants after the constants
+/// (`PinIncorrect` for `CKR_PIN_INCORRECT`).
+fn ckr_name(rv: RvError) -> String {
+    match rv {
+        RvError::VendorDefined(value) | RvError::UnknownErrorCode(value) => format!("{value:#x}"),
+        rv => {
+            let camel = format!("{rv:?}");
+            let mut name = String::from("CKR");
+            for c in camel.chars() {
+                if c.is_ascii_uppercase() {
+                    name.push('_');
+                }
+                name.push(c.to_ascii_uppercase());
+            }
+            name
         }
     }
 }
@@ -216,3 +263,34 @@ fn on_token(token: &str) -> String {
 
 /// The `Result` type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_values_are_named_as_in_pkcs11() {
+        use cryptoki::context::Function;
+        let login = |rv| Error::PinIncorrect {
+            token: "t".into(),
+            source: Box::new(CryptokiError::Pkcs11(rv, Function::Login)),
+        };
+        for (rv, name) in [
+            (RvError::PinIncorrect, "CKR_PIN_INCORRECT"),
+            (RvError::GeneralError, "CKR_GENERAL_ERROR"),
+            (
+                RvError::CryptokiAlreadyInitialized,
+                "CKR_CRYPTOKI_ALREADY_INITIALIZED",
+            ),
+            (RvError::VendorDefined(0x8000_0001), "0x80000001"),
+        ] {
+            assert_eq!(login(rv).return_value().as_deref(), Some(name));
+        }
+        assert_eq!(Error::NoModule.return_value(), None);
+        let io = Error::PinSource {
+            path: "/p".into(),
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        };
+        assert_eq!(io.return_value(), None);
+    }
+}

@@ -5,7 +5,8 @@ use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::types::Ulong;
 use hsmjwt_core::{Algorithm, Jwk, KeyKind};
 
-use crate::context::{self, Prompt};
+use crate::access::TokenAccess;
+use crate::context;
 use crate::error::{Error, Result};
 use crate::key;
 use crate::uri::{ObjectType, Pkcs11Uri};
@@ -13,13 +14,52 @@ use crate::uri::{ObjectType, Pkcs11Uri};
 /// The RSA sizes [`generate_key_pair`] makes.
 pub const RSA_BITS: [usize; 3] = [2048, 3072, 4096];
 
+/// Options for [`generate_key_pair_with`].
+#[derive(Debug, Clone, Default)]
+pub struct KeyPairOptions {
+    /// The size of an RSA key: 2048 (the default), 3072 or 4096. Not for EC algorithms.
+    pub rsa_bits: Option<usize>,
+    /// The module and the PIN source, when the URI does not give them.
+    pub access: TokenAccess,
+}
+
+impl KeyPairOptions {
+    /// Sets the RSA key size.
+    #[must_use]
+    pub fn with_rsa_bits(mut self, bits: usize) -> Self {
+        self.rsa_bits = Some(bits);
+        self
+    }
+
+    /// Sets the module and the PIN source used when the URI does not give them.
+    #[must_use]
+    pub fn with_access(mut self, access: TokenAccess) -> Self {
+        self.access = access;
+        self
+    }
+}
+
+/// [`generate_key_pair_with`] with an RSA size and no [`TokenAccess`]: the URI names the
+/// module and, when the token needs a login, gives the PIN.
+///
+/// # Errors
+/// As [`generate_key_pair_with`].
+pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize>) -> Result<Jwk> {
+    let options = KeyPairOptions {
+        rsa_bits,
+        ..KeyPairOptions::default()
+    };
+    generate_key_pair_with(uri, alg, &options)
+}
+
 /// Generates a key pair for `alg` in the token the URI names and returns its public JWK.
 ///
-/// RS* and PS* make an RSA key of `rsa_bits` (2048 by default; 2048, 3072 or 4096), ES256 a
-/// P-256 key and ES384 a P-384 key. Both halves are token objects with the URI's `object`
-/// as `CKA_LABEL` (required) and its `id` as `CKA_ID` (8 random bytes from the token when
-/// absent). The private key is private, sensitive, not extractable and may only sign; the
-/// public key may verify. The PIN comes as for [`Pkcs11Signer::open`](crate::Pkcs11Signer::open).
+/// RS* and PS* make an RSA key of [`KeyPairOptions::rsa_bits`] (2048 by default; 2048, 3072
+/// or 4096), ES256 a P-256 key and ES384 a P-384 key. Both halves are token objects with
+/// the URI's `object` as `CKA_LABEL` (required) and its `id` as `CKA_ID` (8 random bytes
+/// from the token when absent). The private key is private, sensitive, not extractable and
+/// may only sign; the public key may verify. The module and the PIN come as for
+/// [`Pkcs11Signer::open`](crate::Pkcs11Signer::open).
 ///
 /// # Errors
 /// [`Error::InvalidUri`] without `object` or with a `type` other than `private`/`public`,
@@ -27,7 +67,12 @@ pub const RSA_BITS: [usize; 3] = [2048, 3072, 4096];
 /// EC algorithm), [`Error::KeyExists`] when a key with that label or id is already there,
 /// the module, token and login errors of [`Pkcs11Signer::open`](crate::Pkcs11Signer::open),
 /// and [`Error::Pkcs11`] when generation fails.
-pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize>) -> Result<Jwk> {
+pub fn generate_key_pair_with(
+    uri: &Pkcs11Uri,
+    alg: Algorithm,
+    options: &KeyPairOptions,
+) -> Result<Jwk> {
+    let rsa_bits = options.rsa_bits;
     let label = uri
         .object()
         .ok_or_else(|| Error::uri("object", "is required: it becomes the label of the new key"))?;
@@ -84,7 +129,7 @@ pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize
         }
     };
 
-    let module = context::shared_module(uri.module_path())?;
+    let module = context::shared_module(options.access.module_for(Some(uri))?)?;
     let (token_label, session) = {
         let _looking_up = module.looking_up();
         let token = context::find_token(&module.ctx, uri)?;
@@ -98,7 +143,7 @@ pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize
             .ctx
             .open_rw_session(token.slot)
             .map_err(|e| Error::pkcs11("C_OpenSession", &token_label, e))?;
-        context::ensure_login(&session, &token, uri, Prompt::IfTerminal)?;
+        context::ensure_login(&session, &token, uri, &options.access)?;
         (token_label, session)
     };
     // From the check that the label and id are free until the new key is read back, no
@@ -135,28 +180,37 @@ pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize
             .map_err(|e| Error::pkcs11("C_GenerateRandom", &token_label, e))?,
     };
 
-    let mut public = vec![
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Verify(true),
-        Attribute::Encrypt(false),
-        Attribute::Wrap(false),
-        Attribute::Label(label.as_bytes().to_vec()),
-        Attribute::Id(id.clone()),
-    ];
+    // Both halves: token objects with the label and id; the rest says what each may do.
+    let half = |private: bool, uses: &[Attribute]| {
+        let mut t = vec![
+            Attribute::Token(true),
+            Attribute::Private(private),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(id.clone()),
+        ];
+        t.extend_from_slice(uses);
+        t
+    };
+    let mut public = half(
+        false,
+        &[
+            Attribute::Verify(true),
+            Attribute::Encrypt(false),
+            Attribute::Wrap(false),
+        ],
+    );
     public.extend(pub_specific);
-    let private = vec![
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Sign(true),
-        Attribute::Decrypt(false),
-        Attribute::Unwrap(false),
-        Attribute::Derive(false),
-        Attribute::Label(label.as_bytes().to_vec()),
-        Attribute::Id(id),
-    ];
+    let private = half(
+        true,
+        &[
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+            Attribute::Decrypt(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+        ],
+    );
     tracing::info!(token = %token_label, label, %alg, "generating a key pair in the token");
     let (public_handle, _private_handle) = session
         .generate_key_pair(&mechanism, &public, &private)

@@ -8,6 +8,10 @@
 //! One PKCS#11 context per module is shared by the whole process (see [`shared_context`]);
 //! each signer keeps a pool of sessions so that threads sign in parallel.
 //!
+//! The library takes its policy from the caller: the module and the PIN come from the URI
+//! or from the [`TokenAccess`] in the options (a [`PinSource`]: a value, a file, or a
+//! callback that may prompt). It reads no environment variable and never prompts by itself.
+//!
 //! ```no_run
 //! use hsmjwt_core::{encode, Algorithm, Claims, Header, NumericDate};
 //! use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
@@ -25,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod context;
 mod error;
 mod key;
@@ -34,11 +39,13 @@ mod pool;
 mod signer;
 pub mod uri;
 
-pub use context::{MODULE_ENV, PIN_ENV, shared_context};
-pub use error::{CryptokiError, Error, Result};
-pub use keygen::{RSA_BITS, generate_key_pair};
+pub use access::{PinCallback, PinRequest, PinSource, TokenAccess};
+pub use context::shared_context;
+pub use error::{BoxError, Error, Result};
+pub use keygen::{KeyPairOptions, RSA_BITS, generate_key_pair, generate_key_pair_with};
 pub use list::{
-    Inventory, KeyClass, KeyEntry, LibraryInfo, SlotEntry, TokenEntry, TokenFlags, list,
+    Inventory, KeyClass, KeyEntry, LibraryInfo, NotLoggedIn, SlotEntry, TokenEntry, TokenFlags,
+    list,
 };
 pub use signer::{Pkcs11Signer, Signature, SignerOptions};
 pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};

@@ -1,7 +1,7 @@
-//! The inventory behind `hsmjwt hsm list`: slots, tokens and key objects.
+//! The inventory of a module: slots, tokens and key objects.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use cryptoki::context::Pkcs11;
 use cryptoki::object::{ObjectClass, ObjectHandle};
@@ -10,8 +10,9 @@ use cryptoki::slot::{Slot, TokenInfo};
 use hsmjwt_core::{Algorithm, KeyKind};
 use serde::Serialize;
 
-use crate::context::{self, Prompt};
-use crate::error::{Error, Result};
+use crate::access::TokenAccess;
+use crate::context;
+use crate::error::{CryptokiError, Error, Result};
 use crate::key::{self, KeyFacts};
 use crate::uri::{ObjectType, Pkcs11Uri, hex};
 
@@ -75,8 +76,44 @@ pub struct TokenEntry {
     pub logged_in: bool,
     /// The key objects that could be seen (public keys only when not logged in).
     pub keys: Vec<KeyEntry>,
-    /// Why private keys are not shown, when they are not.
+    /// Why private keys are not shown, when they are not (the text of [`Self::not_logged_in`]).
     pub note: Option<String>,
+    /// Why the listing did not log in, when it needed to and did not.
+    #[serde(skip)]
+    pub not_logged_in: Option<NotLoggedIn>,
+}
+
+/// Why a listing did not log in to a token that needs a login, so that its private keys are
+/// not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotLoggedIn {
+    /// The user PIN is locked.
+    PinLocked,
+    /// The user PIN is not set.
+    PinNotSet,
+    /// No PIN: the token URI has no `pin-value` or `pin-source` and the options' PIN source
+    /// gave none.
+    NoPin,
+    /// No token URI was given and the module has more than one initialized token: the
+    /// options' PIN source is used only for a module's only token.
+    NotNamed,
+}
+
+impl NotLoggedIn {
+    /// Why private keys are not shown, in a sentence that speaks of URIs and options.
+    pub fn note(self) -> &'static str {
+        match self {
+            NotLoggedIn::PinLocked => "the user PIN is locked; private keys are not shown",
+            NotLoggedIn::PinNotSet => "the user PIN is not set; private keys are not shown",
+            NotLoggedIn::NoPin => {
+                "not logged in, so private keys are not shown: add pin-source to the token URI, or give a PIN source in the options"
+            }
+            NotLoggedIn::NotNamed => {
+                "not logged in, so private keys are not shown: name this token with a URI that has pin-source (the options' PIN source serves only a module's only token)"
+            }
+        }
+    }
 }
 
 /// A token's flags.
@@ -181,20 +218,22 @@ pub struct KeyEntry {
 
 /// Lists the slots, tokens and keys of a module.
 ///
-/// `module` falls back to the URI's `module-path`, then to `$PKCS11_MODULE`. With a
-/// `token_uri`, only the tokens it matches are listed, and its PIN (`pin-value`,
-/// `pin-source`, else `$HSMJWT_PIN`, else a prompt when stdin is a terminal) is used to log
-/// in. Without one, `$HSMJWT_PIN` is used only when the module has exactly one initialized
-/// token, and there is no prompt. Without a login, private keys are not shown.
+/// The module is the token URI's `module-path`, else [`TokenAccess::module`]. With a
+/// `token_uri`, only the tokens it matches are listed, and a PIN is looked for to log in to
+/// those that need it and are not logged in yet: the URI's `pin-value`, else its
+/// `pin-source`, else [`TokenAccess::pin`] (a callback may ask a human). Without a token
+/// URI, [`TokenAccess::pin`] is used only when the module has exactly one initialized token,
+/// and a callback is told not to ask anyone. Without a login, private keys are not shown and
+/// [`TokenEntry::not_logged_in`] says why.
 ///
 /// # Errors
 /// The module errors of [`Pkcs11Signer::open`](crate::Pkcs11Signer::open),
 /// [`Error::PinIncorrect`] and [`Error::PinLocked`] (the PIN is tried once),
-/// [`Error::PinSource`], and [`Error::Pkcs11`] when the library fails.
-pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inventory> {
-    let module = module.or_else(|| token_uri.and_then(Pkcs11Uri::module_path));
-    let module_path = context::module_path(module)?;
-    let module = context::shared_module(Some(&module_path))?;
+/// [`Error::PinSource`], [`Error::PinCallback`], and [`Error::Pkcs11`] when the library
+/// fails.
+pub fn list(token_uri: Option<&Pkcs11Uri>, access: &TokenAccess) -> Result<Inventory> {
+    let module_path = access.module_for(token_uri)?.to_owned();
+    let module = context::shared_module(&module_path)?;
     let _looking_up = module.looking_up();
     let ctx = &module.ctx;
     let info = ctx
@@ -227,10 +266,7 @@ pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inve
         let token_info = if slot_info.token_present() {
             match context::token_info(ctx, slot) {
                 Ok(i) => Some(i),
-                Err(crate::error::CryptokiError::Pkcs11(
-                    cryptoki::error::RvError::TokenNotPresent,
-                    _,
-                )) => None,
+                Err(CryptokiError::Pkcs11(cryptoki::error::RvError::TokenNotPresent, _)) => None,
                 Err(e) => {
                     return Err(Error::pkcs11("C_GetTokenInfo", "", e));
                 }
@@ -252,7 +288,14 @@ pub fn list(module: Option<&Path>, token_uri: Option<&Pkcs11Uri>) -> Result<Inve
         .count();
     for (slot, slot_info, token_info) in tokens {
         let token = match token_info {
-            Some(info) => Some(token_entry(ctx, slot, info, token_uri, initialized)?),
+            Some(info) => Some(token_entry(
+                ctx,
+                slot,
+                info,
+                token_uri,
+                access,
+                initialized,
+            )?),
             None => None,
         };
         inventory.slots.push(SlotEntry {
@@ -270,6 +313,7 @@ fn token_entry(
     slot: Slot,
     info: TokenInfo,
     token_uri: Option<&Pkcs11Uri>,
+    access: &TokenAccess,
     initialized_tokens: usize,
 ) -> Result<TokenEntry> {
     let label = info.label().to_owned();
@@ -284,6 +328,7 @@ fn token_entry(
         logged_in: false,
         keys: Vec::new(),
         note: None,
+        not_logged_in: None,
     };
     if !info.token_initialized() {
         return Ok(entry);
@@ -295,31 +340,34 @@ fn token_entry(
     if token.info.login_required() {
         entry.logged_in = context::is_logged_in(&session, &label)?;
         if !entry.logged_in {
-            // A PIN is only for the token it was meant for: the URI's tokens, or the only one.
-            let pin = match token_uri {
-                Some(uri) => context::resolve_pin(uri, &label, Prompt::IfTerminal)?,
-                None if initialized_tokens == 1 => {
-                    context::resolve_pin(&Pkcs11Uri::new(), &label, Prompt::Never)?
-                }
-                None => None,
-            };
-            if token.info.user_pin_locked() {
-                entry.note = Some("the user PIN is locked; private keys are not shown".into());
+            let why = if token.info.user_pin_locked() {
+                Some(NotLoggedIn::PinLocked)
             } else if !token.info.user_pin_initialized() {
-                entry.note = Some("the user PIN is not set; private keys are not shown".into());
-            } else if let Some(pin) = pin {
-                context::login(&session, &label, Some(&pin))?;
-                entry.logged_in = true;
+                Some(NotLoggedIn::PinNotSet)
             } else {
-                entry.note = Some(
-                    if token_uri.is_none() && initialized_tokens > 1 {
-                        "not logged in, so private keys are not shown: name this token with a URI that has pin-source (or set HSMJWT_PIN and name it)"
-                    } else {
-                        "not logged in, so private keys are not shown: add pin-source to the token URI, or set HSMJWT_PIN"
+                // A PIN is only for the token it was meant for: the URI's tokens, or the only
+                // one. Without a URI, nobody is asked to type one.
+                let pin = match token_uri {
+                    Some(uri) => access.pin_for(uri, &label, true)?,
+                    None if initialized_tokens == 1 => {
+                        access.pin_for(&Pkcs11Uri::new(), &label, false)?
                     }
-                    .into(),
-                );
-            }
+                    None => None,
+                };
+                match pin {
+                    Some(pin) => {
+                        context::login(&session, &label, Some(&pin))?;
+                        entry.logged_in = true;
+                        None
+                    }
+                    None if token_uri.is_none() && initialized_tokens > 1 => {
+                        Some(NotLoggedIn::NotNamed)
+                    }
+                    None => Some(NotLoggedIn::NoPin),
+                }
+            };
+            entry.note = why.map(|w| w.note().to_owned());
+            entry.not_logged_in = why;
         }
     } else {
         entry.logged_in = true;
@@ -404,14 +452,16 @@ impl fmt::Display for Inventory {
             self.library.version,
             self.library.cryptoki_version
         )?;
-        if self.slots.is_empty() {
-            writeln!(f, "no slots")?;
-        }
-        for slot in &self.slots {
-            write!(f, "{slot}")?;
-        }
-        Ok(())
+        write_each(f, &self.slots, "no slots")
     }
+}
+
+/// Writes each item, or the line `none` when there are none.
+fn write_each<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T], none: &str) -> fmt::Result {
+    if items.is_empty() {
+        writeln!(f, "{none}")?;
+    }
+    items.iter().try_for_each(|item| write!(f, "{item}"))
 }
 
 impl fmt::Display for SlotEntry {
@@ -443,13 +493,7 @@ impl fmt::Display for TokenEntry {
         if let Some(note) = &self.note {
             writeln!(f, "    {note}")?;
         }
-        if self.keys.is_empty() {
-            writeln!(f, "    no keys")?;
-        }
-        for key in &self.keys {
-            write!(f, "{key}")?;
-        }
-        Ok(())
+        write_each(f, &self.keys, "    no keys")
     }
 }
 

@@ -13,7 +13,8 @@ use cryptoki::types::Ulong;
 use hsmjwt_core::{Algorithm, Jwk, KeyKind};
 use secrecy::SecretString;
 
-use crate::context::{self, Module, Prompt, TokenRef};
+use crate::access::TokenAccess;
+use crate::context::{self, Module, TokenRef};
 use crate::error::{CryptokiError, Error, Result};
 use crate::key;
 use crate::pool::Pool;
@@ -28,6 +29,8 @@ pub struct SignerOptions {
     pub pool_size: Option<usize>,
     /// The key id to put in the header's `kid` and the JWK.
     pub kid: Option<String>,
+    /// The module and the PIN source, when the URI does not give them.
+    pub access: TokenAccess,
 }
 
 impl SignerOptions {
@@ -49,6 +52,13 @@ impl SignerOptions {
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
         self.kid = Some(kid.into());
+        self
+    }
+
+    /// Sets the module and the PIN source used when the URI does not give them.
+    #[must_use]
+    pub fn with_access(mut self, access: TokenAccess) -> Self {
+        self.access = access;
         self
     }
 }
@@ -195,16 +205,20 @@ impl fmt::Debug for Pkcs11Signer {
 impl Pkcs11Signer {
     /// Opens the private key the URI names and prepares a pool of sessions for it.
     ///
-    /// The module is `module-path`, else `$PKCS11_MODULE`. The PIN is `pin-value`, else the
-    /// file named by `pin-source`, else `$HSMJWT_PIN`, else a prompt when stdin is a
-    /// terminal. The URI must select exactly one token and one private key (by `object`
-    /// and/or `id`); `type`, when given, must be `private`.
+    /// The module is the URI's `module-path`, else the options' [`TokenAccess::module`]. The
+    /// PIN, asked for only when the token needs a login, is the URI's `pin-value`, else the
+    /// file named by its `pin-source`, else the options' [`TokenAccess::pin`] (a callback
+    /// is told it may ask a human; when the application is already logged in, it is asked
+    /// only for a PIN at hand, kept for logging in again after a lost session). The URI
+    /// must select exactly one token and one private key (by `object` and/or `id`); `type`,
+    /// when given, must be `private`.
     ///
     /// # Errors
     /// - [`Error::NoModule`], [`Error::ModuleNotFound`], [`Error::ModuleLoad`];
     /// - [`Error::TokenNotFound`], [`Error::AmbiguousToken`];
-    /// - [`Error::NoPin`], [`Error::PinSource`], [`Error::PinIncorrect`] (the PIN was tried
-    ///   once), [`Error::PinLocked`], [`Error::Login`];
+    /// - [`Error::NoPin`], [`Error::PinSource`], [`Error::PinCallback`],
+    ///   [`Error::PinIncorrect`] (the PIN was tried once), [`Error::PinLocked`],
+    ///   [`Error::Login`];
     /// - [`Error::KeyNotFound`], [`Error::AmbiguousKey`];
     /// - [`Error::UnsupportedKey`], [`Error::PublicKey`] (RSA under 2048 bits),
     ///   [`Error::AlgorithmMismatch`];
@@ -218,7 +232,7 @@ impl Pkcs11Signer {
                 format!("is `{t}`, but signing needs `type=private` (or no type)"),
             ));
         }
-        let module = context::shared_module(uri.module_path())?;
+        let module = context::shared_module(options.access.module_for(Some(uri))?)?;
         let looking_up = module.looking_up();
         let token = context::find_token(&module.ctx, uri)?;
         let label = token.label().to_owned();
@@ -231,7 +245,7 @@ impl Pkcs11Signer {
         let (pin, handle, jwk, algorithm) = {
             let lease = pool.checkout()?;
             let session = lease.session()?;
-            let pin = context::ensure_login(session, &token, uri, Prompt::IfTerminal)?;
+            let pin = context::ensure_login(session, &token, uri, &options.access)?;
             let handle = key::find_private_key(session, &label, uri)?;
             let facts = key::describe(session, &label, handle)?;
             if facts.sign == Some(false) {

@@ -18,6 +18,7 @@ use std::str::FromStr;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 
@@ -48,6 +49,14 @@ pub enum ObjectType {
 }
 
 impl ObjectType {
+    const ALL: [ObjectType; 5] = [
+        ObjectType::Private,
+        ObjectType::Public,
+        ObjectType::Cert,
+        ObjectType::SecretKey,
+        ObjectType::Data,
+    ];
+
     /// The URI spelling, for example `"private"`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,14 +69,7 @@ impl ObjectType {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "private" => ObjectType::Private,
-            "public" => ObjectType::Public,
-            "cert" => ObjectType::Cert,
-            "secret-key" => ObjectType::SecretKey,
-            "data" => ObjectType::Data,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 }
 
@@ -77,49 +79,115 @@ impl fmt::Display for ObjectType {
     }
 }
 
-/// A parsed PKCS#11 URI (RFC 7512).
-///
-/// Path attributes select the token and the object: `token`, `manufacturer`, `serial`,
-/// `model`, `slot-id`, `slot-description`, `slot-manufacturer`, `library-manufacturer`,
-/// `library-description`, `library-version`, `object` (the label), `id` (bytes) and `type`.
-/// Query attributes say how to reach it: `module-path`, `pin-value` and `pin-source` (a
-/// `file:` URI or a plain path).
-///
-/// [`Display`](fmt::Display) prints the canonical URI with `pin-value` redacted, and so does
-/// [`Debug`](fmt::Debug): the PIN is never printed.
-#[derive(Clone, Default)]
-pub struct Pkcs11Uri {
-    token: Option<String>,
-    manufacturer: Option<String>,
-    serial: Option<String>,
-    model: Option<String>,
-    library_manufacturer: Option<String>,
-    library_description: Option<String>,
-    library_version: Option<String>,
-    slot_manufacturer: Option<String>,
-    slot_description: Option<String>,
-    slot_id: Option<u64>,
-    object: Option<String>,
-    id: Option<Vec<u8>>,
-    object_type: Option<ObjectType>,
-    module_path: Option<PathBuf>,
-    pin_value: Option<SecretString>,
-    pin_source: Option<PathBuf>,
+/// The part of a URI an attribute belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Before `?`, separated by `;`: what to select.
+    Path,
+    /// After `?`, separated by `&`: how to reach it.
+    Query,
 }
+
+/// What an attribute's value is: how it is parsed, checked, stored and printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// UTF-8 text, matched exactly.
+    Text,
+    /// Text that is a version `M` or `M.m`, each number at most 255.
+    Version,
+    /// A decimal number (`u64`).
+    Number,
+    /// Bytes, printed as `%XX` each.
+    Bytes,
+    /// An object class ([`ObjectType`]).
+    Type,
+    /// A file path, not empty.
+    Path,
+    /// A file path, given as a path or a local `file:` URI (`pin-source`).
+    PinFile,
+    /// A secret: kept in a [`SecretString`], never printed.
+    Secret,
+}
+
+/// What an attribute selects or says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The PKCS#11 library (`C_GetInfo`).
+    Library,
+    /// The slot (`C_GetSlotInfo`).
+    Slot,
+    /// The token (`C_GetTokenInfo`).
+    Token,
+    /// The object on the token.
+    Object,
+    /// The module to load.
+    Module,
+    /// The user PIN.
+    Pin,
+}
+
+/// One attribute of [`ATTRIBUTES`].
+#[derive(Debug)]
+struct Spec {
+    name: &'static str,
+    part: Part,
+    kind: Kind,
+    role: Role,
+}
+
+/// Declares [`Attr`] and [`ATTRIBUTES`] from one list, so that an attribute's position in the
+/// table is its `Attr` value.
+macro_rules! attributes {
+    ($($attr:ident: $name:literal, $part:ident, $kind:ident, $role:ident;)*) => {
+        /// An attribute, by its position in [`ATTRIBUTES`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Attr { $($attr),* }
+
+        /// Every attribute this crate reads and writes, in the order a URI is printed.
+        const ATTRIBUTES: &[Spec] = &[$(Spec {
+            name: $name,
+            part: Part::$part,
+            kind: Kind::$kind,
+            role: Role::$role,
+        }),*];
+    };
+}
+
+// The one list of RFC 7512 attributes: name, part, kind of value, role.
+attributes! {
+    LibraryManufacturer: "library-manufacturer", Path, Text, Library;
+    LibraryDescription: "library-description", Path, Text, Library;
+    LibraryVersion: "library-version", Path, Version, Library;
+    SlotManufacturer: "slot-manufacturer", Path, Text, Slot;
+    SlotDescription: "slot-description", Path, Text, Slot;
+    Manufacturer: "manufacturer", Path, Text, Token;
+    Model: "model", Path, Text, Token;
+    Serial: "serial", Path, Text, Token;
+    Token: "token", Path, Text, Token;
+    Object: "object", Path, Text, Object;
+    SlotId: "slot-id", Path, Number, Slot;
+    Type: "type", Path, Type, Object;
+    Id: "id", Path, Bytes, Object;
+    ModulePath: "module-path", Query, Path, Module;
+    PinSource: "pin-source", Query, PinFile, Pin;
+    PinValue: "pin-value", Query, Secret, Pin;
+}
+
+/// Attributes RFC 7512 defines that this crate does not take, and why.
+const UNSUPPORTED: &[(&str, Part, &str)] = &[(
+    "module-name",
+    Part::Query,
+    "is not supported: give the module's file with `module-path=`",
+)];
+
+/// How many attributes there are.
+const COUNT: usize = ATTRIBUTES.len();
 
 /// Characters RFC 7512 allows unencoded in every attribute value besides the unreserved ones.
 const RES_AVAIL: &[u8] = b":[]@!$'()*+,=";
 
 fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-fn allowed_in_path(b: u8) -> bool {
-    is_unreserved(b) || RES_AVAIL.contains(&b) || b == b'&'
-}
-
-fn allowed_in_query(b: u8) -> bool {
-    is_unreserved(b) || RES_AVAIL.contains(&b) || matches!(b, b'/' | b'?' | b'|')
 }
 
 /// What [`fmt::Display`] percent-encodes in path values: all but unreserved and `:@!$'()*+,`.
@@ -142,8 +210,110 @@ const PATH_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// What [`fmt::Display`] percent-encodes in query values: as in paths, but `/` stays.
 const QUERY_ENCODE: &AsciiSet = &PATH_ENCODE.remove(b'/');
 
-/// Decodes a percent-encoded value, checking that every other byte is allowed.
-fn percent_decode(name: &str, value: &str, allowed: fn(u8) -> bool) -> Result<Vec<u8>, Error> {
+impl Part {
+    /// What stands between two attributes of this part.
+    fn separator(self) -> &'static str {
+        match self {
+            Part::Path => ";",
+            Part::Query => "&",
+        }
+    }
+
+    fn other(self) -> Part {
+        match self {
+            Part::Path => Part::Query,
+            Part::Query => Part::Path,
+        }
+    }
+
+    /// Whether RFC 7512 allows byte `b` unencoded in a value of this part.
+    fn allows(self, b: u8) -> bool {
+        is_unreserved(b)
+            || RES_AVAIL.contains(&b)
+            || match self {
+                Part::Path => b == b'&',
+                Part::Query => matches!(b, b'/' | b'?' | b'|'),
+            }
+    }
+
+    /// What printing encodes in a value of this part.
+    fn encoded(self) -> &'static AsciiSet {
+        match self {
+            Part::Path => PATH_ENCODE,
+            Part::Query => QUERY_ENCODE,
+        }
+    }
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Part::Path => "path",
+            Part::Query => "query",
+        })
+    }
+}
+
+/// An attribute's value, of its [`Kind`].
+#[derive(Clone)]
+enum Value {
+    Text(String),
+    Number(u64),
+    Bytes(Vec<u8>),
+    Type(ObjectType),
+    Path(PathBuf),
+    Secret(SecretString),
+}
+
+impl PartialEq for Value {
+    /// Equal values of the same kind; secrets are compared, never shown.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::Type(a), Value::Type(b)) => a == b,
+            (Value::Path(a), Value::Path(b)) => a == b,
+            (Value::Secret(a), Value::Secret(b)) => a.expose_secret() == b.expose_secret(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Text(s) => s.fmt(f),
+            Value::Number(n) => n.fmt(f),
+            Value::Bytes(b) => f.write_str(&hex(b)),
+            Value::Type(t) => t.fmt(f),
+            Value::Path(p) => p.fmt(f),
+            Value::Secret(_) => f.write_str("<redacted>"),
+        }
+    }
+}
+
+/// A parsed PKCS#11 URI (RFC 7512).
+///
+/// Path attributes select the token and the object: `token`, `manufacturer`, `serial`,
+/// `model`, `slot-id`, `slot-description`, `slot-manufacturer`, `library-manufacturer`,
+/// `library-description`, `library-version`, `object` (the label), `id` (bytes) and `type`.
+/// Query attributes say how to reach it: `module-path`, `pin-value` and `pin-source` (a
+/// `file:` URI or a plain path).
+///
+/// [`Display`](fmt::Display) prints the canonical URI with `pin-value` redacted, and so does
+/// [`Debug`](fmt::Debug): the PIN is never printed. Two URIs are equal when every attribute
+/// is, the PIN included (compared, never shown).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Pkcs11Uri {
+    /// The value of each attribute of [`ATTRIBUTES`], at its position.
+    values: [Option<Value>; COUNT],
+}
+
+/// Decodes a percent-encoded value of `part`, checking that every other byte is allowed.
+fn percent_decode(name: &str, value: &str, part: Part) -> Result<Vec<u8>, Error> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -163,7 +333,7 @@ fn percent_decode(name: &str, value: &str, allowed: fn(u8) -> bool) -> Result<Ve
                 }
             }
             i += 3;
-        } else if allowed(b) {
+        } else if part.allows(b) {
             out.push(b);
             i += 1;
         } else {
@@ -177,16 +347,144 @@ fn percent_decode(name: &str, value: &str, allowed: fn(u8) -> bool) -> Result<Ve
     Ok(out)
 }
 
-fn text(name: &str, bytes: Vec<u8>) -> Result<String, Error> {
-    String::from_utf8(bytes).map_err(|_| Error::uri(name, "is not UTF-8 after percent-decoding"))
+/// Whether a `pin-source` path would read as a URI of another scheme (`fil:e`, `file:x`) or
+/// as a command (`|pinentry`): such a path must be given, and is printed, as a `file:` URI.
+fn reads_as_uri(path: &str) -> bool {
+    path.starts_with('|')
+        || (path.contains(':') && !path.starts_with('/') && !path.starts_with('.'))
 }
 
-fn set<T>(slot: &mut Option<T>, name: &str, value: T) -> Result<(), Error> {
-    if slot.is_some() {
-        return Err(Error::uri(name, "appears twice"));
+/// The path a `pin-source` value names: a local `file:` URI or a plain path.
+fn pin_file(name: &str, s: String) -> Result<PathBuf, Error> {
+    let path = if let Some(rest) = s.strip_prefix("file://") {
+        // `file:///run/pin` (empty authority) or `file://localhost/run/pin`.
+        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+        if !rest.starts_with('/') {
+            return Err(Error::uri(name, format!("names a remote file: {s:?}")));
+        }
+        rest.to_owned()
+    } else if let Some(rest) = s.strip_prefix("file:") {
+        rest.to_owned()
+    } else if reads_as_uri(&s) {
+        return Err(Error::uri(
+            name,
+            format!("must be a `file:` URI or a path: {s:?}"),
+        ));
+    } else {
+        s
+    };
+    if path.is_empty() {
+        return Err(Error::uri(name, "is empty"));
     }
-    *slot = Some(value);
-    Ok(())
+    Ok(PathBuf::from(path))
+}
+
+impl Spec {
+    /// Parses a raw (percent-encoded) value of this attribute.
+    fn decode(&self, raw: &str) -> Result<Value, Error> {
+        let name = self.name;
+        let bytes = percent_decode(name, raw, self.part)?;
+        let not_utf8 = || Error::uri(name, "is not UTF-8 after percent-decoding");
+        match self.kind {
+            Kind::Bytes => return Ok(Value::Bytes(bytes)),
+            Kind::Secret => {
+                let pin = Zeroizing::new(bytes);
+                let pin = std::str::from_utf8(&pin).map_err(|_| not_utf8())?;
+                return Ok(Value::Secret(SecretString::from(pin)));
+            }
+            _ => {}
+        }
+        let s = String::from_utf8(bytes).map_err(|_| not_utf8())?;
+        Ok(match self.kind {
+            Kind::Version => {
+                let (maj, min) = s.split_once('.').unwrap_or((s.as_str(), "0"));
+                if maj.parse::<u8>().is_err() || min.parse::<u8>().is_err() {
+                    return Err(Error::uri(
+                        name,
+                        format!("is not a version `M` or `M.m`: {s:?}"),
+                    ));
+                }
+                Value::Text(s)
+            }
+            Kind::Number => {
+                let n = (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| s.parse::<u64>().ok())
+                    .flatten()
+                    .ok_or_else(|| Error::uri(name, format!("is not a decimal number: {s:?}")))?;
+                Value::Number(n)
+            }
+            Kind::Type => Value::Type(ObjectType::parse(&s).ok_or_else(|| {
+                Error::uri(
+                    name,
+                    format!(
+                        "has the unknown value {s:?} (known: {})",
+                        ObjectType::ALL.map(ObjectType::as_str).join(", ")
+                    ),
+                )
+            })?),
+            Kind::Path if s.is_empty() => return Err(Error::uri(name, "is empty")),
+            Kind::Path => Value::Path(PathBuf::from(s)),
+            Kind::PinFile => Value::Path(pin_file(name, s)?),
+            // Bytes and secrets were returned above.
+            Kind::Text | Kind::Bytes | Kind::Secret => Value::Text(s),
+        })
+    }
+
+    /// Prints a value of this attribute, percent-encoded (a secret as `<redacted>`).
+    fn encode(&self, value: &Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match value {
+            Value::Text(s) => write!(f, "{}", utf8_percent_encode(s, self.part.encoded())),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::Bytes(bytes) => bytes.iter().try_for_each(|b| write!(f, "%{b:02X}")),
+            Value::Type(t) => f.write_str(t.as_str()),
+            Value::Path(p) => {
+                let path = p.to_string_lossy();
+                // Printed so that it parses back to the same path.
+                if self.kind == Kind::PinFile && reads_as_uri(&path) {
+                    f.write_str("file:")?;
+                }
+                write!(f, "{}", utf8_percent_encode(&path, self.part.encoded()))
+            }
+            Value::Secret(_) => f.write_str("<redacted>"),
+        }
+    }
+}
+
+/// The error for an attribute `name` this crate does not take in `part`.
+fn unknown(part: Part, name: &str) -> Error {
+    if let Some((_, _, reason)) = UNSUPPORTED
+        .iter()
+        .find(|(n, p, _)| *n == name && *p == part)
+    {
+        return Error::uri(name, *reason);
+    }
+    let other = part.other();
+    let belongs_there = ATTRIBUTES
+        .iter()
+        .map(|s| (s.name, s.part))
+        .chain(UNSUPPORTED.iter().map(|(n, p, _)| (*n, *p)))
+        .any(|(n, p)| n == name && p == other);
+    let hint = if belongs_there {
+        let place = match other {
+            Part::Path => "before `?`",
+            Part::Query => "after `?`",
+        };
+        format!(" in the {part} (it belongs in the {other}, {place})")
+    } else {
+        String::new()
+    };
+    let known: Vec<&str> = ATTRIBUTES
+        .iter()
+        .filter(|s| s.part == part)
+        .map(|s| s.name)
+        .collect();
+    Error::uri(
+        name,
+        format!(
+            "is not a known {part} attribute{hint} (known: {})",
+            known.join(", ")
+        ),
+    )
 }
 
 impl Pkcs11Uri {
@@ -195,159 +493,201 @@ impl Pkcs11Uri {
         Self::default()
     }
 
+    fn get(&self, attr: Attr) -> Option<&Value> {
+        self.values.get(attr as usize)?.as_ref()
+    }
+
+    fn text(&self, attr: Attr) -> Option<&str> {
+        match self.get(attr)? {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn path(&self, attr: Attr) -> Option<&Path> {
+        match self.get(attr)? {
+            Value::Path(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The attributes that are set, in table order.
+    fn present(&self) -> impl Iterator<Item = (&'static Spec, &Value)> {
+        ATTRIBUTES
+            .iter()
+            .zip(&self.values)
+            .filter_map(|(spec, value)| Some((spec, value.as_ref()?)))
+    }
+
+    #[must_use]
+    fn with(mut self, attr: Attr, value: Option<Value>) -> Self {
+        if let Some(slot) = self.values.get_mut(attr as usize) {
+            *slot = value;
+        }
+        self
+    }
+
     /// `token`: the token label.
     pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+        self.text(Attr::Token)
     }
 
     /// `manufacturer`: the token manufacturer.
     pub fn manufacturer(&self) -> Option<&str> {
-        self.manufacturer.as_deref()
+        self.text(Attr::Manufacturer)
     }
 
     /// `serial`: the token serial number.
     pub fn serial(&self) -> Option<&str> {
-        self.serial.as_deref()
+        self.text(Attr::Serial)
     }
 
     /// `model`: the token model.
     pub fn model(&self) -> Option<&str> {
-        self.model.as_deref()
+        self.text(Attr::Model)
     }
 
     /// `library-manufacturer`.
     pub fn library_manufacturer(&self) -> Option<&str> {
-        self.library_manufacturer.as_deref()
+        self.text(Attr::LibraryManufacturer)
     }
 
     /// `library-description`.
     pub fn library_description(&self) -> Option<&str> {
-        self.library_description.as_deref()
+        self.text(Attr::LibraryDescription)
     }
 
     /// `library-version`, as written (`M` or `M.m`).
     pub fn library_version(&self) -> Option<&str> {
-        self.library_version.as_deref()
+        self.text(Attr::LibraryVersion)
     }
 
     /// `slot-manufacturer`.
     pub fn slot_manufacturer(&self) -> Option<&str> {
-        self.slot_manufacturer.as_deref()
+        self.text(Attr::SlotManufacturer)
     }
 
     /// `slot-description`.
     pub fn slot_description(&self) -> Option<&str> {
-        self.slot_description.as_deref()
+        self.text(Attr::SlotDescription)
     }
 
     /// `slot-id`: the slot number.
     pub fn slot_id(&self) -> Option<u64> {
-        self.slot_id
+        match self.get(Attr::SlotId)? {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
     }
 
     /// `object`: the object label (`CKA_LABEL`).
     pub fn object(&self) -> Option<&str> {
-        self.object.as_deref()
+        self.text(Attr::Object)
     }
 
     /// `id`: the object id (`CKA_ID`), decoded bytes.
     pub fn id(&self) -> Option<&[u8]> {
-        self.id.as_deref()
+        match self.get(Attr::Id)? {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
     }
 
     /// `type`: the object class.
     pub fn object_type(&self) -> Option<ObjectType> {
-        self.object_type
+        match self.get(Attr::Type)? {
+            Value::Type(t) => Some(*t),
+            _ => None,
+        }
     }
 
     /// `module-path`: the PKCS#11 module to load.
     pub fn module_path(&self) -> Option<&Path> {
-        self.module_path.as_deref()
+        self.path(Attr::ModulePath)
     }
 
     /// `pin-source`: the file holding the PIN.
     pub fn pin_source(&self) -> Option<&Path> {
-        self.pin_source.as_deref()
+        self.path(Attr::PinSource)
     }
 
     /// `pin-value`: the PIN itself.
     pub fn pin_value(&self) -> Option<&SecretString> {
-        self.pin_value.as_ref()
+        match self.get(Attr::PinValue)? {
+            Value::Secret(pin) => Some(pin),
+            _ => None,
+        }
     }
 
     /// Sets `token`.
     #[must_use]
-    pub fn with_token(mut self, label: impl Into<String>) -> Self {
-        self.token = Some(label.into());
-        self
+    pub fn with_token(self, label: impl Into<String>) -> Self {
+        self.with(Attr::Token, Some(Value::Text(label.into())))
     }
 
     /// Sets `slot-id`.
     #[must_use]
-    pub fn with_slot_id(mut self, slot_id: u64) -> Self {
-        self.slot_id = Some(slot_id);
-        self
+    pub fn with_slot_id(self, slot_id: u64) -> Self {
+        self.with(Attr::SlotId, Some(Value::Number(slot_id)))
     }
 
     /// Sets `object` (the label).
     #[must_use]
-    pub fn with_object(mut self, label: impl Into<String>) -> Self {
-        self.object = Some(label.into());
-        self
+    pub fn with_object(self, label: impl Into<String>) -> Self {
+        self.with(Attr::Object, Some(Value::Text(label.into())))
     }
 
     /// Sets `id`.
     #[must_use]
-    pub fn with_id(mut self, id: impl Into<Vec<u8>>) -> Self {
-        self.id = Some(id.into());
-        self
+    pub fn with_id(self, id: impl Into<Vec<u8>>) -> Self {
+        self.with(Attr::Id, Some(Value::Bytes(id.into())))
     }
 
     /// Sets `type`.
     #[must_use]
-    pub fn with_object_type(mut self, object_type: ObjectType) -> Self {
-        self.object_type = Some(object_type);
-        self
+    pub fn with_object_type(self, object_type: ObjectType) -> Self {
+        self.with(Attr::Type, Some(Value::Type(object_type)))
     }
 
     /// Sets `module-path`.
     #[must_use]
-    pub fn with_module_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.module_path = Some(path.into());
-        self
+    pub fn with_module_path(self, path: impl Into<PathBuf>) -> Self {
+        self.with(Attr::ModulePath, Some(Value::Path(path.into())))
     }
 
     /// Sets `pin-value`, replacing any `pin-source`.
     #[must_use]
-    pub fn with_pin_value(mut self, pin: SecretString) -> Self {
-        self.pin_value = Some(pin);
-        self.pin_source = None;
-        self
+    pub fn with_pin_value(self, pin: SecretString) -> Self {
+        self.with(Attr::PinSource, None)
+            .with(Attr::PinValue, Some(Value::Secret(pin)))
     }
 
     /// Sets `pin-source`, replacing any `pin-value`.
     #[must_use]
-    pub fn with_pin_source(mut self, path: impl Into<PathBuf>) -> Self {
-        self.pin_source = Some(path.into());
-        self.pin_value = None;
-        self
+    pub fn with_pin_source(self, path: impl Into<PathBuf>) -> Self {
+        self.with(Attr::PinValue, None)
+            .with(Attr::PinSource, Some(Value::Path(path.into())))
     }
 
-    /// A copy with only the token-selecting attributes (no object, id, type or PIN), for
-    /// naming a token.
+    /// A copy with only the token-selecting attributes and `module-path` (no object, id,
+    /// type or PIN), for naming a token.
     pub fn token_only(&self) -> Self {
-        Pkcs11Uri {
-            object: None,
-            id: None,
-            object_type: None,
-            pin_value: None,
-            pin_source: None,
-            ..self.clone()
+        let mut uri = self.clone();
+        for (spec, value) in ATTRIBUTES.iter().zip(&mut uri.values) {
+            if matches!(spec.role, Role::Object | Role::Pin) {
+                *value = None;
+            }
         }
+        uri
     }
 
-    /// Whether the URI says anything about the token's own fields (token label,
-    /// manufacturer, serial, model).
+    /// Whether every text attribute of `have` that the URI sets has that value.
+    fn texts_match(&self, have: &[(Attr, &str)]) -> bool {
+        have.iter()
+            .all(|(attr, have)| self.text(*attr).is_none_or(|want| want == *have))
+    }
+
+    /// Whether the URI's token attributes (label, manufacturer, serial, model) match.
     pub(crate) fn token_matches(
         &self,
         label: &str,
@@ -355,19 +695,21 @@ impl Pkcs11Uri {
         serial: &str,
         model: &str,
     ) -> bool {
-        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        eq(&self.token, label)
-            && eq(&self.manufacturer, manufacturer)
-            && eq(&self.serial, serial)
-            && eq(&self.model, model)
+        self.texts_match(&[
+            (Attr::Token, label),
+            (Attr::Manufacturer, manufacturer),
+            (Attr::Serial, serial),
+            (Attr::Model, model),
+        ])
     }
 
     /// Whether the slot attributes match.
     pub(crate) fn slot_matches(&self, id: u64, description: &str, manufacturer: &str) -> bool {
-        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        self.slot_id.is_none_or(|s| s == id)
-            && eq(&self.slot_description, description)
-            && eq(&self.slot_manufacturer, manufacturer)
+        self.slot_id().is_none_or(|s| s == id)
+            && self.texts_match(&[
+                (Attr::SlotDescription, description),
+                (Attr::SlotManufacturer, manufacturer),
+            ])
     }
 
     /// Whether the library attributes match.
@@ -378,36 +720,28 @@ impl Pkcs11Uri {
         major: u8,
         minor: u8,
     ) -> bool {
-        let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        let version_ok = self.library_version.as_deref().is_none_or(|v| {
+        let version_ok = self.library_version().is_none_or(|v| {
             let (maj, min) = v.split_once('.').unwrap_or((v, "0"));
             maj.parse::<u8>().ok() == Some(major) && min.parse::<u8>().ok() == Some(minor)
         });
-        eq(&self.library_manufacturer, manufacturer)
-            && eq(&self.library_description, description)
-            && version_ok
+        version_ok
+            && self.texts_match(&[
+                (Attr::LibraryManufacturer, manufacturer),
+                (Attr::LibraryDescription, description),
+            ])
     }
 
     /// A short description of the token-selecting attributes, for error messages.
     pub(crate) fn describe_token(&self) -> String {
-        let mut parts = Vec::new();
-        let mut push = |name: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                parts.push(format!("{name} `{v}`"));
-            }
-        };
-        push("token", &self.token);
-        push("manufacturer", &self.manufacturer);
-        push("serial", &self.serial);
-        push("model", &self.model);
-        push("slot-description", &self.slot_description);
-        push("slot-manufacturer", &self.slot_manufacturer);
-        push("library-manufacturer", &self.library_manufacturer);
-        push("library-description", &self.library_description);
-        push("library-version", &self.library_version);
-        if let Some(id) = self.slot_id {
-            parts.push(format!("slot-id {id}"));
-        }
+        let parts: Vec<String> = self
+            .present()
+            .filter(|(spec, _)| matches!(spec.role, Role::Library | Role::Slot | Role::Token))
+            .filter_map(|(spec, value)| match value {
+                Value::Text(s) => Some(format!("{} `{s}`", spec.name)),
+                Value::Number(n) => Some(format!("{} {n}", spec.name)),
+                _ => None,
+            })
+            .collect();
         if parts.is_empty() {
             "any token".to_owned()
         } else {
@@ -418,10 +752,10 @@ impl Pkcs11Uri {
     /// A short description of the object-selecting attributes, for error messages.
     pub(crate) fn describe_object(&self) -> String {
         let mut parts = Vec::new();
-        if let Some(label) = &self.object {
+        if let Some(label) = self.object() {
             parts.push(format!("label `{label}`"));
         }
-        if let Some(id) = &self.id {
+        if let Some(id) = self.id() {
             parts.push(format!("id {}", hex(id)));
         }
         if parts.is_empty() {
@@ -431,194 +765,33 @@ impl Pkcs11Uri {
         }
     }
 
-    fn parse_path_attribute(&mut self, attr: &str) -> Result<(), Error> {
+    /// Parses one `name=value` attribute of `part`.
+    fn parse_attribute(&mut self, part: Part, attr: &str) -> Result<(), Error> {
         let Some((name, raw)) = attr.split_once('=') else {
             return Err(if attr.is_empty() {
+                let stray = match part {
+                    Part::Path => "`;`",
+                    Part::Query => "`&` or `?`",
+                };
                 Error::InvalidUri {
                     attribute: None,
-                    reason: "has an empty path attribute (a stray `;`)".into(),
+                    reason: format!("has an empty {part} attribute (a stray {stray})"),
                 }
             } else {
                 Error::uri(attr, "has no `=value`")
             });
         };
-        let known = [
-            "token",
-            "manufacturer",
-            "serial",
-            "model",
-            "library-manufacturer",
-            "library-description",
-            "library-version",
-            "slot-manufacturer",
-            "slot-description",
-            "slot-id",
-            "object",
-            "id",
-            "type",
-        ];
-        if !known.contains(&name) {
-            let hint = if ["module-path", "module-name", "pin-value", "pin-source"].contains(&name)
-            {
-                " in the path (it belongs in the query, after `?`)"
-            } else {
-                ""
-            };
-            return Err(Error::uri(
-                name,
-                format!(
-                    "is not a known path attribute{hint} (known: {})",
-                    known.join(", ")
-                ),
-            ));
+        let (spec, slot) = ATTRIBUTES
+            .iter()
+            .zip(&mut self.values)
+            .find(|(spec, _)| spec.name == name && spec.part == part)
+            .ok_or_else(|| unknown(part, name))?;
+        let value = spec.decode(raw)?;
+        if slot.is_some() {
+            return Err(Error::uri(name, "appears twice"));
         }
-        let bytes = percent_decode(name, raw, allowed_in_path)?;
-        match name {
-            "id" => set(&mut self.id, name, bytes),
-            "slot-id" => {
-                let s = text(name, bytes)?;
-                let id = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-                    s.parse::<u64>().ok()
-                } else {
-                    None
-                };
-                let id = id.ok_or_else(|| {
-                    Error::uri(name, format!("is not a decimal slot number: {s:?}"))
-                })?;
-                set(&mut self.slot_id, name, id)
-            }
-            "type" => {
-                let s = text(name, bytes)?;
-                let t = ObjectType::parse(&s).ok_or_else(|| {
-                    Error::uri(
-                        name,
-                        format!("has the unknown value {s:?} (known: private, public, cert, secret-key, data)"),
-                    )
-                })?;
-                set(&mut self.object_type, name, t)
-            }
-            "library-version" => {
-                let s = text(name, bytes)?;
-                let valid = {
-                    let (maj, min) = s.split_once('.').unwrap_or((s.as_str(), "0"));
-                    maj.parse::<u8>().is_ok() && min.parse::<u8>().is_ok()
-                };
-                if !valid {
-                    return Err(Error::uri(
-                        name,
-                        format!("is not a version `M` or `M.m`: {s:?}"),
-                    ));
-                }
-                set(&mut self.library_version, name, s)
-            }
-            _ => {
-                let s = text(name, bytes)?;
-                let slot = match name {
-                    "token" => &mut self.token,
-                    "manufacturer" => &mut self.manufacturer,
-                    "serial" => &mut self.serial,
-                    "model" => &mut self.model,
-                    "library-manufacturer" => &mut self.library_manufacturer,
-                    "library-description" => &mut self.library_description,
-                    "slot-manufacturer" => &mut self.slot_manufacturer,
-                    "slot-description" => &mut self.slot_description,
-                    _ => &mut self.object,
-                };
-                set(slot, name, s)
-            }
-        }
-    }
-
-    fn parse_query_attribute(&mut self, attr: &str) -> Result<(), Error> {
-        let Some((name, raw)) = attr.split_once('=') else {
-            return Err(if attr.is_empty() {
-                Error::InvalidUri {
-                    attribute: None,
-                    reason: "has an empty query attribute (a stray `&` or `?`)".into(),
-                }
-            } else {
-                Error::uri(attr, "has no `=value`")
-            });
-        };
-        match name {
-            "module-path" | "pin-value" | "pin-source" => {}
-            "module-name" => {
-                return Err(Error::uri(
-                    name,
-                    "is not supported: give the module's file with `module-path=`",
-                ));
-            }
-            _ => {
-                let hint = if [
-                    "token",
-                    "manufacturer",
-                    "serial",
-                    "model",
-                    "slot-id",
-                    "object",
-                    "id",
-                    "type",
-                ]
-                .contains(&name)
-                {
-                    " in the query (it belongs in the path, before `?`)"
-                } else {
-                    ""
-                };
-                return Err(Error::uri(
-                    name,
-                    format!(
-                        "is not a known query attribute{hint} (known: module-path, pin-value, pin-source)"
-                    ),
-                ));
-            }
-        }
-        let bytes = percent_decode(name, raw, allowed_in_query)?;
-        match name {
-            "pin-value" => {
-                let pin = zeroize::Zeroizing::new(bytes);
-                let pin = std::str::from_utf8(&pin)
-                    .map_err(|_| Error::uri(name, "is not UTF-8 after percent-decoding"))?;
-                if self.pin_value.is_some() {
-                    return Err(Error::uri(name, "appears twice"));
-                }
-                self.pin_value = Some(SecretString::from(pin));
-                Ok(())
-            }
-            "pin-source" => {
-                let s = text(name, bytes)?;
-                let path = if let Some(rest) = s.strip_prefix("file://") {
-                    // `file:///run/pin` (empty authority) or `file://localhost/run/pin`.
-                    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-                    if !rest.starts_with('/') {
-                        return Err(Error::uri(name, format!("names a remote file: {s:?}")));
-                    }
-                    rest.to_owned()
-                } else if let Some(rest) = s.strip_prefix("file:") {
-                    rest.to_owned()
-                } else if s.starts_with('|')
-                    || (s.contains(':') && !s.starts_with('/') && !s.starts_with('.'))
-                {
-                    return Err(Error::uri(
-                        name,
-                        format!("must be a `file:` URI or a path: {s:?}"),
-                    ));
-                } else {
-                    s
-                };
-                if path.is_empty() {
-                    return Err(Error::uri(name, "is empty"));
-                }
-                set(&mut self.pin_source, name, PathBuf::from(path))
-            }
-            _ => {
-                let s = text(name, bytes)?;
-                if s.is_empty() {
-                    return Err(Error::uri(name, "is empty"));
-                }
-                set(&mut self.module_path, name, PathBuf::from(s))
-            }
-        }
+        *slot = Some(value);
+        Ok(())
     }
 }
 
@@ -640,17 +813,16 @@ impl FromStr for Pkcs11Uri {
             None => (rest, None),
         };
         let mut uri = Pkcs11Uri::default();
-        if !path.is_empty() {
-            for attr in path.split(';') {
-                uri.parse_path_attribute(attr)?;
+        let parts = [
+            (Part::Path, (!path.is_empty()).then_some(path)),
+            (Part::Query, query),
+        ];
+        for (part, text) in parts {
+            for attr in text.into_iter().flat_map(|t| t.split(part.separator())) {
+                uri.parse_attribute(part, attr)?;
             }
         }
-        if let Some(query) = query {
-            for attr in query.split('&') {
-                uri.parse_query_attribute(attr)?;
-            }
-        }
-        if uri.pin_value.is_some() && uri.pin_source.is_some() {
+        if uri.pin_value().is_some() && uri.pin_source().is_some() {
             return Err(Error::uri(
                 "pin-source",
                 "is given together with `pin-value`; give only one",
@@ -660,7 +832,7 @@ impl FromStr for Pkcs11Uri {
     }
 }
 
-/// Lower-case hex of `bytes`, as `hsmjwt hsm list` shows ids.
+/// Lower-case hex of `bytes`, as listings show ids.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
@@ -676,71 +848,13 @@ impl fmt::Display for Pkcs11Uri {
     /// back: a redacted URI cannot be used by mistake).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(SCHEME)?;
-        let mut sep = "";
-        let mut path = |f: &mut fmt::Formatter<'_>, name: &str, value: &str| -> fmt::Result {
-            write!(f, "{sep}{name}={}", utf8_percent_encode(value, PATH_ENCODE))?;
-            sep = ";";
-            Ok(())
-        };
-        let texts = [
-            ("library-manufacturer", &self.library_manufacturer),
-            ("library-description", &self.library_description),
-            ("library-version", &self.library_version),
-            ("slot-manufacturer", &self.slot_manufacturer),
-            ("slot-description", &self.slot_description),
-            ("manufacturer", &self.manufacturer),
-            ("model", &self.model),
-            ("serial", &self.serial),
-            ("token", &self.token),
-            ("object", &self.object),
-        ];
-        for (name, value) in texts {
-            if let Some(v) = value {
-                path(f, name, v)?;
+        for (part, first) in [(Part::Path, ""), (Part::Query, "?")] {
+            let mut sep = first;
+            for (spec, value) in self.present().filter(|(spec, _)| spec.part == part) {
+                write!(f, "{sep}{}=", spec.name)?;
+                spec.encode(value, f)?;
+                sep = part.separator();
             }
-        }
-        if let Some(id) = self.slot_id {
-            path(f, "slot-id", &id.to_string())?;
-        }
-        if let Some(t) = self.object_type {
-            path(f, "type", t.as_str())?;
-        }
-        if let Some(id) = &self.id {
-            write!(f, "{sep}id=")?;
-            for b in id {
-                write!(f, "%{b:02X}")?;
-            }
-        }
-        let mut sep = "?";
-        if let Some(m) = &self.module_path {
-            write!(
-                f,
-                "{sep}module-path={}",
-                utf8_percent_encode(&m.to_string_lossy(), QUERY_ENCODE)
-            )?;
-            sep = "&";
-        }
-        if let Some(p) = &self.pin_source {
-            let path = p.to_string_lossy();
-            // A path that would read as a URI (`fil:e`, `file:x`, `|cmd`) is written as a
-            // `file:` URI, so that the printed URI parses back to the same path.
-            let prefix = if path.starts_with("file:")
-                || path.starts_with('|')
-                || (path.contains(':') && !path.starts_with('/') && !path.starts_with('.'))
-            {
-                "file:"
-            } else {
-                ""
-            };
-            write!(
-                f,
-                "{sep}pin-source={prefix}{}",
-                utf8_percent_encode(&path, QUERY_ENCODE)
-            )?;
-            sep = "&";
-        }
-        if self.pin_value.is_some() {
-            write!(f, "{sep}pin-value=<redacted>")?;
         }
         Ok(())
     }
@@ -749,69 +863,12 @@ impl fmt::Display for Pkcs11Uri {
 impl fmt::Debug for Pkcs11Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Pkcs11Uri");
-        let texts = [
-            ("token", &self.token),
-            ("manufacturer", &self.manufacturer),
-            ("serial", &self.serial),
-            ("model", &self.model),
-            ("library_manufacturer", &self.library_manufacturer),
-            ("library_description", &self.library_description),
-            ("library_version", &self.library_version),
-            ("slot_manufacturer", &self.slot_manufacturer),
-            ("slot_description", &self.slot_description),
-            ("object", &self.object),
-        ];
-        for (name, value) in texts {
-            if let Some(v) = value {
-                d.field(name, v);
-            }
-        }
-        if let Some(v) = &self.slot_id {
-            d.field("slot_id", v);
-        }
-        if let Some(v) = &self.id {
-            d.field("id", &hex(v));
-        }
-        if let Some(v) = &self.object_type {
-            d.field("object_type", v);
-        }
-        if let Some(v) = &self.module_path {
-            d.field("module_path", v);
-        }
-        if let Some(v) = &self.pin_source {
-            d.field("pin_source", v);
-        }
-        if self.pin_value.is_some() {
-            d.field("pin_value", &format_args!("<redacted>"));
+        for (spec, value) in self.present() {
+            d.field(spec.name, value);
         }
         d.finish()
     }
 }
-
-impl PartialEq for Pkcs11Uri {
-    /// Equal when every attribute is equal, the PIN included (compared, never shown).
-    fn eq(&self, other: &Self) -> bool {
-        let pin = |u: &Pkcs11Uri| u.pin_value.as_ref().map(|p| p.expose_secret().to_owned());
-        self.token == other.token
-            && self.manufacturer == other.manufacturer
-            && self.serial == other.serial
-            && self.model == other.model
-            && self.library_manufacturer == other.library_manufacturer
-            && self.library_description == other.library_description
-            && self.library_version == other.library_version
-            && self.slot_manufacturer == other.slot_manufacturer
-            && self.slot_description == other.slot_description
-            && self.slot_id == other.slot_id
-            && self.object == other.object
-            && self.id == other.id
-            && self.object_type == other.object_type
-            && self.module_path == other.module_path
-            && self.pin_source == other.pin_source
-            && pin(self).map(zeroize::Zeroizing::new) == pin(other).map(zeroize::Zeroizing::new)
-    }
-}
-
-impl Eq for Pkcs11Uri {}
 
 #[cfg(test)]
 mod tests {
@@ -945,6 +1002,88 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn every_attribute_of_the_table_parses_prints_and_compares() -> Result<(), Error> {
+        let sample = |kind: Kind| match kind {
+            Kind::Text => "a%20b",
+            Kind::Version => "2.40",
+            Kind::Number => "7",
+            Kind::Bytes => "%01%FF",
+            Kind::Type => "public",
+            Kind::Path => "/lib/m.so",
+            Kind::PinFile => "/run/pin",
+            Kind::Secret => "1234",
+        };
+        let mut path = Vec::new();
+        let mut query = Vec::new();
+        for spec in ATTRIBUTES {
+            // `pin-value` and `pin-source` exclude each other: the secret is checked below.
+            if spec.kind == Kind::Secret {
+                continue;
+            }
+            let attr = format!("{}={}", spec.name, sample(spec.kind));
+            match spec.part {
+                Part::Path => path.push(attr),
+                Part::Query => query.push(attr),
+            }
+        }
+        let text = format!("pkcs11:{}?{}", path.join(";"), query.join("&"));
+        let uri = parse(&text)?;
+        assert_eq!(uri.present().count(), ATTRIBUTES.len() - 1);
+        assert_eq!(uri.to_string(), text, "printed in table order, as written");
+        assert_eq!(parse(&uri.to_string())?, uri);
+        assert_eq!(uri.token(), Some("a b"));
+        assert_eq!(uri.library_version(), Some("2.40"));
+        assert_eq!(uri.slot_id(), Some(7));
+        assert_eq!(uri.object_type(), Some(ObjectType::Public));
+        // Each attribute twice is refused, by name.
+        for attr in path.iter().chain(&query) {
+            let name = attr.split_once('=').map(|(n, _)| n);
+            let (part, sep) = if path.contains(attr) {
+                ("", ";")
+            } else {
+                ("?", "&")
+            };
+            let twice = format!("pkcs11:{part}{attr}{sep}{attr}");
+            assert_eq!(attribute_of(&twice).as_deref(), name, "{twice}");
+        }
+        // Every attribute is compared.
+        for spec in ATTRIBUTES {
+            let mut other = uri.clone();
+            for (s, value) in ATTRIBUTES.iter().zip(&mut other.values) {
+                if s.name == spec.name {
+                    *value = None;
+                }
+            }
+            assert!(spec.kind == Kind::Secret || other != uri, "{}", spec.name);
+        }
+        let with_pin = parse("pkcs11:?pin-value=1234")?;
+        assert_ne!(with_pin, parse("pkcs11:?pin-value=1235")?);
+        assert_eq!(with_pin, parse("pkcs11:?pin-value=12%334")?);
+        Ok(())
+    }
+
+    #[test]
+    fn misplaced_and_unsupported_attributes_say_where_they_belong() {
+        let reason = |s: &str| match parse(s) {
+            Err(Error::InvalidUri { reason, .. }) => reason,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert!(reason("pkcs11:pin-source=/p").contains("belongs in the query, after `?`"));
+        assert!(reason("pkcs11:module-name=softhsm").contains("belongs in the query"));
+        assert!(reason("pkcs11:?serial=1").contains("belongs in the path, before `?`"));
+        assert!(reason("pkcs11:?module-name=softhsm").contains("not supported"));
+        let unknown = reason("pkcs11:tokn=a");
+        assert!(
+            unknown.contains("known: library-manufacturer")
+                && unknown.contains("token")
+                && !unknown.contains("module-path"),
+            "{unknown}"
+        );
+        assert!(reason("pkcs11:;").contains("stray `;`"));
+        assert!(reason("pkcs11:?&").contains("stray `&` or `?`"));
+    }
+
     fn arb_text() -> impl Strategy<Value = String> {
         "[ -~\u{e9}\u{263a}]{0,12}"
     }
@@ -963,18 +1102,17 @@ mod tests {
             proptest::option::of("/[a-z/ .]{1,20}"),
             proptest::option::of(arb_text()),
         )
-            .prop_map(
-                |(token, object, slot_id, id, ty, module, serial)| Pkcs11Uri {
-                    token,
-                    object,
-                    slot_id,
-                    id,
-                    object_type: ty,
-                    module_path: module.map(PathBuf::from),
-                    serial,
-                    ..Pkcs11Uri::default()
-                },
-            )
+            .prop_map(|(token, object, slot_id, id, ty, module, serial)| {
+                let text = |s: Option<String>| s.map(Value::Text);
+                Pkcs11Uri::new()
+                    .with(Attr::Token, text(token))
+                    .with(Attr::Object, text(object))
+                    .with(Attr::SlotId, slot_id.map(Value::Number))
+                    .with(Attr::Id, id.map(Value::Bytes))
+                    .with(Attr::Type, ty.map(Value::Type))
+                    .with(Attr::ModulePath, module.map(|m| Value::Path(m.into())))
+                    .with(Attr::Serial, text(serial))
+            })
     }
 
     proptest! {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use hsmjwt::bench::{BenchOptions, BenchStats};
+use hsmjwt::key::OpenOptions;
 use hsmjwt::{Algorithm, Claims, Header, NumericDate};
 
 use crate::args::AlgArg;
@@ -52,8 +53,14 @@ pub(crate) fn run(a: &BenchArgs) -> Result<ExitCode> {
     if !(a.seconds.is_finite() && a.seconds > 0.0 && a.seconds <= 86_400.0) {
         bail!("--seconds must be a positive number of seconds, at most one day");
     }
-    let source = super::key_source(&a.key)?;
-    let signer = hsmjwt::bench::open_signer(&source, a.alg.map(Algorithm::from), a.threads)
+    // An HSM key gets as many sessions as there are threads, so that none waits for another.
+    let open = OpenOptions {
+        algorithm: a.alg.map(Algorithm::from),
+        pool_size: Some(a.threads),
+        ..OpenOptions::default()
+    };
+    let signer = super::key_source(&a.key)?
+        .open(&open)
         .with_context(|| format!("cannot open {}", a.key))?;
     let alg = signer.algorithm();
     let options = BenchOptions::new()

@@ -144,7 +144,7 @@ fn make_key(kind: &KeyKind) -> Result<(Arc<dyn Signer>, String, String)> {
         KeyKind::SoftHsm => {
             let uri_text = format!("pkcs11:token={TOKEN};object={OBJECT}?module-path={MODULE}");
             let uri: hsmjwt::pkcs11::Pkcs11Uri = uri_text.parse()?;
-            let jwk = hsmjwt::pkcs11::generate_key_pair(&uri, Algorithm::RS256, None)
+            let jwk = hsmjwt::key::generate_in_token(&uri, Algorithm::RS256, None)
                 .context("cannot generate the key pair in the token")?;
             let pem = PublicKey::from_jwk(&jwk)?.to_spki_pem();
             let signer = super::key_source(&uri_text)?.open_signer(Some(Algorithm::RS256))?;

@@ -15,7 +15,7 @@ pub(crate) fn run(c: &HsmCommand) -> Result<ExitCode> {
                 .as_deref()
                 .map(str::parse::<Pkcs11Uri>)
                 .transpose()?;
-            let inventory = hsmjwt::pkcs11::list(a.module.as_deref(), uri.as_ref())?;
+            let inventory = hsmjwt::key::list_tokens(a.module.as_deref(), uri.as_ref())?;
             if a.json {
                 super::out_json(&serde_json::to_value(&inventory)?)?;
             } else {

@@ -27,7 +27,7 @@ pub(crate) fn run(a: &KeygenArgs) -> Result<ExitCode> {
                 if a.force {
                     anyhow::bail!("--force does not apply to HSM keys: delete the old key first");
                 }
-                let jwk = hsmjwt::pkcs11::generate_key_pair(&uri, alg, bits)
+                let jwk = hsmjwt::key::generate_in_token(&uri, alg, bits)
                     .context("cannot generate the key pair in the token")?;
                 (jwk, uri.to_string())
             }

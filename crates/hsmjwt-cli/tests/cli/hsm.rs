@@ -235,13 +235,29 @@ fn hsm_errors_are_one_clear_line() {
         Some(PIN),
     )
     .fails();
-    assert!(line.contains("nope"), "{line}");
+    assert!(
+        line.contains("nope") && line.contains("hsmjwt hsm list"),
+        "{line}"
+    );
     let line = run(f, &["sign", "--key", "pkcs11:token=a;bogus=1"], Some(PIN)).fails();
     assert!(line.contains("bogus"), "{line}");
     let line = run(f, &["sign", "--key", "pkcs11:id=%zz"], Some(PIN)).fails();
     assert!(line.contains("`id`"), "{line}");
     let line = run(f, &["sign", "--key", &uri("tool-rsa")], None).fails();
     assert!(line.contains("PIN"), "{line}");
+    // The library says what is missing; the command adds how to give it here.
+    assert!(
+        line.contains("no PIN for token")
+            && line.contains("pin-source=file:")
+            && line.contains("HSMJWT_PIN")
+            && line.contains("terminal"),
+        "{line}"
+    );
+    let text = run(f, &["hsm", "list"], None).ok();
+    assert!(
+        text.contains("not logged in") && text.contains("set HSMJWT_PIN"),
+        "{text}"
+    );
     let line = run(
         f,
         &["sign", "--key", &uri("tool-rsa"), "--alg", "ES256"],

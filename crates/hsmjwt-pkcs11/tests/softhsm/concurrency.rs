@@ -10,8 +10,8 @@ use hsmjwt_pkcs11::{
 use hsmjwt_soft::SoftVerifier;
 
 use crate::fixture::{BUSY, CHURN, MAIN};
-use crate::fixture_or_skip;
 use crate::sign::{AUD, claims};
+use crate::{access, fixture_or_skip};
 
 #[test]
 fn eight_threads_share_two_sessions_for_a_thousand_tokens() {
@@ -82,7 +82,7 @@ fn keys_generated_while_other_threads_open_list_and_sign() {
                 let opened = Pkcs11Signer::open(base, SignerOptions::default())
                     .unwrap_or_else(|e| panic!("open while generating: {e:?}"));
                 opened.sign(b"churn").expect("sign with a new signer");
-                let inventory = list(Some(&f.module), Some(token_uri))
+                let inventory = list(Some(token_uri), &access(f))
                     .unwrap_or_else(|e| panic!("list while generating: {e:?}"));
                 let token = inventory.slots[0].token.as_ref().expect("token");
                 assert!(
@@ -109,7 +109,7 @@ fn keys_generated_while_other_threads_open_list_and_sign() {
         "{} rounds of open, sign and list during generation",
         rounds.load(Ordering::Relaxed)
     );
-    let inventory = list(Some(&f.module), Some(&token_uri)).expect("list");
+    let inventory = list(Some(&token_uri), &access(f)).expect("list");
     let token = inventory.slots[0].token.as_ref().expect("token");
     let private = token
         .keys
@@ -181,7 +181,7 @@ fn another_process_logging_in_to_another_token_fails_nothing() {
                     let signer = Pkcs11Signer::open(key, SignerOptions::default())
                         .unwrap_or_else(|e| panic!("open while another process logs in: {e:?}"));
                     signer.sign(b"busy").expect("sign");
-                    list(Some(&f.module), Some(main))
+                    list(Some(main), &access(f))
                         .unwrap_or_else(|e| panic!("list while another process logs in: {e:?}"));
                     rounds.fetch_add(1, Ordering::Relaxed);
                     if done.load(Ordering::Acquire) {

@@ -4,14 +4,15 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hsmjwt_core::{Algorithm, Header, Signer, Validation, decode, encode};
+use hsmjwt_pkcs11::cryptoki::error::Error as CryptokiError;
 use hsmjwt_pkcs11::cryptoki::error::RvError;
 use hsmjwt_pkcs11::cryptoki::session::SessionState;
-use hsmjwt_pkcs11::{CryptokiError, Error, Pkcs11Signer, Pkcs11Uri, SignerOptions};
+use hsmjwt_pkcs11::{Error, Pkcs11Signer, Pkcs11Uri, SignerOptions};
 use hsmjwt_soft::SoftVerifier;
 
 use crate::fixture::{CLOSE_ALL, MAIN, NO_LOGIN, RECOVER};
-use crate::fixture_or_skip;
 use crate::sign::{AUD, claims, verify_both};
+use crate::{access, fixture_or_skip};
 
 fn open_err(uri: &Pkcs11Uri, options: SignerOptions) -> Error {
     match Pkcs11Signer::open(uri, options) {
@@ -37,13 +38,11 @@ fn wrong_pin_is_reported_once_and_does_not_lock() {
         std::error::Error::source(&e).is_some(),
         "the PKCS#11 error is kept as source"
     );
+    assert_eq!(e.return_value().as_deref(), Some("CKR_PIN_INCORRECT"));
 
     // SoftHSM counts failures but does not lock; the token stays usable.
-    let inventory = hsmjwt_pkcs11::list(
-        Some(&f.module),
-        Some(&Pkcs11Uri::new().with_token(NO_LOGIN)),
-    )
-    .expect("list");
+    let inventory = hsmjwt_pkcs11::list(Some(&Pkcs11Uri::new().with_token(NO_LOGIN)), &access(f))
+        .expect("list");
     let token = inventory
         .slots
         .iter()
@@ -52,20 +51,44 @@ fn wrong_pin_is_reported_once_and_does_not_lock() {
     assert!(!token.flags.user_pin_locked);
 }
 
+/// A library message names what is missing in the library's terms: no application's
+/// commands or environment variables (the `hsmjwt` command adds its own hints).
+fn assert_no_application_hint(msg: &str) {
+    for word in ["hsmjwt ", "HSMJWT_PIN", "PKCS11_MODULE", "terminal"] {
+        assert!(!msg.contains(word), "{word:?} in {msg}");
+    }
+}
+
 #[test]
-fn no_pin_says_how_to_give_one() {
+fn no_pin_says_what_is_missing() {
     let f = fixture_or_skip!();
     let uri = Pkcs11Uri::new()
         .with_token(NO_LOGIN)
         .with_object("nologin-p256")
         .with_module_path(&f.module);
     let e = open_err(&uri, SignerOptions::default());
-    assert!(matches!(&e, Error::NoPin { .. }), "{e:?}");
+    assert!(
+        matches!(&e, Error::NoPin { token } if token == NO_LOGIN),
+        "{e:?}"
+    );
     let msg = e.to_string();
     assert!(
-        msg.contains("pin-source") && msg.contains("HSMJWT_PIN"),
+        msg.contains("pin-source") && msg.contains("pin-value") && msg.contains("PIN source"),
         "{msg}"
     );
+    assert_no_application_hint(&msg);
+}
+
+#[test]
+fn no_module_says_what_is_missing() {
+    let uri = Pkcs11Uri::new()
+        .with_token(NO_LOGIN)
+        .with_object("nologin-p256");
+    let e = open_err(&uri, SignerOptions::default());
+    assert!(matches!(&e, Error::NoModule), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("module-path"), "{msg}");
+    assert_no_application_hint(&msg);
 }
 
 #[test]
@@ -75,9 +98,10 @@ fn missing_key_names_the_search_and_suggests_listing() {
     assert!(matches!(&e, Error::KeyNotFound { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(
-        msg.contains("does-not-exist") && msg.contains(MAIN) && msg.contains("hsmjwt hsm list"),
+        msg.contains("does-not-exist") && msg.contains(MAIN),
         "{msg}"
     );
+    assert_no_application_hint(&msg);
 
     let e = open_err(
         &f.uri(MAIN, "tool-rsa").with_id(vec![0x7f]),
@@ -92,6 +116,7 @@ fn missing_token_and_wrong_type() {
     let e = open_err(&f.uri("no-such-token", "k"), SignerOptions::default());
     assert!(matches!(&e, Error::TokenNotFound { .. }), "{e:?}");
     assert!(e.to_string().contains("no-such-token"), "{e}");
+    assert_no_application_hint(&e.to_string());
 
     let uri = f
         .uri(MAIN, "tool-rsa")
@@ -163,7 +188,7 @@ fn signer_recovers_once_after_being_logged_out() {
     // A second session from the same shared context logs the whole application out of the
     // token (login state is per application): the signer's sessions lose their login and
     // the token forgets the private key's handle.
-    let ctx = hsmjwt_pkcs11::shared_context(Some(&f.module)).expect("shared context");
+    let ctx = hsmjwt_pkcs11::shared_context(&f.module).expect("shared context");
     let slot = ctx
         .get_slots_with_token()
         .expect("slots")
@@ -203,7 +228,7 @@ fn signer_recovers_after_all_sessions_are_closed_under_it() {
 
     // A witness session next to the signer's, from the process's shared context, shows that
     // `C_CloseAllSessions` reached the library state the signer uses.
-    let ctx = hsmjwt_pkcs11::shared_context(Some(&f.module)).expect("shared context");
+    let ctx = hsmjwt_pkcs11::shared_context(&f.module).expect("shared context");
     let slot = ctx
         .get_slots_with_token()
         .expect("slots")

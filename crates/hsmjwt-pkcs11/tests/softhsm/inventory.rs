@@ -2,12 +2,12 @@
 
 use hsmjwt_core::{Algorithm, Header, Signer, encode};
 use hsmjwt_pkcs11::{
-    Error, KeyClass, Pkcs11Signer, Pkcs11Uri, SignerOptions, generate_key_pair, list,
+    Error, KeyClass, NotLoggedIn, Pkcs11Signer, Pkcs11Uri, SignerOptions, generate_key_pair, list,
 };
 
 use crate::fixture::{MAIN, NO_LOGIN, RECOVER};
-use crate::fixture_or_skip;
 use crate::sign::{claims, verify_both};
+use crate::{access, fixture_or_skip};
 
 #[test]
 fn generation_refuses_taken_labels_and_ids_and_bad_sizes() {
@@ -75,7 +75,7 @@ fn list_after_login_shows_keys_and_their_algorithms() {
     let uri = Pkcs11Uri::new()
         .with_token(MAIN)
         .with_pin_value("1234".into());
-    let inventory = list(Some(&f.module), Some(&uri)).expect("list");
+    let inventory = list(Some(&uri), &access(f)).expect("list");
     assert_eq!(inventory.slots.len(), 1, "only the URI's token");
     let token = inventory.slots[0].token.as_ref().expect("token");
     assert_eq!(token.label, MAIN);
@@ -145,10 +145,11 @@ fn list_after_login_shows_keys_and_their_algorithms() {
 fn list_without_pin_shows_public_keys_only() {
     let f = fixture_or_skip!();
     let uri = Pkcs11Uri::new().with_token(NO_LOGIN);
-    let inventory = list(Some(&f.module), Some(&uri)).expect("list");
+    let inventory = list(Some(&uri), &access(f)).expect("list");
     let token = inventory.slots[0].token.as_ref().expect("token");
     assert!(!token.logged_in);
-    assert!(token.note.is_some());
+    assert_eq!(token.not_logged_in, Some(NotLoggedIn::NoPin));
+    assert_eq!(token.note.as_deref(), Some(NotLoggedIn::NoPin.note()));
     assert!(
         token.keys.iter().all(|k| k.class == KeyClass::Public),
         "{:#?}",
@@ -162,7 +163,7 @@ fn list_without_pin_shows_public_keys_only() {
     );
 
     // Without a URI every slot shows, the free one included, and no login is attempted.
-    let all = list(Some(&f.module), None).expect("list all");
+    let all = list(None, &access(f)).expect("list all");
     let labels: Vec<_> = all
         .slots
         .iter()
@@ -177,4 +178,18 @@ fn list_without_pin_shows_public_keys_only() {
             .iter()
             .any(|s| s.token.as_ref().is_some_and(|t| !t.flags.initialized))
     );
+    // Several tokens and no URI: a PIN source in the options would not be used.
+    let no_login = all
+        .slots
+        .iter()
+        .filter_map(|s| s.token.as_ref())
+        .find(|t| t.label == NO_LOGIN)
+        .expect("the no-login token");
+    assert_eq!(no_login.not_logged_in, Some(NotLoggedIn::NotNamed));
+    for note in [NotLoggedIn::NoPin, NotLoggedIn::NotNamed].map(NotLoggedIn::note) {
+        assert!(
+            !note.contains("HSMJWT_PIN") && !note.contains("hsmjwt "),
+            "{note}"
+        );
+    }
 }

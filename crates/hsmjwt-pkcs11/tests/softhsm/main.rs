@@ -9,7 +9,13 @@ mod concurrency;
 mod faults;
 mod fixture;
 mod inventory;
+mod pins;
 mod sign;
+
+/// The fixture's module, with no PIN source: PINs come from the URIs.
+pub(crate) fn access(f: &fixture::Fixture) -> hsmjwt_pkcs11::TokenAccess {
+    hsmjwt_pkcs11::TokenAccess::new().with_module(&f.module)
+}
 
 /// Returns the fixture, or returns from the test (skipping it) when SoftHSM2 is missing.
 #[macro_export]

@@ -190,16 +190,26 @@ fn key_found_by_id_alone_and_pin_from_a_file() {
 }
 
 #[test]
-fn module_path_falls_back_to_pkcs11_module() {
+fn module_path_falls_back_to_the_options() {
     let f = fixture_or_skip!();
-    // The fixture's child process runs with PKCS11_MODULE set.
     let uri: Pkcs11Uri = format!("pkcs11:token={MAIN};object=tool-p384?pin-value={PIN}")
         .parse()
         .expect("URI");
-    let signer =
-        Pkcs11Signer::open(&uri, SignerOptions::default()).expect("open without module-path");
+    let options = SignerOptions::default().with_access(crate::access(f));
+    let signer = Pkcs11Signer::open(&uri, options).expect("open without module-path");
     assert_eq!(signer.algorithm(), Algorithm::ES384);
-    let _ = f;
+    // The URI's module-path comes first.
+    let elsewhere = SignerOptions::default()
+        .with_access(hsmjwt_pkcs11::TokenAccess::new().with_module("/nonexistent/module.so"));
+    let signer = Pkcs11Signer::open(&uri.clone().with_module_path(&f.module), elsewhere)
+        .expect("open with the URI's module-path");
+    assert_eq!(signer.algorithm(), Algorithm::ES384);
+    // The library reads no environment: without either there is no module, even though the
+    // fixture's child process runs with PKCS11_MODULE set.
+    match Pkcs11Signer::open(&uri, SignerOptions::default()) {
+        Err(hsmjwt_pkcs11::Error::NoModule) => {}
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
