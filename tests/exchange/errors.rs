@@ -29,7 +29,7 @@ fn check(err: &Error, status: u16, code: &str) {
         error_description.as_deref().is_some_and(|d| !d.is_empty()),
         "{err}"
     );
-    let id = hsmjwt_ims::debug_id(err).unwrap_or_default();
+    let id = hsmjwt_ims::debug_id(err).unwrap_or_else(|| panic!("no x-debug-id: {err}"));
     assert_eq!(id.len(), 32, "x-debug-id: {err}");
     assert_eq!(*attempts, 1, "4xx is not retried");
     for text in [err.to_string(), format!("{err:?}")] {

@@ -70,8 +70,10 @@ fn get_json(url: &str) -> (u16, Value) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest_get(url).await;
-        (r.0, serde_json::from_str(&r.1).unwrap_or(Value::Null))
+        let (status, body) = reqwest_get(url).await;
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("the answer to {url} is not JSON ({e}): {body}"));
+        (status, json)
     })
 }
 
@@ -90,10 +92,10 @@ async fn reqwest_get(url: &str) -> (u16, String) {
     let mut buf = String::new();
     s.read_to_string(&mut buf).await.unwrap();
     let status = buf[9..12].parse().unwrap();
-    let body = buf
+    let (_, body) = buf
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+        .unwrap_or_else(|| panic!("no end of headers in the answer: {buf}"));
+    let body = body.to_owned();
     // Chunked bodies: keep the JSON object between the first '{' and the last '}'.
     let body = match (body.find('{'), body.rfind('}')) {
         (Some(a), Some(b)) => body[a..=b].to_owned(),

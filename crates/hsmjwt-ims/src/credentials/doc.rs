@@ -448,7 +448,8 @@ mod tests {
 
     #[test]
     fn absent_and_empty_are_missing() {
-        let e = aem_err(r#"{"integration":{"technicalAccount":{"clientId":"  "}}}"#);
+        let e =
+            aem_err(r#"{"integration":{"metascopes":"m","technicalAccount":{"clientId":"  "}}}"#);
         assert!(
             e.ends_with("`integration.technicalAccount.clientId` is missing or empty"),
             "{e}"
