@@ -29,6 +29,7 @@ pub mod header;
 pub mod json;
 pub mod jwk;
 pub mod jws;
+mod member;
 pub mod profile;
 pub mod sign;
 pub mod time;
