@@ -221,10 +221,7 @@ impl Claims {
         let mut out = Vec::with_capacity(256);
         serde_json::to_writer(&mut out, self)
             .map(|()| out)
-            .map_err(|source| Error::Serialize {
-                what: "claims",
-                source,
-            })
+            .map_err(Error::serialize("claims"))
     }
 }
 

@@ -32,10 +32,7 @@ pub(crate) fn parse_for_verification(
     params: &PublicKeyParams,
     rsa: &'static aws_lc_rs::signature::RsaParameters,
 ) -> Result<ParsedPublicKey> {
-    let rejected = |source| Error::KeyRejected {
-        what: "public key",
-        source,
-    };
+    let rejected = Error::rejected("public key");
     match params {
         PublicKeyParams::Rsa { n, e } => RsaPublicKeyComponents {
             n: n.as_slice(),
@@ -81,7 +78,7 @@ impl PublicKey {
     /// [`Error::Pem`] for malformed PEM, [`Error::NoPemBlock`] when no block holds a key,
     /// [`Error::EncryptedKey`] for an encrypted private key, and any error about the key.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let blocks = pem::parse_many(pem).map_err(Error::Pem)?;
+        let blocks = pem::parse_many(pem).map_err(Error::pem)?;
         let mut found = Vec::new();
         for block in blocks {
             match block.tag() {
@@ -227,12 +224,12 @@ pub(crate) fn parse_certificate(
     use x509_parser::error::X509Error;
     match x509_parser::parse_x509_certificate(der) {
         Ok(([], cert)) => Ok(cert),
-        Ok(_) => Err(Error::Certificate(X509Error::InvalidCertificate)),
+        Ok(_) => Err(Error::certificate(X509Error::InvalidCertificate)),
         Err(x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e)) => {
-            Err(Error::Certificate(e))
+            Err(Error::certificate(e))
         }
         Err(x509_parser::nom::Err::Incomplete(_)) => {
-            Err(Error::Certificate(X509Error::InvalidCertificate))
+            Err(Error::certificate(X509Error::InvalidCertificate))
         }
     }
 }
@@ -246,7 +243,7 @@ pub(crate) fn parse_certificate(
 /// [`Error::Certificate`] for a certificate that does not parse.
 pub fn load_certificate_chain(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     if asn1::looks_like_pem(bytes) {
-        let blocks = pem::parse_many(bytes).map_err(Error::Pem)?;
+        let blocks = pem::parse_many(bytes).map_err(Error::pem)?;
         let certs: Vec<Vec<u8>> = blocks
             .into_iter()
             .filter(|b| matches!(b.tag(), "CERTIFICATE" | "X509 CERTIFICATE"))

@@ -523,6 +523,30 @@ fn anyhow_like(err: &dyn std::error::Error) -> String {
     out
 }
 
+/// Causes from other crates (pem, der, x509-parser, aws-lc-rs) stay behind our message as
+/// the `source`.
+#[test]
+fn foreign_causes_are_sources() {
+    use std::error::Error as _;
+    let bad_base64 = "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n";
+    let err = PrivateKey::from_pem(bad_base64).unwrap_err();
+    assert!(matches!(err, Error::Pem(_)), "{err:?}");
+    assert_eq!(err.to_string(), "malformed PEM");
+    assert!(!err.source().unwrap().to_string().is_empty());
+
+    // The DER SEQUENCE { INTEGER 1 }, labelled as a PKCS#1 key.
+    let bad_der = "-----BEGIN RSA PRIVATE KEY-----\nMAMCAQE=\n-----END RSA PRIVATE KEY-----\n";
+    let err = PrivateKey::from_pem(bad_der).unwrap_err();
+    assert!(matches!(err, Error::Der { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("malformed "), "{err}");
+    assert!(!err.source().unwrap().to_string().is_empty());
+
+    let err = load_certificate_chain(b"\x30\x03\x02\x01\x01").unwrap_err();
+    assert!(matches!(err, Error::Certificate(_)), "{err:?}");
+    assert_eq!(err.to_string(), "malformed X.509 certificate");
+    assert!(!err.source().unwrap().to_string().is_empty());
+}
+
 #[test]
 fn load_names_the_path() {
     let d = Dir::new();
