@@ -2,7 +2,6 @@
 
 use serde::de::MapAccess;
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -225,15 +224,6 @@ impl Claims {
     }
 }
 
-/// Serialised straight from the fields: the same members in the same order as
-/// [`Claims::to_map`] (registered claims first, then the extra claims whose names were not
-/// already written), without building the map.
-impl Serialize for Claims {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        member::serialize(self, s, |writer| self.visit(writer))
-    }
-}
-
 /// `aud`: a string or an array of strings.
 impl MemberValue for Audience {
     fn read_fast<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
@@ -352,13 +342,6 @@ impl serde::de::Visitor<'_> for FastDate {
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NumericDate, E> {
         date_from_f64(v).ok_or_else(member::refuse)
-    }
-}
-
-impl<'de> Deserialize<'de> for Claims {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = Map::<String, Value>::deserialize(d)?;
-        Claims::from_map(map).map_err(serde::de::Error::custom)
     }
 }
 

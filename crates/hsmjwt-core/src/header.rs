@@ -2,7 +2,7 @@
 
 use serde::de::MapAccess;
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
@@ -264,19 +264,6 @@ impl<V: MemberVisitor> MemberVisitor for Replace<'_, V> {
             "kid" => self.inner.member(name, self.kid),
             _ => self.inner.member(name, value),
         }
-    }
-}
-
-impl Serialize for Header {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        member::serialize(self, s, |writer| self.visit(writer))
-    }
-}
-
-impl<'de> Deserialize<'de> for Header {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = Map::<String, Value>::deserialize(d)?;
-        Header::from_map(map).map_err(serde::de::Error::custom)
     }
 }
 

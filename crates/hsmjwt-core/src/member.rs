@@ -554,8 +554,9 @@ impl WriteMember for Vec<String> {
 /// Declares a type with typed JSON members and an `extra` map for the others, from one
 /// list: each member's doc, JSON name, field and field type (`Option<T>` for an optional
 /// member, `T` for a required one, where `T: MemberValue`). It generates the struct, an
-/// enum `$slot` of the members, and the [`Members`] implementation: the fast and general
-/// parsers, setting a member, and the visit that both serialisations use.
+/// enum `$slot` of the members, the [`Members`] implementation (the fast and general
+/// parsers, setting a member, and the visit that both serialisations use), `Serialize`
+/// and `Deserialize`.
 ///
 /// After the struct: the doc and name of the map of other members (`extra`); `invalid`, the function that makes the error for
 /// a member at fault; `first`, the member the general path checks first; `check`, the
@@ -697,6 +698,26 @@ macro_rules! typed_members {
             fn check(&self) -> Result<(), $crate::error::Error> {
                 let check: fn(&Self) -> Result<(), $crate::error::Error> = $check;
                 check(self)
+            }
+        }
+
+        /// Serialised straight from the fields: the same members in the same order as
+        /// `to_map` (typed members first, then the extra members whose names were not
+        /// already written), without building the map.
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::member::serialize(self, s, |writer| {
+                    $crate::member::Members::visit(self, writer)
+                })
+            }
+        }
+
+        /// With the checks of the general path (`from_map`).
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let map: serde_json::Map<String, serde_json::Value> =
+                    serde::Deserialize::deserialize(d)?;
+                $crate::member::from_map(map).map_err(serde::de::Error::custom)
             }
         }
     };
