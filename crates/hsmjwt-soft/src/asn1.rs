@@ -238,6 +238,31 @@ pub(crate) fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.windows(11).any(|w| w == b"-----BEGIN ")
 }
 
+/// How key bytes are encoded, as the `from_bytes` functions tell.
+pub(crate) enum Encoding<'a> {
+    /// PEM text.
+    Pem(&'a str),
+    /// A JSON object (a JWK).
+    Json,
+    /// Anything else, read as DER.
+    Der,
+}
+
+/// Tells the encoding of key bytes: PEM text (which must be UTF-8), a JSON object (first
+/// non-blank byte `{`), or else DER.
+pub(crate) fn encoding(bytes: &[u8]) -> Result<Encoding<'_>> {
+    if looks_like_pem(bytes) {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::UnrecognizedFormat {
+            expected: "PEM text in UTF-8",
+        })?;
+        return Ok(Encoding::Pem(text));
+    }
+    if looks_like_json(bytes) {
+        return Ok(Encoding::Json);
+    }
+    Ok(Encoding::Der)
+}
+
 /// Whether bytes look like a JSON object (first non-blank byte is `{`).
 pub(crate) fn looks_like_json(bytes: &[u8]) -> bool {
     bytes

@@ -17,7 +17,7 @@ use hsmjwt_core::{Algorithm, Curve, Jwk, KeyKind, b64};
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::asn1::{self, EC_PUBLIC_KEY, RSA_ENCRYPTION};
+use crate::asn1::{self, EC_PUBLIC_KEY, Encoding, RSA_ENCRYPTION};
 use crate::error::{Error, Result};
 use crate::public::PublicKey;
 
@@ -416,16 +416,11 @@ impl PrivateKey {
     /// # Errors
     /// As [`PrivateKey::from_pem`], [`PrivateKey::from_jwk`] or [`PrivateKey::from_der`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if asn1::looks_like_pem(bytes) {
-            let text = std::str::from_utf8(bytes).map_err(|_| Error::UnrecognizedFormat {
-                expected: "PEM text in UTF-8",
-            })?;
-            return Self::from_pem(text);
+        match asn1::encoding(bytes)? {
+            Encoding::Pem(text) => Self::from_pem(text),
+            Encoding::Json => Self::from_jwk(bytes),
+            Encoding::Der => Self::from_der(bytes),
         }
-        if asn1::looks_like_json(bytes) {
-            return Self::from_jwk(bytes);
-        }
-        Self::from_der(bytes)
     }
 
     /// Reads and parses a private key file in any format [`PrivateKey::from_bytes`] accepts.

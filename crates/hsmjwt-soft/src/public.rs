@@ -9,7 +9,7 @@ use aws_lc_rs::signature::{
 };
 use hsmjwt_core::{Curve, Jwk, PublicKeyParams};
 
-use crate::asn1;
+use crate::asn1::{self, Encoding};
 use crate::error::{Error, Result};
 use crate::private::{PrivateKey, WipeOnDrop};
 
@@ -158,27 +158,24 @@ impl PublicKey {
     /// As [`PublicKey::from_pem`], [`PublicKey::from_der`], [`Jwk::from_json`] or
     /// [`PrivateKey::from_jwk`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if asn1::looks_like_pem(bytes) {
-            let text = std::str::from_utf8(bytes).map_err(|_| Error::UnrecognizedFormat {
-                expected: "PEM text in UTF-8",
-            })?;
-            return Self::from_pem(text);
-        }
-        if asn1::looks_like_json(bytes) {
-            let map = WipeOnDrop(hsmjwt_core::json::parse_object(bytes, "JWK")?);
-            if map.0.contains_key("d") {
-                drop(map);
-                return Ok(PrivateKey::from_jwk(bytes)?.public_key().clone());
+        match asn1::encoding(bytes)? {
+            Encoding::Pem(text) => Self::from_pem(text),
+            Encoding::Json => {
+                let map = WipeOnDrop(hsmjwt_core::json::parse_object(bytes, "JWK")?);
+                if map.0.contains_key("d") {
+                    drop(map);
+                    return Ok(PrivateKey::from_jwk(bytes)?.public_key().clone());
+                }
+                let map = &map.0;
+                if map.contains_key("keys") {
+                    return Err(Error::InvalidJwk(
+                        "a JWK Set was given where a single JWK is expected".to_owned(),
+                    ));
+                }
+                Self::from_jwk(&Jwk::from_map(map)?)
             }
-            let map = &map.0;
-            if map.contains_key("keys") {
-                return Err(Error::InvalidJwk(
-                    "a JWK Set was given where a single JWK is expected".to_owned(),
-                ));
-            }
-            return Self::from_jwk(&Jwk::from_map(map)?);
+            Encoding::Der => Self::from_der(bytes),
         }
-        Self::from_der(bytes)
     }
 
     /// Reads and parses a public key file in any format [`PublicKey::from_bytes`] accepts.
