@@ -155,19 +155,7 @@ fn public_key_formats_and_certificates() {
         "-out",
         "pkcs1.der",
     ]);
-    d.openssl(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "k.pem",
-        "-subj",
-        "/CN=hsmjwt test",
-        "-days",
-        "2",
-        "-out",
-        "cert.pem",
-    ]);
+    d.self_signed("k.pem", "hsmjwt test", 2, "cert.pem");
     d.openssl(&[
         "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der",
     ]);
@@ -371,19 +359,7 @@ fn small_rsa_keys_are_refused_with_their_size() {
         "-out",
         "small1.pub.der",
     ]);
-    d.openssl(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "small.pem",
-        "-subj",
-        "/CN=small",
-        "-days",
-        "1",
-        "-out",
-        "small.crt",
-    ]);
+    d.self_signed("small.pem", "small", 1, "small.crt");
     for name in ["small.pem", "small1.pem"] {
         let err = PrivateKey::from_pem(&d.read_str(name)).unwrap_err();
         assert!(
@@ -651,27 +627,8 @@ fn certificate_chains() {
     let d = Dir::new();
     d.ec_sec1("ca.key", "prime256v1");
     d.ec_sec1("leaf.key", "prime256v1");
-    d.openssl(&[
-        "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=ca", "-days", "2", "-out", "ca.pem",
-    ]);
-    d.openssl(&[
-        "req", "-new", "-key", "leaf.key", "-subj", "/CN=leaf", "-out", "leaf.csr",
-    ]);
-    d.openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-out",
-        "leaf.pem",
-    ]);
+    d.self_signed("ca.key", "ca", 2, "ca.pem");
+    d.issued("leaf.key", "leaf", 1, ("ca.pem", "ca.key"), "leaf.pem");
     d.openssl(&[
         "x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der",
     ]);
