@@ -1,7 +1,7 @@
 //! Token profiles: the token shapes real integrations need, built and checked in one place.
 //!
 //! Each profile has a builder that refuses an incomplete or out-of-range token with an
-//! [`Error::Build`] naming the field, a `sign` method taking any [`Signer`](crate::Signer), and a
+//! [`Error::Build`] naming the field, a `sign` method taking any [`Signer`], and a
 //! validator for the receiving side.
 //!
 //! - [`adobe`]: the Adobe service-account JWT exchanged at IMS (`/ims/exchange/jwt`).
