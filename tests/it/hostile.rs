@@ -65,10 +65,7 @@ fn size_limit_default_and_configurable() {
 #[test]
 fn wrong_number_of_parts() {
     let t = good();
-    let two = t
-        .rsplit_once('.')
-        .map(|(a, _)| a.to_owned())
-        .unwrap_or_default();
+    let two = t.rsplit_once('.').unwrap().0.to_owned();
     for (bad, n) in [
         (two, 2),
         (format!("{t}.x"), 4),
@@ -82,6 +79,15 @@ fn wrong_number_of_parts() {
     }
 }
 
+/// Decoding `token` fails because `part` is not canonical base64url.
+fn assert_invalid_base64(token: &str, part: Part) {
+    let err = check(token);
+    assert!(
+        matches!(&err, Err(Error::InvalidBase64 { part: p, .. }) if *p == part),
+        "{token}: {err:?}"
+    );
+}
+
 fn replace_part(token: &str, index: usize, new: &str) -> String {
     let mut parts: Vec<&str> = token.split('.').collect();
     parts[index] = new;
@@ -91,19 +97,10 @@ fn replace_part(token: &str, index: usize, new: &str) -> String {
 #[test]
 fn padding_is_rejected() {
     let t = good();
-    let h = t.split('.').next().unwrap_or_default();
+    let h = t.split('.').next().unwrap();
+    assert!(!h.is_empty());
     let padded = format!("{h}=");
-    let err = check(&replace_part(&t, 0, &padded));
-    assert!(
-        matches!(
-            err,
-            Err(Error::InvalidBase64 {
-                part: Part::Header,
-                ..
-            })
-        ),
-        "{err:?}"
-    );
+    assert_invalid_base64(&replace_part(&t, 0, &padded), Part::Header);
 }
 
 #[test]
@@ -114,53 +111,36 @@ fn standard_alphabet_is_rejected() {
     assert!(url.contains('-') || url.contains('_'), "{url}");
     let std_alpha = url.replace('-', "+").replace('_', "/");
     let t = forge(header, &ok_payload(), &es256().signer);
-    let err = check(&replace_part(&t, 0, &std_alpha));
-    assert!(
-        matches!(
-            err,
-            Err(Error::InvalidBase64 {
-                part: Part::Header,
-                ..
-            })
-        ),
-        "{err:?}"
-    );
+    assert_invalid_base64(&replace_part(&t, 0, &std_alpha), Part::Header);
 }
 
 #[test]
 fn whitespace_is_rejected_even_at_the_ends() {
     let t = good();
-    for bad in [format!(" {t}"), format!("{t}\n"), t.replacen('.', ". ", 1)] {
-        let err = check(&bad);
-        assert!(
-            matches!(err, Err(Error::InvalidBase64 { .. })),
-            "{bad:?}: {err:?}"
-        );
+    for (bad, part) in [
+        (format!(" {t}"), Part::Header),
+        (t.replacen('.', ". ", 1), Part::Payload),
+        (format!("{t}\n"), Part::Signature),
+    ] {
+        assert_invalid_base64(&bad, part);
     }
 }
 
 #[test]
 fn non_canonical_trailing_bits_are_rejected() {
     let t = good();
-    let sig = t.rsplit('.').next().unwrap_or_default().to_owned();
+    let sig = t.rsplit('.').next().unwrap().to_owned();
     // A 64-byte signature is 86 characters; the last carries 4 unused bits.
     assert_eq!(sig.len(), 86);
-    let last = sig.chars().last().unwrap_or('A');
+    let last = sig.chars().last().unwrap();
     let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let idx = alphabet.find(last).unwrap_or(0);
-    let tweaked = alphabet.chars().nth(idx | 1).unwrap_or('B');
+    let idx = alphabet.find(last).unwrap();
+    // The last character of a 64-byte value uses only its top 2 bits (index a multiple of
+    // 16); setting the lowest bit makes the unused bits non-zero.
+    assert_eq!(idx % 16, 0, "{last}");
+    let tweaked = alphabet.chars().nth(idx | 1).unwrap();
     let bad_sig = format!("{}{tweaked}", &sig[..85]);
-    let err = check(&replace_part(&t, 2, &bad_sig));
-    assert!(
-        matches!(
-            err,
-            Err(Error::InvalidBase64 {
-                part: Part::Signature,
-                ..
-            })
-        ),
-        "{err:?}"
-    );
+    assert_invalid_base64(&replace_part(&t, 2, &bad_sig), Part::Signature);
 }
 
 #[test]
@@ -457,7 +437,8 @@ fn signatures_that_do_not_verify_are_one_opaque_error() {
         Err(Error::InvalidSignature)
     ));
     // Truncated, empty and over-long ES256 signatures.
-    let sig = b64::decode(t.rsplit('.').next().unwrap_or_default().as_bytes()).unwrap_or_default();
+    let sig = b64::decode(t.rsplit('.').next().unwrap().as_bytes()).unwrap();
+    assert_eq!(sig.len(), 64);
     for bad in [&sig[..63], &[][..], &[sig.as_slice(), &[0]].concat()[..]] {
         let err = check(&replace_part(&t, 2, &b64::encode(bad)));
         assert!(matches!(err, Err(Error::InvalidSignature)), "{err:?}");
@@ -472,7 +453,7 @@ fn signatures_that_do_not_verify_are_one_opaque_error() {
 fn embedded_jwk_and_jku_are_not_trusted() {
     // An attacker signs with their key and embeds its public half.
     let attacker = &es256_other().signer;
-    let jwk = serde_json::to_string(hsmjwt::Signer::public_key(attacker)).unwrap_or_default();
+    let jwk = serde_json::to_string(hsmjwt::Signer::public_key(attacker)).unwrap();
     let h = format!(r#"{{"alg":"ES256","jwk":{jwk},"jku":"https://evil.example/jwks"}}"#);
     let t = forge(&h, &ok_payload(), attacker);
     assert!(matches!(check(&t), Err(Error::InvalidSignature)));

@@ -6,12 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::OnceLock;
-
 use hsmjwt::core::{Algorithm, Claims, Error, Header, NumericDate, Validation, decode, encode};
 use hsmjwt::soft::{KeySpec, PrivateKey, PublicKey, SoftSigner, SoftVerifier};
 use hsmjwt_testkit::der;
 use serde_json::{Value, json};
+
+use crate::keys;
 
 const AUD: &str = "https://api.example";
 const ISS: &str = "https://issuer.example";
@@ -30,25 +30,9 @@ fn jwt_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
     }
 }
 
-/// One PKCS#8 PEM per key kind, generated once per test binary.
+/// A PKCS#8 PEM key for `alg`, one per key kind.
 fn pem_for(alg: Algorithm) -> &'static str {
-    static RSA: OnceLock<String> = OnceLock::new();
-    static P256: OnceLock<String> = OnceLock::new();
-    static P384: OnceLock<String> = OnceLock::new();
-    let spec = KeySpec::for_algorithm(alg, None).unwrap();
-    let cell = match spec {
-        KeySpec::Rsa(_) => &RSA,
-        KeySpec::P256 => &P256,
-        KeySpec::P384 => &P384,
-        _ => panic!("unexpected key spec"),
-    };
-    cell.get_or_init(|| {
-        PrivateKey::generate(spec)
-            .unwrap()
-            .to_pkcs8_pem()
-            .unwrap()
-            .to_string()
-    })
+    keys::pem_for(KeySpec::for_algorithm(alg, None).unwrap())
 }
 
 fn encoding_key(alg: Algorithm) -> jsonwebtoken::EncodingKey {

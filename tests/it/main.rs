@@ -5,6 +5,8 @@
 mod common;
 mod hostile;
 mod interop_jsonwebtoken;
+#[path = "../../crates/hsmjwt-soft/tests/common/keys.rs"]
+mod keys;
 mod profiles;
 mod rfc7515;
 mod roundtrip;

@@ -54,9 +54,9 @@ pub enum Error {
     InvalidBase64 {
         /// The part at fault.
         part: Part,
-        /// The decoder's complaint.
+        /// The decoder's complaint (the `base64` crate's error).
         #[source]
-        source: base64::DecodeError,
+        source: BoxError,
     },
     /// A part (or a JWK/JWKS document) is not valid JSON.
     #[error("{what} is not valid JSON")]
@@ -205,9 +205,9 @@ pub enum Error {
     Serialize {
         /// What was being serialised.
         what: &'static str,
-        /// The serialiser's complaint.
+        /// The serialiser's complaint (`serde_json`'s error).
         #[source]
-        source: serde_json::Error,
+        source: BoxError,
     },
 }
 
@@ -223,6 +223,22 @@ impl Error {
     pub fn verify(source: impl Into<BoxError>) -> Self {
         Error::Verify {
             source: source.into(),
+        }
+    }
+
+    /// Makes [`Error::InvalidBase64`] about `part` from the decoder's error.
+    pub(crate) fn base64(part: Part) -> impl FnOnce(base64::DecodeError) -> Self {
+        move |source| Error::InvalidBase64 {
+            part,
+            source: Box::new(source),
+        }
+    }
+
+    /// Makes [`Error::Serialize`] about `what` from the serialiser's error.
+    pub(crate) fn serialize(what: &'static str) -> impl FnOnce(serde_json::Error) -> Self {
+        move |source| Error::Serialize {
+            what,
+            source: Box::new(source),
         }
     }
 }

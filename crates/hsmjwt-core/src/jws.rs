@@ -29,10 +29,7 @@ pub struct Token {
 pub fn encode(header: &Header, claims: &Claims, signer: &dyn Signer) -> Result<String, Error> {
     // Claims and header JSON share one buffer (claims first, as the checks always ran).
     let mut json = Vec::with_capacity(512);
-    serde_json::to_writer(&mut json, claims).map_err(|source| Error::Serialize {
-        what: "claims",
-        source,
-    })?;
+    serde_json::to_writer(&mut json, claims).map_err(Error::serialize("claims"))?;
     let claims_len = json.len();
     write_header(&mut json, header, signer)?;
     let (payload, header_json) = json.split_at(claims_len);
@@ -59,10 +56,7 @@ fn write_header(out: &mut Vec<u8>, header: &Header, signer: &dyn Signer) -> Resu
     let kid = header.kid.as_deref().or_else(|| signer.key_id());
     header
         .write_json_with(out, signer.algorithm(), kid)
-        .map_err(|source| Error::Serialize {
-            what: "header",
-            source,
-        })
+        .map_err(Error::serialize("header"))
 }
 
 /// The length of the unpadded base64url encoding of `n` bytes.
@@ -193,25 +187,17 @@ fn split_and_decode(
             parts: token.split('.').count(),
         });
     };
-    let dec = |part: Part, s: &str| {
-        b64::decode(s.as_bytes()).map_err(|source| Error::InvalidBase64 { part, source })
-    };
+    let dec = |part: Part, s: &str| b64::decode(s.as_bytes()).map_err(Error::base64(part));
     // A header is short (a few dozen bytes, a few hundred with `x5t#S256`): decoded on the
     // stack, longer ones (an `x5c` chain) on the heap.
     let mut buf = [0u8; 384];
     let header_bytes =
-        b64::decode_with_buf(h.as_bytes(), &mut buf).map_err(|source| Error::InvalidBase64 {
-            part: Part::Header,
-            source,
-        })?;
+        b64::decode_with_buf(h.as_bytes(), &mut buf).map_err(Error::base64(Part::Header))?;
     let payload = dec(Part::Payload, p)?;
     let signature = if keep_signature {
         dec(Part::Signature, s)?
     } else {
-        b64::validate(s.as_bytes()).map_err(|source| Error::InvalidBase64 {
-            part: Part::Signature,
-            source,
-        })?;
+        b64::validate(s.as_bytes()).map_err(Error::base64(Part::Signature))?;
         Vec::new()
     };
     let header = Header::from_json(&header_bytes)?;
@@ -316,6 +302,26 @@ pub fn decode_insecure(token: &str) -> Result<Token, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Causes from other crates are kept as the `source`, with their own message, under an
+    /// error message of ours.
+    #[test]
+    fn foreign_causes_are_sources() {
+        use std::error::Error as _;
+        let err = decode_insecure("e30=.e30.").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "header is not canonical base64url without padding"
+        );
+        let cause = err.source().unwrap();
+        assert_eq!(
+            cause.to_string(),
+            b64::decode(b"e30=").unwrap_err().to_string()
+        );
+        let err = Error::serialize("claims")(serde::ser::Error::custom("no"));
+        assert_eq!(err.to_string(), "cannot serialise claims");
+        assert_eq!(err.source().unwrap().to_string(), "no");
+    }
 
     #[test]
     fn b64_len_is_exact() {

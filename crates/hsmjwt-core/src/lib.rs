@@ -1,24 +1,4 @@
-//! Core JOSE types for hsmjwt: algorithms, headers, claims, a strict JWS compact codec,
-//! validation, and JWK/JWKS with RFC 7638 thumbprints.
-//!
-//! This crate does no I/O and knows no crypto backend: keys come in through the
-//! [`Signer`] and [`Verifier`] traits, implemented by `hsmjwt-soft` (software keys on
-//! aws-lc-rs) and `hsmjwt-pkcs11` (keys in an HSM).
-//!
-//! ```
-//! use hsmjwt_core::{decode_insecure, Claims, NumericDate};
-//!
-//! let claims = Claims::new()
-//!     .with_issuer("https://issuer.example")
-//!     .with_expiry(NumericDate::from_unix(2_000_000_000));
-//! assert_eq!(claims.to_json()?, br#"{"iss":"https://issuer.example","exp":2000000000}"#);
-//!
-//! // A token from RFC 7515 appendix A.2, inspected without verification.
-//! let token = decode_insecure("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.AA")?;
-//! assert_eq!(token.claims.iss.as_deref(), Some("joe"));
-//! # Ok::<(), hsmjwt_core::Error>(())
-//! ```
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 pub mod alg;
@@ -29,6 +9,7 @@ pub mod header;
 pub mod json;
 pub mod jwk;
 pub mod jws;
+mod member;
 pub mod profile;
 pub mod sign;
 pub mod time;

@@ -125,13 +125,10 @@ pub(crate) fn ec_params(curve: Curve, point: &[u8]) -> Result<PublicKeyParams> {
     Ok(PublicKeyParams::ec_from_point(curve, point)?)
 }
 
-fn der_err(what: &'static str) -> impl FnOnce(der::Error) -> Error {
-    move |source| Error::Der { what, source }
-}
-
 /// Parses a PKCS#1 `RSAPublicKey`.
 pub(crate) fn parse_pkcs1_public(der_bytes: &[u8]) -> Result<PublicKeyParams> {
-    let key = pkcs1::RsaPublicKey::from_der(der_bytes).map_err(der_err("PKCS#1 RSA public key"))?;
+    let key =
+        pkcs1::RsaPublicKey::from_der(der_bytes).map_err(Error::der("PKCS#1 RSA public key"))?;
     rsa_params(key.modulus.as_bytes(), key.public_exponent.as_bytes())
 }
 
@@ -143,7 +140,7 @@ pub(crate) fn is_spki(der_bytes: &[u8]) -> bool {
 /// Parses a SubjectPublicKeyInfo holding an RSA or P-256/P-384 key.
 pub(crate) fn parse_spki(der_bytes: &[u8]) -> Result<PublicKeyParams> {
     let spki = SubjectPublicKeyInfoRef::from_der(der_bytes)
-        .map_err(der_err("SubjectPublicKeyInfo public key"))?;
+        .map_err(Error::der("SubjectPublicKeyInfo public key"))?;
     let key = spki
         .subject_public_key
         .as_bytes()
@@ -164,21 +161,22 @@ pub(crate) fn parse_spki(der_bytes: &[u8]) -> Result<PublicKeyParams> {
 
 /// Encodes public parameters as a DER SubjectPublicKeyInfo, as `openssl pkey -pubout` does.
 pub(crate) fn encode_spki(params: &PublicKeyParams) -> Result<Vec<u8>> {
-    let enc = der_err("SubjectPublicKeyInfo");
+    let enc = Error::der("SubjectPublicKeyInfo");
     match params {
         PublicKeyParams::Rsa { n, e } => {
             let pkcs1 = pkcs1::RsaPublicKey {
-                modulus: UintRef::new(n).map_err(der_err("RSA modulus"))?,
-                public_exponent: UintRef::new(e).map_err(der_err("RSA exponent"))?,
+                modulus: UintRef::new(n).map_err(Error::der("RSA modulus"))?,
+                public_exponent: UintRef::new(e).map_err(Error::der("RSA exponent"))?,
             }
             .to_der()
-            .map_err(der_err("PKCS#1 RSA public key"))?;
+            .map_err(Error::der("PKCS#1 RSA public key"))?;
             SubjectPublicKeyInfoRef {
                 algorithm: AlgorithmIdentifierRef {
                     oid: RSA_ENCRYPTION,
                     parameters: Some(AnyRef::NULL),
                 },
-                subject_public_key: BitStringRef::from_bytes(&pkcs1).map_err(der_err("RSA key"))?,
+                subject_public_key: BitStringRef::from_bytes(&pkcs1)
+                    .map_err(Error::der("RSA key"))?,
             }
             .to_der()
             .map_err(enc)
@@ -192,7 +190,7 @@ pub(crate) fn encode_spki(params: &PublicKeyParams) -> Result<Vec<u8>> {
                     parameters: Some(AnyRef::from(&curve)),
                 },
                 subject_public_key: BitStringRef::from_bytes(&point)
-                    .map_err(der_err("EC point"))?,
+                    .map_err(Error::der("EC point"))?,
             }
             .to_der()
             .map_err(enc)
@@ -238,6 +236,31 @@ pub(crate) fn pem_encode_secret(label: &str, der: &[u8]) -> Zeroizing<String> {
 /// Whether text looks like PEM.
 pub(crate) fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// How key bytes are encoded, as the `from_bytes` functions tell.
+pub(crate) enum Encoding<'a> {
+    /// PEM text.
+    Pem(&'a str),
+    /// A JSON object (a JWK).
+    Json,
+    /// Anything else, read as DER.
+    Der,
+}
+
+/// Tells the encoding of key bytes: PEM text (which must be UTF-8), a JSON object (first
+/// non-blank byte `{`), or else DER.
+pub(crate) fn encoding(bytes: &[u8]) -> Result<Encoding<'_>> {
+    if looks_like_pem(bytes) {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::UnrecognizedFormat {
+            expected: "PEM text in UTF-8",
+        })?;
+        return Ok(Encoding::Pem(text));
+    }
+    if looks_like_json(bytes) {
+        return Ok(Encoding::Json);
+    }
+    Ok(Encoding::Der)
 }
 
 /// Whether bytes look like a JSON object (first non-blank byte is `{`).

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use hsmjwt_core::Algorithm;
+use hsmjwt_core::{Algorithm, BoxError};
 
 /// Everything that can go wrong while loading, generating, writing or using a software key.
 ///
@@ -44,7 +44,11 @@ pub enum Error {
     Empty,
     /// PEM framing or its base64 is malformed.
     #[error("malformed PEM")]
-    Pem(#[source] pem::PemError),
+    Pem(
+        /// The PEM parser's complaint.
+        #[source]
+        BoxError,
+    ),
     /// The PEM text has no block of the kind that was asked for.
     #[error("no {expected} in PEM (found {})", found_blocks(.found))]
     NoPemBlock {
@@ -76,11 +80,15 @@ pub enum Error {
         what: &'static str,
         /// The DER codec's complaint.
         #[source]
-        source: der::Error,
+        source: BoxError,
     },
     /// An X.509 certificate is malformed.
     #[error("malformed X.509 certificate")]
-    Certificate(#[source] x509_parser::error::X509Error),
+    Certificate(
+        /// The X.509 parser's complaint.
+        #[source]
+        BoxError,
+    ),
     /// No certificate was found in the input.
     #[error("no certificate found")]
     NoCertificate,
@@ -112,7 +120,7 @@ pub enum Error {
         what: &'static str,
         /// aws-lc-rs's reason.
         #[source]
-        source: aws_lc_rs::error::KeyRejected,
+        source: BoxError,
     },
     /// A cryptographic operation failed.
     #[error("{what} failed")]
@@ -121,7 +129,7 @@ pub enum Error {
         what: &'static str,
         /// aws-lc-rs's (deliberately unspecific) error.
         #[source]
-        source: aws_lc_rs::error::Unspecified,
+        source: BoxError,
     },
     /// A JWK is malformed or unusable here.
     #[error("invalid JWK: {0}")]
@@ -196,6 +204,42 @@ fn found_blocks(found: &[String]) -> String {
 }
 
 impl Error {
+    /// [`Error::Pem`] with the PEM parser's error as the source.
+    pub(crate) fn pem(source: pem::PemError) -> Error {
+        Error::Pem(Box::new(source))
+    }
+
+    /// [`Error::Certificate`] with the X.509 parser's error as the source.
+    pub(crate) fn certificate(source: x509_parser::error::X509Error) -> Error {
+        Error::Certificate(Box::new(source))
+    }
+
+    /// Makes [`Error::Der`] about `what` from the DER codec's error.
+    pub(crate) fn der(what: &'static str) -> impl FnOnce(der::Error) -> Error {
+        move |source| Error::Der {
+            what,
+            source: Box::new(source),
+        }
+    }
+
+    /// Makes [`Error::KeyRejected`] about `what` from aws-lc-rs's reason.
+    pub(crate) fn rejected(
+        what: &'static str,
+    ) -> impl FnOnce(aws_lc_rs::error::KeyRejected) -> Error {
+        move |source| Error::KeyRejected {
+            what,
+            source: Box::new(source),
+        }
+    }
+
+    /// Makes [`Error::Crypto`] about the operation `what` from aws-lc-rs's error.
+    pub(crate) fn crypto(what: &'static str) -> impl Fn(aws_lc_rs::error::Unspecified) -> Error {
+        move |source| Error::Crypto {
+            what,
+            source: Box::new(source),
+        }
+    }
+
     /// Wraps an error about a file's content with the file's path.
     pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
         match self {

@@ -17,7 +17,7 @@ use hsmjwt_core::{Algorithm, Curve, Jwk, KeyKind, b64};
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::asn1::{self, EC_PUBLIC_KEY, RSA_ENCRYPTION};
+use crate::asn1::{self, EC_PUBLIC_KEY, Encoding, RSA_ENCRYPTION};
 use crate::error::{Error, Result};
 use crate::public::PublicKey;
 
@@ -140,22 +140,14 @@ impl PrivateKey {
 
     /// Loads a PKCS#8 `PrivateKeyInfo` (RSA, P-256 or P-384).
     fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let info = pkcs8::PrivateKeyInfo::from_der(der).map_err(|source| Error::Der {
-            what: "PKCS#8 private key",
-            source,
-        })?;
+        let info =
+            pkcs8::PrivateKeyInfo::from_der(der).map_err(Error::der("PKCS#8 private key"))?;
         let oid = info.algorithm.oid;
         if oid == RSA_ENCRYPTION {
-            let inner =
-                pkcs1::RsaPrivateKey::from_der(info.private_key).map_err(|source| Error::Der {
-                    what: "RSA private key inside PKCS#8",
-                    source,
-                })?;
+            let inner = pkcs1::RsaPrivateKey::from_der(info.private_key)
+                .map_err(Error::der("RSA private key inside PKCS#8"))?;
             asn1::check_rsa_modulus(inner.modulus.as_bytes())?;
-            let pair = RsaKeyPair::from_pkcs8(der).map_err(|source| Error::KeyRejected {
-                what: "RSA private key",
-                source,
-            })?;
+            let pair = RsaKeyPair::from_pkcs8(der).map_err(Error::rejected("RSA private key"))?;
             Self::from_rsa(pair)
         } else if oid == EC_PUBLIC_KEY {
             let curve_oid = info
@@ -163,12 +155,8 @@ impl PrivateKey {
                 .parameters_oid()
                 .map_err(|_| Error::UnsupportedKey("EC key without a named curve".to_owned()))?;
             let curve = asn1::curve_from_oid(&curve_oid)?;
-            let pair = EcdsaKeyPair::from_pkcs8(signing_alg(curve)?, der).map_err(|source| {
-                Error::KeyRejected {
-                    what: "EC private key",
-                    source,
-                }
-            })?;
+            let pair = EcdsaKeyPair::from_pkcs8(signing_alg(curve)?, der)
+                .map_err(Error::rejected("EC private key"))?;
             Self::from_ec(curve, pair)
         } else {
             Err(Error::UnsupportedKey(asn1::describe_oid(&oid)))
@@ -177,27 +165,19 @@ impl PrivateKey {
 
     /// Loads a PKCS#1 `RSAPrivateKey`.
     fn from_pkcs1_der(der: &[u8]) -> Result<Self> {
-        let key = pkcs1::RsaPrivateKey::from_der(der).map_err(|source| Error::Der {
-            what: "PKCS#1 RSA private key",
-            source,
-        })?;
+        let key =
+            pkcs1::RsaPrivateKey::from_der(der).map_err(Error::der("PKCS#1 RSA private key"))?;
         if key.other_prime_infos.is_some() {
             return Err(Error::UnsupportedKey("multi-prime RSA key".to_owned()));
         }
         asn1::check_rsa_modulus(key.modulus.as_bytes())?;
-        let pair = RsaKeyPair::from_der(der).map_err(|source| Error::KeyRejected {
-            what: "RSA private key",
-            source,
-        })?;
+        let pair = RsaKeyPair::from_der(der).map_err(Error::rejected("RSA private key"))?;
         Self::from_rsa(pair)
     }
 
     /// Loads a SEC1 `ECPrivateKey` (RFC 5915).
     fn from_sec1_der(der: &[u8]) -> Result<Self> {
-        let key = sec1::EcPrivateKey::from_der(der).map_err(|source| Error::Der {
-            what: "SEC1 EC private key",
-            source,
-        })?;
+        let key = sec1::EcPrivateKey::from_der(der).map_err(Error::der("SEC1 EC private key"))?;
         let curve = match key.parameters.and_then(|p| p.named_curve()) {
             Some(oid) => asn1::curve_from_oid(&oid)?,
             None => match key.private_key.len() {
@@ -210,13 +190,8 @@ impl PrivateKey {
                 }
             },
         };
-        let pair =
-            EcdsaKeyPair::from_private_key_der(signing_alg(curve)?, der).map_err(|source| {
-                Error::KeyRejected {
-                    what: "EC private key",
-                    source,
-                }
-            })?;
+        let pair = EcdsaKeyPair::from_private_key_der(signing_alg(curve)?, der)
+            .map_err(Error::rejected("EC private key"))?;
         Self::from_ec(curve, pair)
     }
 
@@ -232,7 +207,7 @@ impl PrivateKey {
     /// keys or certificates; [`Error::NoPemBlock`] when it holds no key at all; [`Error::Pem`]
     /// for malformed PEM; and any error about the key itself (format, size, curve).
     pub fn from_pem(pem: &str) -> Result<Self> {
-        Self::from_pem_blocks(pem::parse_many(pem).map_err(Error::Pem)?)
+        Self::from_pem_blocks(pem::parse_many(pem).map_err(Error::pem)?)
     }
 
     /// Loads the first private key among parsed PEM blocks; see [`PrivateKey::from_pem`].
@@ -387,7 +362,7 @@ impl PrivateKey {
                 let (e, d, p, q) = (bytes("e")?, bytes("d")?, bytes("p")?, bytes("q")?);
                 let (dp, dq, qi) = (bytes("dp")?, bytes("dq")?, bytes("qi")?);
                 fn uint<'a>(v: &'a [u8], what: &'static str) -> Result<UintRef<'a>> {
-                    UintRef::new(v).map_err(|source| Error::Der { what, source })
+                    UintRef::new(v).map_err(Error::der(what))
                 }
                 let der = Zeroizing::new(
                     pkcs1::RsaPrivateKey {
@@ -402,15 +377,10 @@ impl PrivateKey {
                         other_prime_infos: None,
                     }
                     .to_der()
-                    .map_err(|source| Error::Der {
-                        what: "PKCS#1 RSA private key",
-                        source,
-                    })?,
+                    .map_err(Error::der("PKCS#1 RSA private key"))?,
                 );
-                let pair = RsaKeyPair::from_der(&der).map_err(|source| Error::KeyRejected {
-                    what: "RSA private JWK",
-                    source,
-                })?;
+                let pair =
+                    RsaKeyPair::from_der(&der).map_err(Error::rejected("RSA private JWK"))?;
                 // aws-lc-rs checks that n = p * q and that d, dp, dq and qi agree with them.
                 Self::from_rsa(pair)
             }
@@ -431,10 +401,7 @@ impl PrivateKey {
                 point.extend_from_slice(&y);
                 let pair =
                     EcdsaKeyPair::from_private_key_and_public_key(signing_alg(curve)?, &d, &point)
-                        .map_err(|source| Error::KeyRejected {
-                            what: "EC private JWK",
-                            source,
-                        })?;
+                        .map_err(Error::rejected("EC private JWK"))?;
                 Self::from_ec(curve, pair)
             }
             other => Err(Error::UnsupportedKey(format!(
@@ -449,16 +416,11 @@ impl PrivateKey {
     /// # Errors
     /// As [`PrivateKey::from_pem`], [`PrivateKey::from_jwk`] or [`PrivateKey::from_der`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if asn1::looks_like_pem(bytes) {
-            let text = std::str::from_utf8(bytes).map_err(|_| Error::UnrecognizedFormat {
-                expected: "PEM text in UTF-8",
-            })?;
-            return Self::from_pem(text);
+        match asn1::encoding(bytes)? {
+            Encoding::Pem(text) => Self::from_pem(text),
+            Encoding::Json => Self::from_jwk(bytes),
+            Encoding::Der => Self::from_der(bytes),
         }
-        if asn1::looks_like_json(bytes) {
-            return Self::from_jwk(bytes);
-        }
-        Self::from_der(bytes)
     }
 
     /// Reads and parses a private key file in any format [`PrivateKey::from_bytes`] accepts.
@@ -477,10 +439,7 @@ impl PrivateKey {
     /// [`Error::UnsupportedRsaSize`] for an RSA size other than 2048, 3072 or 4096;
     /// [`Error::Crypto`] if generation fails.
     pub fn generate(spec: KeySpec) -> Result<Self> {
-        let crypto = |source| Error::Crypto {
-            what: "key generation",
-            source,
-        };
+        let crypto = Error::crypto("key generation");
         match spec {
             KeySpec::Rsa(bits) => {
                 let pair = RsaKeyPair::generate(rsa_key_size(bits)?).map_err(crypto)?;
@@ -525,10 +484,7 @@ impl PrivateKey {
     /// # Errors
     /// [`Error::Crypto`] if aws-lc-rs cannot serialise the key.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
-        let crypto = |source| Error::Crypto {
-            what: "PKCS#8 serialisation",
-            source,
-        };
+        let crypto = Error::crypto("PKCS#8 serialisation");
         // Both aws-lc-rs buffers wipe themselves when dropped.
         match &self.pair {
             KeyPair::Rsa(pair) => {

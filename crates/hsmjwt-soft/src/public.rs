@@ -9,7 +9,7 @@ use aws_lc_rs::signature::{
 };
 use hsmjwt_core::{Curve, Jwk, PublicKeyParams};
 
-use crate::asn1;
+use crate::asn1::{self, Encoding};
 use crate::error::{Error, Result};
 use crate::private::{PrivateKey, WipeOnDrop};
 
@@ -32,10 +32,7 @@ pub(crate) fn parse_for_verification(
     params: &PublicKeyParams,
     rsa: &'static aws_lc_rs::signature::RsaParameters,
 ) -> Result<ParsedPublicKey> {
-    let rejected = |source| Error::KeyRejected {
-        what: "public key",
-        source,
-    };
+    let rejected = Error::rejected("public key");
     match params {
         PublicKeyParams::Rsa { n, e } => RsaPublicKeyComponents {
             n: n.as_slice(),
@@ -81,7 +78,7 @@ impl PublicKey {
     /// [`Error::Pem`] for malformed PEM, [`Error::NoPemBlock`] when no block holds a key,
     /// [`Error::EncryptedKey`] for an encrypted private key, and any error about the key.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let blocks = pem::parse_many(pem).map_err(Error::Pem)?;
+        let blocks = pem::parse_many(pem).map_err(Error::pem)?;
         let mut found = Vec::new();
         for block in blocks {
             match block.tag() {
@@ -161,27 +158,24 @@ impl PublicKey {
     /// As [`PublicKey::from_pem`], [`PublicKey::from_der`], [`Jwk::from_json`] or
     /// [`PrivateKey::from_jwk`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if asn1::looks_like_pem(bytes) {
-            let text = std::str::from_utf8(bytes).map_err(|_| Error::UnrecognizedFormat {
-                expected: "PEM text in UTF-8",
-            })?;
-            return Self::from_pem(text);
-        }
-        if asn1::looks_like_json(bytes) {
-            let map = WipeOnDrop(hsmjwt_core::json::parse_object(bytes, "JWK")?);
-            if map.0.contains_key("d") {
-                drop(map);
-                return Ok(PrivateKey::from_jwk(bytes)?.public_key().clone());
+        match asn1::encoding(bytes)? {
+            Encoding::Pem(text) => Self::from_pem(text),
+            Encoding::Json => {
+                let map = WipeOnDrop(hsmjwt_core::json::parse_object(bytes, "JWK")?);
+                if map.0.contains_key("d") {
+                    drop(map);
+                    return Ok(PrivateKey::from_jwk(bytes)?.public_key().clone());
+                }
+                let map = &map.0;
+                if map.contains_key("keys") {
+                    return Err(Error::InvalidJwk(
+                        "a JWK Set was given where a single JWK is expected".to_owned(),
+                    ));
+                }
+                Self::from_jwk(&Jwk::from_map(map)?)
             }
-            let map = &map.0;
-            if map.contains_key("keys") {
-                return Err(Error::InvalidJwk(
-                    "a JWK Set was given where a single JWK is expected".to_owned(),
-                ));
-            }
-            return Self::from_jwk(&Jwk::from_map(map)?);
+            Encoding::Der => Self::from_der(bytes),
         }
-        Self::from_der(bytes)
     }
 
     /// Reads and parses a public key file in any format [`PublicKey::from_bytes`] accepts.
@@ -227,12 +221,12 @@ pub(crate) fn parse_certificate(
     use x509_parser::error::X509Error;
     match x509_parser::parse_x509_certificate(der) {
         Ok(([], cert)) => Ok(cert),
-        Ok(_) => Err(Error::Certificate(X509Error::InvalidCertificate)),
+        Ok(_) => Err(Error::certificate(X509Error::InvalidCertificate)),
         Err(x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e)) => {
-            Err(Error::Certificate(e))
+            Err(Error::certificate(e))
         }
         Err(x509_parser::nom::Err::Incomplete(_)) => {
-            Err(Error::Certificate(X509Error::InvalidCertificate))
+            Err(Error::certificate(X509Error::InvalidCertificate))
         }
     }
 }
@@ -246,7 +240,7 @@ pub(crate) fn parse_certificate(
 /// [`Error::Certificate`] for a certificate that does not parse.
 pub fn load_certificate_chain(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     if asn1::looks_like_pem(bytes) {
-        let blocks = pem::parse_many(bytes).map_err(Error::Pem)?;
+        let blocks = pem::parse_many(bytes).map_err(Error::pem)?;
         let certs: Vec<Vec<u8>> = blocks
             .into_iter()
             .filter(|b| matches!(b.tag(), "CERTIFICATE" | "X509 CERTIFICATE"))

@@ -109,10 +109,7 @@ impl SoftSigner {
     }
 
     fn sign_inner(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let crypto = |source| Error::Crypto {
-            what: "signing",
-            source,
-        };
+        let crypto = Error::crypto("signing");
         match &self.key.pair {
             KeyPair::Rsa(pair) => {
                 let padding = rsa_padding(self.alg).ok_or_else(|| Error::AlgorithmMismatch {

@@ -5,27 +5,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::Dir;
 use hsmjwt_core::{Algorithm, Header, NumericDate};
 use hsmjwt_soft::{Certificate, Error, PrivateKey, Validity, set_certificate_headers};
-
-fn openssl_out(dir: &Dir, args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir.path(""))
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// A CA, a leaf signed by it (chain file leaf + CA), and a self-signed certificate.
 fn setup() -> Dir {
@@ -33,41 +17,9 @@ fn setup() -> Dir {
     d.rsa_pkcs8("ca.key", 2048);
     d.ec_sec1("leaf.key", "prime256v1");
     d.rsa_pkcs8("self.key", 2048);
-    d.openssl(&[
-        "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=ca", "-days", "400", "-out",
-        "ca.pem",
-    ]);
-    d.openssl(&[
-        "req", "-new", "-key", "leaf.key", "-subj", "/CN=leaf", "-out", "leaf.csr",
-    ]);
-    d.openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "365",
-        "-out",
-        "leaf.pem",
-    ]);
-    d.openssl(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "self.key",
-        "-subj",
-        "/CN=short",
-        "-days",
-        "10",
-        "-out",
-        "short.pem",
-    ]);
+    d.self_signed("ca.key", "ca", 400, "ca.pem");
+    d.issued("leaf.key", "leaf", 365, ("ca.pem", "ca.key"), "leaf.pem");
+    d.self_signed("self.key", "short", 10, "short.pem");
     let mut chain = d.read("leaf.pem");
     chain.extend_from_slice(&d.read("ca.pem"));
     d.write("chain.pem", &chain);
@@ -80,17 +32,14 @@ fn x5t_s256_equals_openssl_fingerprint() {
     let chain = Certificate::load_chain(&d.path("chain.pem")).unwrap();
     assert_eq!(chain.len(), 2);
     // `openssl x509 -fingerprint -sha256` prints "sha256 Fingerprint=AB:CD:...".
-    let fp = openssl_out(
-        &d,
-        &[
-            "x509",
-            "-in",
-            "leaf.pem",
-            "-noout",
-            "-fingerprint",
-            "-sha256",
-        ],
-    );
+    let fp = d.openssl(&[
+        "x509",
+        "-in",
+        "leaf.pem",
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+    ]);
     let hex = fp.trim().rsplit('=').next().unwrap().replace(':', "");
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)

@@ -155,19 +155,7 @@ fn public_key_formats_and_certificates() {
         "-out",
         "pkcs1.der",
     ]);
-    d.openssl(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "k.pem",
-        "-subj",
-        "/CN=hsmjwt test",
-        "-days",
-        "2",
-        "-out",
-        "cert.pem",
-    ]);
+    d.self_signed("k.pem", "hsmjwt test", 2, "cert.pem");
     d.openssl(&[
         "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der",
     ]);
@@ -371,19 +359,7 @@ fn small_rsa_keys_are_refused_with_their_size() {
         "-out",
         "small1.pub.der",
     ]);
-    d.openssl(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "small.pem",
-        "-subj",
-        "/CN=small",
-        "-days",
-        "1",
-        "-out",
-        "small.crt",
-    ]);
+    d.self_signed("small.pem", "small", 1, "small.crt");
     for name in ["small.pem", "small1.pem"] {
         let err = PrivateKey::from_pem(&d.read_str(name)).unwrap_err();
         assert!(
@@ -523,6 +499,30 @@ fn anyhow_like(err: &dyn std::error::Error) -> String {
     out
 }
 
+/// Causes from other crates (pem, der, x509-parser, aws-lc-rs) stay behind our message as
+/// the `source`.
+#[test]
+fn foreign_causes_are_sources() {
+    use std::error::Error as _;
+    let bad_base64 = "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n";
+    let err = PrivateKey::from_pem(bad_base64).unwrap_err();
+    assert!(matches!(err, Error::Pem(_)), "{err:?}");
+    assert_eq!(err.to_string(), "malformed PEM");
+    assert!(!err.source().unwrap().to_string().is_empty());
+
+    // The DER SEQUENCE { INTEGER 1 }, labelled as a PKCS#1 key.
+    let bad_der = "-----BEGIN RSA PRIVATE KEY-----\nMAMCAQE=\n-----END RSA PRIVATE KEY-----\n";
+    let err = PrivateKey::from_pem(bad_der).unwrap_err();
+    assert!(matches!(err, Error::Der { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("malformed "), "{err}");
+    assert!(!err.source().unwrap().to_string().is_empty());
+
+    let err = load_certificate_chain(b"\x30\x03\x02\x01\x01").unwrap_err();
+    assert!(matches!(err, Error::Certificate(_)), "{err:?}");
+    assert_eq!(err.to_string(), "malformed X.509 certificate");
+    assert!(!err.source().unwrap().to_string().is_empty());
+}
+
 #[test]
 fn load_names_the_path() {
     let d = Dir::new();
@@ -627,27 +627,8 @@ fn certificate_chains() {
     let d = Dir::new();
     d.ec_sec1("ca.key", "prime256v1");
     d.ec_sec1("leaf.key", "prime256v1");
-    d.openssl(&[
-        "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=ca", "-days", "2", "-out", "ca.pem",
-    ]);
-    d.openssl(&[
-        "req", "-new", "-key", "leaf.key", "-subj", "/CN=leaf", "-out", "leaf.csr",
-    ]);
-    d.openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-out",
-        "leaf.pem",
-    ]);
+    d.self_signed("ca.key", "ca", 2, "ca.pem");
+    d.issued("leaf.key", "leaf", 1, ("ca.pem", "ca.key"), "leaf.pem");
     d.openssl(&[
         "x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der",
     ]);

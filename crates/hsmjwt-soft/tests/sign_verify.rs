@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::OnceLock;
+mod common;
+
+use common::keys::pem_for;
 
 use hsmjwt_core::{
     Algorithm, Claims, Header, Jwk, Jwks, NumericDate, Signer, Validation, Verifier, decode,
@@ -11,25 +13,6 @@ use hsmjwt_core::{
 use hsmjwt_soft::{
     Error, KeySpec, PrivateKey, PublicKey, SoftSigner, SoftVerifier, verifiers_from_jwks,
 };
-
-fn pem_for(spec: KeySpec) -> &'static str {
-    static RSA: OnceLock<String> = OnceLock::new();
-    static P256: OnceLock<String> = OnceLock::new();
-    static P384: OnceLock<String> = OnceLock::new();
-    let cell = match spec {
-        KeySpec::Rsa(_) => &RSA,
-        KeySpec::P256 => &P256,
-        KeySpec::P384 => &P384,
-        _ => panic!("unexpected spec"),
-    };
-    cell.get_or_init(|| {
-        PrivateKey::generate(spec)
-            .unwrap()
-            .to_pkcs8_pem()
-            .unwrap()
-            .to_string()
-    })
-}
 
 fn key(alg: Algorithm) -> PrivateKey {
     let spec = KeySpec::for_algorithm(alg, None).unwrap();
@@ -378,9 +361,8 @@ fn unusable_rsa_exponents_are_refused() {
     for e in ["Ag", "AQ", "AQAAAAAB"] {
         let mut map = jwk.to_map();
         map.insert("e".into(), e.into());
-        let Ok(bad) = Jwk::from_map(&map) else {
-            continue;
-        };
+        // Core takes any exponent of 1 to 8 bytes; the software backend refuses these.
+        let bad = Jwk::from_map(&map).unwrap();
         let err = PublicKey::from_jwk(&bad).unwrap_err();
         assert!(matches!(err, Error::UnsupportedKey(_)), "{e}: {err:?}");
     }

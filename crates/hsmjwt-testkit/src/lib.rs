@@ -86,6 +86,10 @@ mod tests {
     fn uninitialized_module_is_reported_not_initialized() {
         let module = Path::new("/usr/lib/softhsm/libsofthsm2.so");
         if !module.exists() {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("HSMJWT_REQUIRE_SOFTHSM").is_some_and(|v| v == "1");
+            assert!(!required, "SoftHSM2 is missing: {}", module.display());
+            eprintln!("SKIPPED: SoftHSM2 is not installed");
             return;
         }
         let e = close_all_sessions(module, 0).expect_err("the module is not initialized");

@@ -20,7 +20,7 @@ use crate::sign::Signer;
 use crate::time::NumericDate;
 use crate::validation::Validation;
 
-use super::{check_lifetime, require};
+use super::{check_lifetime, require, require_algorithm};
 
 /// Adobe's production IMS host.
 pub const DEFAULT_IMS_HOST: &str = "ims-na1.adobelogin.com";
@@ -165,12 +165,7 @@ impl ServiceAccountJwt {
     /// [`Error::Build`] as for [`ServiceAccountJwt::claims`] or when the signer is not
     /// RS256; [`Error::Sign`] when signing fails.
     pub fn sign(&self, signer: &dyn Signer, now: NumericDate) -> Result<String, Error> {
-        if signer.algorithm() != Algorithm::RS256 {
-            return Err(Error::Build(format!(
-                "Adobe IMS requires RS256, but the signer is {}",
-                signer.algorithm()
-            )));
-        }
+        require_algorithm(signer, Algorithm::RS256, "Adobe IMS requires RS256")?;
         crate::jws::encode(&Header::jwt(Algorithm::RS256), &self.claims(now)?, signer)
     }
 
@@ -241,9 +236,7 @@ mod tests {
 
     #[test]
     fn claims_have_the_adobe_shape() {
-        let c = jwt()
-            .claims(NumericDate::from_unix(1000))
-            .unwrap_or_default();
+        let c = jwt().claims(NumericDate::from_unix(1000)).unwrap();
         assert_eq!(c.iss.as_deref(), Some("ORG@AdobeOrg"));
         assert_eq!(c.sub.as_deref(), Some("TECH@techacct.adobe.com"));
         assert!(

@@ -121,17 +121,14 @@ mod tests {
     fn shape_and_fresh_jti() {
         let a = ClientAssertion::new("client-1", "https://as.example/token");
         let now = NumericDate::from_unix(100);
-        let c1 = a.claims(now).unwrap_or_default();
-        let c2 = a.claims(now).unwrap_or_default();
+        let c1 = a.claims(now).unwrap();
+        let c2 = a.claims(now).unwrap();
+        assert_eq!(c1.iss.as_deref(), Some("client-1"));
         assert_eq!(c1.iss, c1.sub);
         assert_eq!(c1.exp, Some(NumericDate::from_unix(220)));
         assert!(c1.jti.is_some());
         assert_ne!(c1.jti, c2.jti);
-        let grant = a
-            .clone()
-            .with_subject("user-7")
-            .claims(now)
-            .unwrap_or_default();
+        let grant = a.clone().with_subject("user-7").claims(now).unwrap();
         assert_eq!(grant.sub.as_deref(), Some("user-7"));
     }
 

@@ -11,14 +11,14 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 
 use crate::alg::{Algorithm, HashAlg};
-use crate::claims::{Claims, REGISTERED_CLAIM_NAMES};
+use crate::claims::Claims;
 use crate::error::Error;
 use crate::header::Header;
 use crate::sign::Signer;
 use crate::time::NumericDate;
 use crate::validation::Validation;
 
-use super::{check_lifetime, new_jti, random_bytes, require};
+use super::{add_claim, check_lifetime, new_jti, random_bytes, require};
 
 /// The request object's `typ` (RFC 9101 section 10.8).
 pub const TYP: &str = "oauth-authz-req+jwt";
@@ -198,12 +198,13 @@ impl RequestObject {
     /// # Errors
     /// [`Error::Build`] for a parameter the builder sets itself or a registered claim.
     pub fn with_param(mut self, name: &str, value: impl Into<Value>) -> Result<Self, Error> {
-        if OWN_PARAMS.contains(&name) || REGISTERED_CLAIM_NAMES.contains(&name) {
-            return Err(Error::Build(format!(
-                "`{name}` is set by the request object builder; use its own option"
-            )));
-        }
-        self.extra.insert(name.to_owned(), value.into());
+        add_claim(
+            &mut self.extra,
+            OWN_PARAMS,
+            "the request object builder",
+            name,
+            value.into(),
+        )?;
         Ok(self)
     }
 

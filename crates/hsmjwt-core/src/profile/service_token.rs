@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
-use crate::claims::{Claims, REGISTERED_CLAIM_NAMES};
+use crate::claims::Claims;
 use crate::error::Error;
 use crate::header::Header;
 use crate::jws::{Token, decode};
@@ -17,7 +17,7 @@ use crate::sign::{Signer, Verifier, with_key_id};
 use crate::time::NumericDate;
 use crate::validation::Validation;
 
-use super::{check_lifetime, new_jti, require};
+use super::{add_claim, check_lifetime, new_jti, require, require_algorithm};
 
 /// The HTTP request header's name.
 pub const HEADER_NAME: &str = "AD-Service-Token";
@@ -97,12 +97,7 @@ impl ServiceToken {
     /// # Errors
     /// [`Error::Build`] for a registered claim name (those have their own fields).
     pub fn with_claim(mut self, name: &str, value: impl Into<Value>) -> Result<Self, Error> {
-        if REGISTERED_CLAIM_NAMES.contains(&name) {
-            return Err(Error::Build(format!(
-                "`{name}` is set by the profile; use its own option"
-            )));
-        }
-        self.extra.insert(name.to_owned(), value.into());
+        add_claim(&mut self.extra, &[], "the profile", name, value.into())?;
         Ok(self)
     }
 
@@ -140,12 +135,7 @@ impl ServiceToken {
     /// there is no `kid` (neither set here nor known to the signer); [`Error::Sign`] when
     /// signing fails.
     pub fn sign(&self, signer: &dyn Signer, now: NumericDate) -> Result<String, Error> {
-        if signer.algorithm() != Algorithm::RS256 {
-            return Err(Error::Build(format!(
-                "AD-Service-Token is signed RS256, but the signer is {}",
-                signer.algorithm()
-            )));
-        }
+        require_algorithm(signer, Algorithm::RS256, "AD-Service-Token is signed RS256")?;
         let kid = self
             .kid
             .as_deref()

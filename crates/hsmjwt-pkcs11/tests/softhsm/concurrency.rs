@@ -99,9 +99,13 @@ fn keys_generated_while_other_threads_open_list_and_sign() {
                 }
             }
         });
+        // At least one signature, however the threads are scheduled.
         scope.spawn(move || {
-            while !done.load(Ordering::Acquire) {
+            loop {
                 signer.sign(b"churn").expect("sign while generating");
+                if done.load(Ordering::Acquire) {
+                    break;
+                }
             }
         });
     });

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub(crate) mod keys;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -21,8 +23,9 @@ impl Dir {
         self.dir.path().join(name)
     }
 
-    /// Runs `openssl` with `args` inside the directory; panics with its stderr on failure.
-    pub(crate) fn openssl(&self, args: &[&str]) {
+    /// Runs `openssl` with `args` inside the directory and returns what it printed; panics
+    /// with its stderr on failure.
+    pub(crate) fn openssl(&self, args: &[&str]) -> String {
         let out = Command::new("openssl")
             .args(args)
             .current_dir(self.dir.path())
@@ -33,6 +36,7 @@ impl Dir {
             "openssl {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8(out.stdout).expect("openssl prints UTF-8")
     }
 
     pub(crate) fn read(&self, name: &str) -> Vec<u8> {
@@ -62,6 +66,46 @@ impl Dir {
             name,
         ]);
         self.path(name)
+    }
+
+    /// A self-signed certificate for the key file `key`, subject `CN=cn`, valid for `days`
+    /// days from now, in PEM as `out`.
+    pub(crate) fn self_signed(&self, key: &str, cn: &str, days: u32, out: &str) -> PathBuf {
+        let (subject, days) = (format!("/CN={cn}"), days.to_string());
+        self.openssl(&[
+            "req", "-x509", "-new", "-key", key, "-subj", &subject, "-days", &days, "-out", out,
+        ]);
+        self.path(out)
+    }
+
+    /// A certificate for the key file `key`, subject `CN=cn`, valid for `days` days, signed
+    /// by the CA certificate `ca` with the key file `ca_key`, in PEM as `out`.
+    pub(crate) fn issued(
+        &self,
+        key: &str,
+        cn: &str,
+        days: u32,
+        (ca, ca_key): (&str, &str),
+        out: &str,
+    ) -> PathBuf {
+        let (subject, days, csr) = (format!("/CN={cn}"), days.to_string(), format!("{out}.csr"));
+        self.openssl(&["req", "-new", "-key", key, "-subj", &subject, "-out", &csr]);
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-CAcreateserial",
+            "-days",
+            &days,
+            "-out",
+            out,
+        ]);
+        self.path(out)
     }
 
     /// An EC key in SEC1 PEM without parameters block (`openssl ecparam -genkey -noout`).
