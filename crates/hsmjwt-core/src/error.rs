@@ -65,7 +65,7 @@ pub enum Error {
         what: &'static str,
         /// The parser's complaint.
         #[source]
-        source: serde_json::Error,
+        source: BoxError,
     },
     /// A JSON object names the same member twice.
     #[error("{what} has a duplicate member `{name}`")]

@@ -31,7 +31,10 @@ pub fn parse_object(bytes: &[u8], what: &'static str) -> Result<Map<String, Valu
         Ok(_) => Err(Error::NotAnObject { what }),
         Err(source) => match duplicate.into_inner() {
             Some(name) => Err(Error::DuplicateMember { what, name }),
-            None => Err(Error::InvalidJson { what, source }),
+            None => Err(Error::InvalidJson {
+                what,
+                source: Box::new(source),
+            }),
         },
     }
 }

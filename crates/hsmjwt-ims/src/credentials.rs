@@ -270,9 +270,7 @@ impl CredentialsFile {
     /// member (by its path) that is missing, empty or of the wrong type.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
         let root = hsmjwt_core::json::parse_object(bytes, "credentials").map_err(|e| match e {
-            hsmjwt_core::Error::InvalidJson { source, .. } => Error::CredentialsJson {
-                source: Box::new(source),
-            },
+            hsmjwt_core::Error::InvalidJson { source, .. } => Error::CredentialsJson { source },
             other => Error::credentials("credentials", other.to_string()),
         })?;
         if root.contains_key("project") {
