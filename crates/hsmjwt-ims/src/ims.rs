@@ -9,7 +9,6 @@ use hsmjwt_core::{NumericDate, Signer};
 use hsmjwt_oauth::http::sign_blocking;
 use hsmjwt_oauth::{
     AccessToken, ClientAuth, ExpiresUnit, HttpClient, HttpOptions, Result, TokenSource,
-    parse_token_response,
 };
 use secrecy::SecretString;
 
@@ -68,7 +67,7 @@ impl ImsClient {
     /// milliseconds, as this endpoint sends it.
     ///
     /// # Errors
-    /// See [`HttpClient::post_form`] and [`parse_token_response`].
+    /// See [`HttpClient::post_form`] and [`hsmjwt_oauth::parse_token_response`].
     pub async fn exchange_jwt(
         &self,
         client_id: &str,
@@ -76,21 +75,14 @@ impl ImsClient {
         jwt: &str,
     ) -> Result<AccessToken> {
         let url = self.endpoint.jwt_exchange_url();
-        let response = self
-            .http
-            .post_form(
-                &url,
-                client_id,
-                &ClientAuth::SecretPost(client_secret.clone()),
-                &[("jwt_token", jwt)],
-            )
-            .await?;
-        parse_token_response(
-            &response.body,
+        self.post(
+            &url,
+            client_id,
+            client_secret,
+            &[("jwt_token", jwt)],
             ExpiresUnit::Milliseconds,
-            &response.url,
-            response.sent_at,
         )
+        .await
     }
 
     /// OAuth server-to-server: `grant_type=client_credentials` with `client_id`,
@@ -98,7 +90,7 @@ impl ImsClient {
     /// `expires_in` is read as seconds, as this endpoint sends it.
     ///
     /// # Errors
-    /// See [`HttpClient::post_form`] and [`parse_token_response`].
+    /// See [`HttpClient::post_form`] and [`hsmjwt_oauth::parse_token_response`].
     pub async fn client_credentials(
         &self,
         client_id: &str,
@@ -111,21 +103,29 @@ impl ImsClient {
         if !scope.is_empty() {
             params.push(("scope", scope.as_str()));
         }
-        let response = self
-            .http
-            .post_form(
-                &url,
-                client_id,
-                &ClientAuth::SecretPost(client_secret.clone()),
-                &params,
-            )
-            .await?;
-        parse_token_response(
-            &response.body,
+        self.post(
+            &url,
+            client_id,
+            client_secret,
+            &params,
             ExpiresUnit::Seconds,
-            &response.url,
-            response.sent_at,
         )
+        .await
+    }
+
+    /// POSTs `params` with `client_secret_post` (how IMS authenticates clients) and reads
+    /// the token response with `expires_in` in `unit`.
+    async fn post(
+        &self,
+        url: &url::Url,
+        client_id: &str,
+        client_secret: &SecretString,
+        params: &[(&str, &str)],
+        unit: ExpiresUnit,
+    ) -> Result<AccessToken> {
+        let auth = ClientAuth::SecretPost(client_secret.clone());
+        let response = self.http.post_form(url, client_id, &auth, params).await?;
+        response.access_token(unit)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::cache::TokenSource;
 use crate::endpoint::parse_endpoint_url;
 use crate::error::Result;
 use crate::http::{ClientAuth, FreshAssertion, HttpClient, HttpOptions};
-use crate::token::{AccessToken, ExpiresUnit, parse_token_response};
+use crate::token::{AccessToken, ExpiresUnit};
 
 /// Optional parameters of a token request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -180,7 +180,7 @@ impl OAuthClient {
     /// Requests a token with `grant` and `params`; `expires_in` is read as seconds.
     ///
     /// # Errors
-    /// See [`HttpClient::post_form`] and [`parse_token_response`].
+    /// See [`HttpClient::post_form`] and [`crate::parse_token_response`].
     pub async fn request(&self, grant: &Grant, params: &TokenParams) -> Result<AccessToken> {
         let mut form: Vec<(&str, &str)> = Vec::new();
         let fresh = match grant {
@@ -220,12 +220,7 @@ impl OAuthClient {
                 fresh.as_ref(),
             )
             .await?;
-        parse_token_response(
-            &response.body,
-            ExpiresUnit::Seconds,
-            &response.url,
-            response.sent_at,
-        )
+        response.access_token(ExpiresUnit::Seconds)
     }
 
     /// `client_credentials` grant.

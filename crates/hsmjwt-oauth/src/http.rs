@@ -210,6 +210,15 @@ impl FormResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The body as a token response ([`crate::parse_token_response`]), with `expires_in` in
+    /// `unit`, issued when the request was sent.
+    ///
+    /// # Errors
+    /// [`Error::InvalidResponse`] naming the member at fault.
+    pub fn access_token(&self, unit: crate::ExpiresUnit) -> Result<crate::AccessToken> {
+        crate::parse_token_response(&self.body, unit, &self.url, self.sent_at)
+    }
+
     /// The body as one JSON object, parsed strictly (duplicate members are an error).
     ///
     /// # Errors
