@@ -20,6 +20,8 @@ mod ffi;
 pub mod softhsm;
 
 pub use error::{BoxError, Error};
+/// The PINs are [`secrecy::SecretString`]s.
+pub use secrecy;
 
 /// Closes every session of this process on `slot_id`, as `C_CloseAllSessions` does, behind
 /// the back of whoever holds them.
