@@ -9,7 +9,6 @@
 //! again and it only prints them. The exports go to stdout, so
 //! `eval "$(cargo xtask softhsm)"` sets them in the current shell.
 
-use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -35,26 +34,6 @@ Use it in a shell with: eval \"$(cargo xtask softhsm)\"";
 fn on_path(name: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
-}
-
-fn show(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Runs a command with its output passed through; fails on a non-zero exit.
-fn run_visible(cmd: &mut Command) -> Result<()> {
-    eprintln!("xtask: $ {}", show(cmd));
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start `{}`", show(cmd)))?;
-    if !status.success() {
-        bail!("`{}` failed with {status}", show(cmd));
-    }
-    Ok(())
 }
 
 /// Whether this process runs as root (`id -u` prints 0).
@@ -102,8 +81,8 @@ pub fn ensure_installed() -> Result<()> {
         cmd
     };
     let hint = "apt-get needs root rights: run as root, or install softhsm2 and opensc with sudo";
-    run_visible(&mut apt(&["update"])).context(hint)?;
-    run_visible(&mut apt(&[
+    crate::run_cmd(&mut apt(&["update"])).context(hint)?;
+    crate::run_cmd(&mut apt(&[
         "install",
         "-y",
         "--no-install-recommends",
