@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::{Installation, PIN, PKCS11_TOOL, SO_PIN, SOFTHSM2_UTIL, on_path, rerun};
+use super::{Installation, PIN, PKCS11_TOOL, Rerun, SO_PIN, SOFTHSM2_UTIL, on_path, rerun};
+use crate::Error;
 use crate::error::BoxError;
-use crate::{Error, softhsm::Rerun};
 
 /// The configuration file in the fixture's folder.
 const CONF: &str = "softhsm2.conf";
@@ -16,18 +16,6 @@ const CONF: &str = "softhsm2.conf";
 const TOKENS: &str = "tokens";
 /// The name prefix of temporary fixture folders unless [`Builder::prefix`] says otherwise.
 const DEFAULT_PREFIX: &str = "hsmjwt-softhsm-";
-
-/// Where the fixture's folder is.
-#[derive(Clone, Debug)]
-enum Place {
-    /// A new folder, removed when the fixture is dropped.
-    Temporary {
-        parent: Option<PathBuf>,
-        prefix: String,
-    },
-    /// This folder, kept; tokens already in it are used as they are.
-    Kept(PathBuf),
-}
 
 /// A key pair for `pkcs11-tool --keypairgen`.
 #[derive(Clone, Debug)]
@@ -47,7 +35,11 @@ struct ToolKey {
 #[must_use]
 pub struct Builder {
     installation: Installation,
-    place: Place,
+    /// Keep mode: this folder, never removed.
+    kept: Option<PathBuf>,
+    /// Where the temporary folder goes; the system's temporary folder when `None`.
+    parent: Option<PathBuf>,
+    prefix: String,
     tokens: Vec<String>,
     keys: Vec<ToolKey>,
     pin: SecretString,
@@ -60,10 +52,9 @@ impl Builder {
     pub fn new(installation: Installation) -> Self {
         Self {
             installation,
-            place: Place::Temporary {
-                parent: None,
-                prefix: DEFAULT_PREFIX.to_owned(),
-            },
+            kept: None,
+            parent: None,
+            prefix: DEFAULT_PREFIX.to_owned(),
             tokens: Vec::new(),
             keys: Vec::new(),
             pin: SecretString::from(PIN),
@@ -122,34 +113,18 @@ impl Builder {
         self
     }
 
-    /// The name prefix of the temporary folder (`hsmjwt-softhsm-` by default).
+    /// The name prefix of the temporary folder (`hsmjwt-softhsm-` by default); not used in
+    /// [keep mode](Self::dir).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        let prefix = prefix.into();
-        match &mut self.place {
-            Place::Temporary { prefix: p, .. } => *p = prefix,
-            Place::Kept(_) => {
-                self.place = Place::Temporary {
-                    parent: None,
-                    prefix,
-                };
-            }
-        }
+        self.prefix = prefix.into();
         self
     }
 
     /// Makes the temporary folder inside `parent` instead of the system's temporary folder
-    /// (for example `env!("CARGO_TARGET_TMPDIR")`); it is still removed on drop.
+    /// (for example `env!("CARGO_TARGET_TMPDIR")`); it is still removed on drop. Not used in
+    /// [keep mode](Self::dir).
     pub fn temp_in(mut self, parent: impl Into<PathBuf>) -> Self {
-        let parent = Some(parent.into());
-        match &mut self.place {
-            Place::Temporary { parent: p, .. } => *p = parent,
-            Place::Kept(_) => {
-                self.place = Place::Temporary {
-                    parent,
-                    prefix: DEFAULT_PREFIX.to_owned(),
-                };
-            }
-        }
+        self.parent = Some(parent.into());
         self
     }
 
@@ -157,7 +132,7 @@ impl Builder {
     /// again on the same folder, it keeps the tokens already there, with their PINs
     /// ([`SoftHsm::reused_tokens`] names them), and their keys.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.place = Place::Kept(dir.into());
+        self.kept = Some(dir.into());
         self
     }
 
@@ -201,21 +176,21 @@ impl Builder {
         if !missing.is_empty() {
             return Err(Error::NotInstalled { missing });
         }
-        let (root, temp) = match &self.place {
-            Place::Temporary { parent, prefix } => {
+        let (root, temp) = match &self.kept {
+            Some(dir) => {
+                private_folder(dir)?;
+                (dir.clone(), None)
+            }
+            None => {
                 let mut builder = tempfile::Builder::new();
-                builder.prefix(prefix);
+                builder.prefix(&self.prefix);
                 #[cfg(unix)]
                 builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-                let parent = parent.clone().unwrap_or_else(std::env::temp_dir);
+                let parent = self.parent.clone().unwrap_or_else(std::env::temp_dir);
                 let temp = builder
                     .tempdir_in(&parent)
                     .map_err(|e| Error::io("create a temporary folder in", parent, e))?;
                 (temp.path().to_owned(), Some(temp))
-            }
-            Place::Kept(dir) => {
-                private_folder(dir)?;
-                (dir.clone(), None)
             }
         };
         let mut hsm = SoftHsm {
