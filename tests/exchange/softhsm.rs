@@ -1,12 +1,10 @@
 //! The IMS and OAuth flows with an RSA key generated inside a SoftHSM2 token.
 //!
-//! SoftHSM reads `SOFTHSM2_CONF` at `C_Initialize`, and setting an environment variable is
-//! `unsafe` (forbidden here), so the test prepares a token folder, then runs this test
-//! binary again with `SOFTHSM2_CONF` set; the child does the work. Without SoftHSM2 the test
-//! prints a skip line, unless `CI` or `HSMJWT_REQUIRE_SOFTHSM=1` is set: then it fails.
+//! SoftHSM reads `SOFTHSM2_CONF` at `C_Initialize`, so the test makes a token with
+//! `hsmjwt_testkit`'s fixture, then runs this one test again in a child with the token's
+//! environment; the child does the work. Without SoftHSM2 the test prints a skip line,
+//! unless `CI` or `HSMJWT_REQUIRE_SOFTHSM=1` is set: then it fails.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,101 +16,47 @@ use hsmjwt_oauth::{
     TokenParams,
 };
 use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
+use hsmjwt_testkit::softhsm::{self, Builder, Rerun, SoftHsm};
 
-const CHILD: &str = "HSMJWT_IMS_SOFTHSM_CHILD";
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN: &str = "ims-test";
-const PIN: &str = "1234";
-
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-}
-
-fn required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-        || std::env::var("HSMJWT_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1")
-}
 
 #[test]
 fn ims_flows_with_a_softhsm_key() {
-    if std::env::var_os(CHILD).is_some() {
-        return child();
-    }
-    if !Path::new(MODULE).exists() || !on_path("softhsm2-util") {
-        let msg = "SoftHSM2 is not installed (apt-get install -y softhsm2, or cargo xtask softhsm)";
-        assert!(
-            !required(),
-            "{msg}; required because CI or HSMJWT_REQUIRE_SOFTHSM=1 is set"
-        );
-        eprintln!("SKIPPED: {msg}");
+    let Some(installation) = softhsm::installed_or_skip() else {
         return;
+    };
+    let spec = Builder::new(installation).token(TOKEN);
+    if let Some(hsm) = spec.attach().unwrap() {
+        return child(&hsm);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            TOKEN,
-            "--so-pin",
-            "12345678",
-            "--pin",
-            PIN,
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "softhsm2-util: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "softhsm::ims_flows_with_a_softhsm_key",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(CHILD, "1")
-        .env("SOFTHSM2_CONF", &conf)
-        .env_remove("HSMJWT_PIN")
-        .stdin(Stdio::null())
-        .status()
+    let status = spec
+        .build()
+        .unwrap()
+        .rerun(&Rerun::one_test("softhsm::ims_flows_with_a_softhsm_key").env_remove("HSMJWT_PIN"))
         .unwrap();
     assert!(status.success(), "the SoftHSM child failed: {status}");
 }
 
-fn uri(object: &str) -> Pkcs11Uri {
+fn uri(hsm: &SoftHsm, object: &str) -> Pkcs11Uri {
     Pkcs11Uri::new()
         .with_token(TOKEN)
         .with_object(object)
-        .with_module_path(PathBuf::from(MODULE))
-        .with_pin_value(SecretString::from(PIN))
+        .with_module_path(hsm.module())
+        .with_pin_value(hsm.pin().clone())
 }
 
-fn child() {
-    let jwk = hsmjwt_pkcs11::generate_key_pair(&uri("ims-rsa"), Algorithm::RS256, None).unwrap();
+fn child(hsm: &SoftHsm) {
+    let jwk = hsm
+        .generate_key(TOKEN, "ims-rsa", |_| {
+            hsmjwt_pkcs11::generate_key_pair(&uri(hsm, "ims-rsa"), Algorithm::RS256, None)
+        })
+        .unwrap();
     let public_pem = hsmjwt_soft::PublicKey::from_jwk(&jwk)
         .unwrap()
         .to_spki_pem();
     let signer: Arc<dyn Signer> = Arc::new(
         Pkcs11Signer::open(
-            &uri("ims-rsa"),
+            &uri(hsm, "ims-rsa"),
             SignerOptions::default().with_algorithm(Algorithm::RS256),
         )
         .unwrap(),

@@ -31,18 +31,18 @@
 //! reported in the table, not as an error (they are measurements, not tests).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use hsmjwt_testkit::secrecy::ExposeSecret as _;
+use hsmjwt_testkit::softhsm::{Builder, Installation};
 
-use crate::softhsm::{self, MODULE};
+use crate::softhsm;
 use crate::{cargo, root, run_cmd};
 
-/// The token the HSM benchmarks use, its PINs, and its keys: (label, id, pkcs11-tool type).
+/// The token the HSM benchmarks use and its keys: (label, id, pkcs11-tool type).
 const TOKEN: &str = "hsmjwt-bench";
-const PIN: &str = "1234";
-const SO_PIN: &str = "12345678";
 const KEYS: [(&str, &str, &str); 2] = [
     ("bench-rsa", "01", "rsa:2048"),
     ("bench-p256", "02", "EC:prime256v1"),
@@ -102,10 +102,13 @@ impl BenchEnv {
 pub(crate) fn prepare() -> Result<BenchEnv> {
     softhsm::ensure_installed()?;
     let target = target_dir();
-    let conf = softhsm::prepare_token(&target.join("bench-softhsm"), TOKEN, PIN, SO_PIN)?;
+    let mut spec = Builder::new(Installation::detect())
+        .dir(target.join("bench-softhsm"))
+        .token(TOKEN);
     for (label, id, key_type) in KEYS {
-        ensure_key(&conf, label, id, key_type)?;
+        spec = spec.key(TOKEN, label, id, key_type);
     }
+    let hsm = softhsm::prepare(&spec)?;
     let helper_target = target.join("jwt-rust-crypto");
     run_cmd(
         cargo()
@@ -121,72 +124,19 @@ pub(crate) fn prepare() -> Result<BenchEnv> {
     )
     .context("building the jsonwebtoken rust_crypto helper (benches/jwt-rust-crypto)")?;
     let helper = helper_target.join("release/jwt-rust-crypto");
-    Ok(BenchEnv {
-        vars: vec![
-            ("SOFTHSM2_CONF", conf.display().to_string()),
-            ("PKCS11_MODULE", MODULE.to_owned()),
-            ("HSMJWT_PIN", PIN.to_owned()),
-            ("HSMJWT_BENCH_TOKEN", TOKEN.to_owned()),
-            ("HSMJWT_BENCH_RUST_CRYPTO", helper.display().to_string()),
-            ("HSMJWT_BENCH_REQUIRE", "1".to_owned()),
-            (PAIRED_DIR_ENV, paired_dir().display().to_string()),
-        ],
-    })
-}
-
-/// Makes the key pair `label` on the benchmark token with pkcs11-tool unless it is there.
-fn ensure_key(conf: &Path, label: &str, id: &str, key_type: &str) -> Result<()> {
-    let tool = |args: &[&str]| {
-        let mut cmd = Command::new("pkcs11-tool");
-        cmd.args([
-            "--module",
-            MODULE,
-            "--token-label",
-            TOKEN,
-            "--login",
-            "--pin",
-            PIN,
-        ])
-        .args(args)
-        .env("SOFTHSM2_CONF", conf)
-        .stdin(Stdio::null());
-        cmd
-    };
-    let out = tool(&["--list-objects", "--type", "privkey"])
-        .output()
-        .context("cannot start pkcs11-tool")?;
-    if !out.status.success() {
-        bail!(
-            "pkcs11-tool --list-objects failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let listed = String::from_utf8_lossy(&out.stdout);
-    if listed
-        .lines()
-        .any(|l| l.trim().strip_prefix("label:").map(str::trim) == Some(label))
-    {
-        return Ok(());
-    }
-    eprintln!("xtask: making key {label} ({key_type}) on token {TOKEN}");
-    let out = tool(&[
-        "--keypairgen",
-        "--key-type",
-        key_type,
-        "--id",
-        id,
-        "--label",
-        label,
-    ])
-    .output()
-    .context("cannot start pkcs11-tool")?;
-    if !out.status.success() {
-        bail!(
-            "pkcs11-tool --keypairgen {label} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+    let mut vars: Vec<(&'static str, String)> = hsm
+        .env()
+        .into_iter()
+        .map(|(name, value)| (name, value.to_string_lossy().into_owned()))
+        .collect();
+    vars.extend([
+        ("HSMJWT_PIN", hsm.pin().expose_secret().to_owned()),
+        ("HSMJWT_BENCH_TOKEN", TOKEN.to_owned()),
+        ("HSMJWT_BENCH_RUST_CRYPTO", helper.display().to_string()),
+        ("HSMJWT_BENCH_REQUIRE", "1".to_owned()),
+        (PAIRED_DIR_ENV, paired_dir().display().to_string()),
+    ]);
+    Ok(BenchEnv { vars })
 }
 
 /// `cargo xtask bench`: see the module documentation.

@@ -15,10 +15,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use hsmjwt_testkit::secrecy::ExposeSecret as _;
+use hsmjwt_testkit::softhsm::{Builder, Installation};
 
 use crate::{cargo, root, run_cmd};
-
-use crate::softhsm::MODULE;
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {
     crate::softhsm::ensure_installed()?;
@@ -82,11 +82,16 @@ fn demo(bin: &Path, dir: &Path) -> Result<()> {
     )?;
 
     eprintln!("\n== 2. a key that never leaves a SoftHSM2 token ==");
-    let conf = crate::softhsm::prepare_token(dir, "demo", "1234", "12345678")?;
+    let hsm = Builder::new(Installation::detect())
+        .temp_in(dir)
+        .prefix("softhsm-")
+        .token("demo")
+        .build()?;
+    let [(conf, conf_path), (module, module_path)] = hsm.env();
     let env = [
-        ("SOFTHSM2_CONF", s(&conf)),
-        ("PKCS11_MODULE", MODULE),
-        ("HSMJWT_PIN", "1234"),
+        (conf, s(conf_path.as_ref())),
+        (module, s(module_path.as_ref())),
+        ("HSMJWT_PIN", hsm.pin().expose_secret()),
     ];
     let uri = "pkcs11:token=demo;object=jwt-signer;id=%01";
     hsmjwt(bin, dir, &["keygen", "--alg", "RS256", "--key", uri], &env)?;

@@ -9,16 +9,12 @@
 //! again and it only prints them. The exports go to stdout, so
 //! `eval "$(cargo xtask softhsm)"` sets them in the current shell.
 
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
-
-/// Where Debian and Ubuntu install the SoftHSM2 PKCS#11 module.
-pub(crate) const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-const TOOLS: [&str; 2] = ["softhsm2-util", "pkcs11-tool"];
+use hsmjwt_testkit::secrecy::ExposeSecret as _;
+use hsmjwt_testkit::softhsm::{Builder, Installation, SoftHsm};
 
 const USAGE: &str =
     "usage: cargo xtask softhsm [--dir DIR] [--label LABEL] [--pin PIN] [--so-pin PIN]
@@ -40,36 +36,6 @@ fn on_path(name: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
 }
 
-/// What is missing of SoftHSM2 and its tools.
-fn missing() -> Vec<&'static str> {
-    let mut missing = Vec::new();
-    if !Path::new(MODULE).exists() {
-        missing.push(MODULE);
-    }
-    missing.extend(TOOLS.into_iter().filter(|t| !on_path(t)));
-    missing
-}
-
-fn show(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Runs a command with its output passed through; fails on a non-zero exit.
-fn run_visible(cmd: &mut Command) -> Result<()> {
-    eprintln!("xtask: $ {}", show(cmd));
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start `{}`", show(cmd)))?;
-    if !status.success() {
-        bail!("`{}` failed with {status}", show(cmd));
-    }
-    Ok(())
-}
-
 /// Whether this process runs as root (`id -u` prints 0).
 fn is_root() -> bool {
     Command::new("id")
@@ -85,7 +51,7 @@ fn is_root() -> bool {
 /// Fails when apt-get is not available, when it fails (for example without root rights),
 /// or when something is still missing afterwards.
 pub fn ensure_installed() -> Result<()> {
-    let before = missing();
+    let before = Installation::detect().missing();
     if before.is_empty() {
         return Ok(());
     }
@@ -115,8 +81,8 @@ pub fn ensure_installed() -> Result<()> {
         cmd
     };
     let hint = "apt-get needs root rights: run as root, or install softhsm2 and opensc with sudo";
-    run_visible(&mut apt(&["update"])).context(hint)?;
-    run_visible(&mut apt(&[
+    crate::run_cmd(&mut apt(&["update"])).context(hint)?;
+    crate::run_cmd(&mut apt(&[
         "install",
         "-y",
         "--no-install-recommends",
@@ -124,7 +90,7 @@ pub fn ensure_installed() -> Result<()> {
         "opensc",
     ]))
     .context(hint)?;
-    let after = missing();
+    let after = Installation::detect().missing();
     if !after.is_empty() {
         bail!(
             "softhsm2 and opensc were installed but {} is still missing",
@@ -134,20 +100,14 @@ pub fn ensure_installed() -> Result<()> {
     Ok(())
 }
 
-struct Options {
-    dir: PathBuf,
-    label: String,
-    pin: String,
-    so_pin: String,
-}
+/// The token `cargo xtask softhsm` makes unless told otherwise.
+const DEFAULT_LABEL: &str = "hsmjwt";
 
-fn parse(args: &[String]) -> Result<Option<Options>> {
-    let mut opts = Options {
-        dir: crate::root().join("target").join("softhsm"),
-        label: "hsmjwt".to_owned(),
-        pin: "1234".to_owned(),
-        so_pin: "12345678".to_owned(),
-    };
+/// `cargo xtask softhsm`'s options: what to make (a kept fixture), or `None` for the help.
+fn parse(args: &[String]) -> Result<Option<Builder>> {
+    let mut dir = crate::root().join("target").join("softhsm");
+    let mut label = DEFAULT_LABEL.to_owned();
+    let mut spec = Builder::new(Installation::detect());
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         if arg == "-h" || arg == "--help" {
@@ -168,51 +128,22 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
         };
         match name {
             "--dir" => {
-                let dir = PathBuf::from(value()?);
-                opts.dir = if dir.is_absolute() {
-                    dir
+                let given = PathBuf::from(value()?);
+                dir = if given.is_absolute() {
+                    given
                 } else {
                     std::env::current_dir()
                         .context("cannot read the current directory")?
-                        .join(dir)
+                        .join(given)
                 };
             }
-            "--label" => opts.label = value()?,
-            "--pin" => opts.pin = value()?,
-            "--so-pin" => opts.so_pin = value()?,
+            "--label" => label = value()?,
+            "--pin" => spec = spec.pin(value()?),
+            "--so-pin" => spec = spec.so_pin(value()?),
             other => bail!("unknown option `{other}`\n\n{USAGE}"),
         }
     }
-    if opts.label.is_empty() || opts.label.len() > 32 {
-        bail!("the token label must be 1 to 32 bytes long");
-    }
-    if opts.pin.len() < 4 || opts.so_pin.len() < 4 {
-        bail!("SoftHSM PINs must be at least 4 characters long");
-    }
-    Ok(Some(opts))
-}
-
-/// The labels of the initialized tokens that SoftHSM sees with `conf`.
-fn token_labels(conf: &Path) -> Result<Vec<String>> {
-    let mut cmd = Command::new("softhsm2-util");
-    cmd.arg("--show-slots").env("SOFTHSM2_CONF", conf);
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot start `{}`", show(&cmd)))?;
-    if !out.status.success() {
-        bail!(
-            "`{}` failed with {}: {}",
-            show(&cmd),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Label:"))
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .collect())
+    Ok(Some(spec.dir(dir).token(label)))
 }
 
 /// Percent-encodes a URI attribute value (RFC 7512): all but unreserved characters.
@@ -240,21 +171,18 @@ fn sh_quote(value: &str) -> String {
 /// Fails on a bad option, when SoftHSM2 cannot be installed, when the folder or the
 /// configuration cannot be written, or when `softhsm2-util` fails.
 pub fn run(args: &[String]) -> Result<()> {
-    let Some(opts) = parse(args)? else {
+    let Some(spec) = parse(args)? else {
         println!("{USAGE}");
         return Ok(());
     };
     ensure_installed()?;
-    let conf = prepare_token(&opts.dir, &opts.label, &opts.pin, &opts.so_pin)?;
-
-    let conf_s = conf.display().to_string();
-    let uri = format!(
-        "pkcs11:token={};object=jwt-signer;type=private",
-        pct(&opts.label)
-    );
-    println!("export SOFTHSM2_CONF={}", sh_quote(&conf_s));
-    println!("export PKCS11_MODULE={}", sh_quote(MODULE));
-    println!("export HSMJWT_PIN={}", sh_quote(&opts.pin));
+    let hsm = prepare(&spec)?;
+    let label = hsm.tokens().first().map_or(DEFAULT_LABEL, String::as_str);
+    let uri = format!("pkcs11:token={};object=jwt-signer;type=private", pct(label));
+    for (name, value) in hsm.env() {
+        println!("export {name}={}", sh_quote(&value.to_string_lossy()));
+    }
+    println!("export HSMJWT_PIN={}", sh_quote(hsm.pin().expose_secret()));
     println!("# example key URI: {uri}");
     println!("#   hsmjwt keygen --alg RS256 --key '{uri}'");
     println!("#   hsmjwt hsm list");
@@ -262,60 +190,26 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Writes `DIR/softhsm2.conf` (token files in `DIR/tokens`) and initializes the token
-/// `label` there unless it exists; returns the configuration's path, for `SOFTHSM2_CONF`.
+/// Builds a kept fixture (`Builder::dir`): its folder, configuration and tokens, and says on
+/// stderr which tokens were made and which were there already.
 ///
 /// # Errors
 /// Fails when the folder or the configuration cannot be written, or when `softhsm2-util`
-/// fails.
-pub(crate) fn prepare_token(dir: &Path, label: &str, pin: &str, so_pin: &str) -> Result<PathBuf> {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens)
-        .with_context(|| format!("cannot create {}", tokens.display()))?;
-    let conf = dir.join("softhsm2.conf");
-    let conf_text = format!(
-        "# Written by `cargo xtask softhsm`.\ndirectories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
-        tokens.display()
-    );
-    if std::fs::read_to_string(&conf).ok().as_deref() != Some(conf_text.as_str()) {
-        std::fs::write(&conf, &conf_text)
-            .with_context(|| format!("cannot write {}", conf.display()))?;
-    }
-
-    if token_labels(&conf)?.iter().any(|l| l == label) {
-        eprintln!(
-            "xtask: token `{}` already exists in {}; leaving it as it is (its PIN is unchanged)",
-            label,
-            tokens.display()
-        );
-    } else {
-        let mut init = Command::new("softhsm2-util");
-        init.args(["--init-token", "--free", "--label", label])
-            .args(["--so-pin", so_pin, "--pin", pin])
-            .env("SOFTHSM2_CONF", &conf)
-            .stdout(Stdio::null());
-        eprintln!(
-            "xtask: $ SOFTHSM2_CONF={} softhsm2-util --init-token --free --label {} --so-pin *** --pin ***",
-            conf.display(),
-            label
-        );
-        let status = init.status().context("cannot start softhsm2-util")?;
-        if !status.success() {
-            bail!("softhsm2-util --init-token failed with {status}");
-        }
-        if !token_labels(&conf)?.iter().any(|l| l == label) {
-            bail!(
-                "softhsm2-util reported success but token `{}` is not in {}",
-                label,
-                tokens.display()
+/// or `pkcs11-tool` fails.
+pub(crate) fn prepare(spec: &Builder) -> Result<SoftHsm> {
+    let hsm = spec.build().context("cannot prepare the SoftHSM2 token")?;
+    for label in hsm.tokens() {
+        if hsm.reused_tokens().contains(label) {
+            eprintln!(
+                "xtask: token `{label}` already exists in {}; leaving it as it is (its PIN is unchanged)",
+                hsm.root().display()
+            );
+        } else {
+            eprintln!(
+                "xtask: token `{label}` initialized in {}",
+                hsm.root().display()
             );
         }
-        eprintln!(
-            "xtask: token `{}` initialized in {}",
-            label,
-            tokens.display()
-        );
     }
-
-    Ok(conf)
+    Ok(hsm)
 }

@@ -1,15 +1,27 @@
-//! Test support for the hsmjwt crates: PKCS#11 calls that the safe `cryptoki` API does not
-//! offer, for tests that break a token's state under a signer; and [`der`], keys taken
-//! apart the way other JWT libraries want them (for the interop tests and benchmarks).
+//! Test support for code that uses PKCS#11 tokens, from the hsmjwt project:
 //!
-//! Not published; only a dev-dependency. The one module with `unsafe` code is `ffi`
-//! (private); the rest of the crate denies it.
+//! - [`softhsm`]: SoftHSM2 tokens in a temporary folder for tests, demos and CI (tokens by
+//!   label, keys made by `pkcs11-tool` or by your code, the child process that
+//!   `SOFTHSM2_CONF` needs, the skip-or-fail policy), removed when dropped;
+//! - [`close_all_sessions`]: the PKCS#11 call `C_CloseAllSessions`, which the safe `cryptoki`
+//!   API does not offer, for tests that break a token's state under a signer;
+//! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
+//!   the key bits of a SubjectPublicKeyInfo), for interoperability tests and benchmarks.
+//!
+//! The one module with `unsafe` code is `ffi` (private, behind [`close_all_sessions`]); the
+//! rest of the crate denies it.
 
 use std::path::Path;
 
 pub mod der;
+mod error;
 #[allow(unsafe_code)]
 mod ffi;
+pub mod softhsm;
+
+pub use error::{BoxError, Error};
+/// The PINs are [`secrecy::SecretString`]s.
+pub use secrecy;
 
 /// Closes every session of this process on `slot_id`, as `C_CloseAllSessions` does, behind
 /// the back of whoever holds them.
@@ -32,14 +44,16 @@ mod ffi;
 /// `CKR_CRYPTOKI_NOT_INITIALIZED` and changes nothing.
 ///
 /// # Errors
-/// A message when the module cannot be loaded, lacks `C_GetFunctionList` or
+/// [`Error::Pkcs11`] when the module cannot be loaded, lacks `C_GetFunctionList` or
 /// `C_CloseAllSessions`, or when either call returns anything but `CKR_OK` (for example
-/// `CKR_SLOT_ID_INVALID`).
-pub fn close_all_sessions(module: &Path, slot_id: u64) -> Result<(), String> {
+/// `CKR_SLOT_ID_INVALID`, named in the message).
+pub fn close_all_sessions(module: &Path, slot_id: u64) -> Result<(), Error> {
     // `CK_SLOT_ID` is a C `unsigned long`: 32 bits on Windows.
     #[allow(clippy::useless_conversion)]
-    let slot = cryptoki_sys::CK_SLOT_ID::try_from(slot_id)
-        .map_err(|_| format!("slot id {slot_id} does not fit a CK_SLOT_ID"))?;
+    let slot = cryptoki_sys::CK_SLOT_ID::try_from(slot_id).map_err(|_| Error::Pkcs11 {
+        message: format!("slot id {slot_id} does not fit a CK_SLOT_ID"),
+        source: None,
+    })?;
     ffi::close_all_sessions(module, slot)
 }
 
@@ -68,7 +82,17 @@ mod tests {
     fn missing_module_is_an_error() {
         let e = close_all_sessions(Path::new("/nonexistent/libpkcs11-missing.so"), 0)
             .expect_err("no such module");
-        assert!(e.contains("libpkcs11-missing.so"), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Pkcs11 {
+                    source: Some(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("libpkcs11-missing.so"), "{e}");
     }
 
     #[test]
@@ -84,15 +108,14 @@ mod tests {
     /// call must report that instead of initializing the module itself.
     #[test]
     fn uninitialized_module_is_reported_not_initialized() {
-        let module = Path::new("/usr/lib/softhsm/libsofthsm2.so");
-        if !module.exists() {
-            let required = std::env::var_os("CI").is_some()
-                || std::env::var_os("HSMJWT_REQUIRE_SOFTHSM").is_some_and(|v| v == "1");
-            assert!(!required, "SoftHSM2 is missing: {}", module.display());
-            eprintln!("SKIPPED: SoftHSM2 is not installed");
+        let Some(installation) = softhsm::installed_or_skip() else {
             return;
-        }
-        let e = close_all_sessions(module, 0).expect_err("the module is not initialized");
-        assert!(e.contains("CKR_CRYPTOKI_NOT_INITIALIZED"), "{e}");
+        };
+        let e = close_all_sessions(installation.module(), 0)
+            .expect_err("the module is not initialized");
+        assert!(
+            e.to_string().contains("CKR_CRYPTOKI_NOT_INITIALIZED"),
+            "{e}"
+        );
     }
 }

@@ -5,10 +5,10 @@
 //!
 //! SoftHSM reads `SOFTHSM2_CONF` from the environment, which a process may not set for
 //! itself without `unsafe`: the HSM part runs in a child process of this same binary, with
-//! the variable set.
+//! the variable set (`hsmjwt_testkit`'s SoftHSM2 fixture: the token folder, the token, the
+//! child, the clean-up).
 
-use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,14 +19,11 @@ use hsmjwt::oauth::TokenCache;
 use hsmjwt::soft::{KeySpec, PrivateKey, PublicKey, SoftSigner};
 use hsmjwt::{Algorithm, Signer};
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Endpoint, Integration};
+use hsmjwt_testkit::secrecy::ExposeSecret as _;
+use hsmjwt_testkit::softhsm::{Builder, Installation, Rerun, SoftHsm};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN: &str = "hsmjwt-demo";
 const OBJECT: &str = "demo-ims-key";
-const PIN: &str = "1234";
-const SO_PIN: &str = "12345678";
-/// Marks the child process that holds the SoftHSM token.
-const CHILD_ENV: &str = "HSMJWT_DEMO_SOFTHSM_CHILD";
 
 /// Arguments of `hsmjwt demo`.
 #[derive(Debug, Args)]
@@ -37,77 +34,41 @@ pub(crate) struct DemoArgs {
 }
 
 pub(crate) fn run(a: &DemoArgs) -> Result<ExitCode> {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        return demo(KeyKind::SoftHsm);
+    let installation = Installation::detect();
+    let spec = Builder::new(installation.clone())
+        .prefix("hsmjwt-demo-")
+        .token(TOKEN);
+    if let Some(hsm) = spec.attach()? {
+        return demo(KeyKind::SoftHsm(hsm));
     }
-    if !a.software_key && softhsm_available() {
-        return run_with_softhsm();
+    if !a.software_key && installation.has_softhsm() {
+        return run_with_softhsm(&spec);
     }
     if !a.software_key {
         eprintln!(
-            "note: SoftHSM2 is not installed ({MODULE} and softhsm2-util): using a software key"
+            "note: SoftHSM2 is not installed ({} and softhsm2-util): using a software key",
+            installation.module().display()
         );
     }
     demo(KeyKind::Software)
 }
 
-fn softhsm_available() -> bool {
-    Path::new(MODULE).exists()
-        && Command::new("softhsm2-util")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-}
-
 /// Prepares a temporary SoftHSM2 token and runs the demo in a child with it.
-fn run_with_softhsm() -> Result<ExitCode> {
+fn run_with_softhsm(spec: &Builder) -> Result<ExitCode> {
     let started = Instant::now();
-    let dir = tempfile::Builder::new()
-        .prefix("hsmjwt-demo-")
-        .tempdir()
-        .context("cannot make a temporary folder")?;
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens)?;
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )?;
-    let out = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", TOKEN])
-        .args(["--so-pin", SO_PIN, "--pin", PIN])
-        .env("SOFTHSM2_CONF", &conf)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run softhsm2-util")?;
-    if !out.status.success() {
-        bail!(
-            "softhsm2-util --init-token failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
+    let hsm = spec
+        .build()
+        .context("cannot prepare a temporary SoftHSM2 token")?;
     super::out(&format!(
         "0. SoftHSM2    token `{TOKEN}` created in {} ({})",
-        dir.path().display(),
+        hsm.root().display(),
         ms(started.elapsed())
     ))?;
-    let exe = std::env::current_exe().context("cannot find this program")?;
-    let status = Command::new(exe)
-        .arg("demo")
-        .env(CHILD_ENV, "1")
-        .env("SOFTHSM2_CONF", &conf)
-        .env("PKCS11_MODULE", MODULE)
-        .env("HSMJWT_PIN", PIN)
-        .stdin(Stdio::null())
-        .status()
+    let status = hsm
+        .rerun(&Rerun::with_args(["demo"]).env("HSMJWT_PIN", hsm.pin().expose_secret()))
         .context("cannot run the demo with the SoftHSM2 token")?;
-    let path = dir.path().display().to_string();
-    dir.close().context("cannot remove the temporary folder")?;
+    let path = hsm.root().display().to_string();
+    hsm.close().context("cannot remove the temporary folder")?;
     if !status.success() {
         bail!("the demo failed ({status})");
     }
@@ -117,7 +78,8 @@ fn run_with_softhsm() -> Result<ExitCode> {
 
 enum KeyKind {
     Software,
-    SoftHsm,
+    /// In the child, with the token's environment.
+    SoftHsm(SoftHsm),
 }
 
 fn ms(d: Duration) -> String {
@@ -141,10 +103,17 @@ fn make_key(kind: &KeyKind) -> Result<(Arc<dyn Signer>, String, String)> {
                 "RSA 2048 software key, in memory only".into(),
             ))
         }
-        KeyKind::SoftHsm => {
-            let uri_text = format!("pkcs11:token={TOKEN};object={OBJECT}?module-path={MODULE}");
+        KeyKind::SoftHsm(hsm) => {
+            let uri_text = format!(
+                "pkcs11:token={TOKEN};object={OBJECT}?module-path={}",
+                hsm.module().display()
+            );
             let uri: hsmjwt::pkcs11::Pkcs11Uri = uri_text.parse()?;
-            let jwk = hsmjwt::key::generate_in_token(&uri, Algorithm::RS256, None)
+            let jwk = hsm
+                .generate_key(TOKEN, OBJECT, |key| {
+                    let uri = uri.clone().with_pin_value(key.pin().clone());
+                    hsmjwt::pkcs11::generate_key_pair(&uri, Algorithm::RS256, None)
+                })
                 .context("cannot generate the key pair in the token")?;
             let pem = PublicKey::from_jwk(&jwk)?.to_spki_pem();
             let signer = super::key_source(&uri_text)?.open_signer(Some(Algorithm::RS256))?;

@@ -1,87 +1,26 @@
 //! Keys in a SoftHSM2 token, through `pkcs11:` URIs, as a user would use them.
 //!
-//! Each run makes its own token folder and configuration. Without SoftHSM2 the tests print
-//! a skip line, unless `CI` or `HSMJWT_REQUIRE_SOFTHSM` is set: then they fail.
+//! Each test makes its own token folder and configuration (`hsmjwt_testkit`'s SoftHSM2
+//! fixture), removed when it ends. Without SoftHSM2 the tests print a skip line, unless
+//! `CI` or `HSMJWT_REQUIRE_SOFTHSM=1` is set: then they fail.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
 
-use crate::{Run, hsmjwt_with, json, p};
+use crate::hsmjwt_softhsm as run;
+use crate::{hsmjwt_with, json, p};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-const PIN: &str = "1234";
 const TOKEN: &str = "cli-test";
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    conf: String,
-}
-
-/// The token, made once; `None` (with a printed reason) when SoftHSM2 is missing and not
-/// required.
-fn fixture() -> Option<&'static Fixture> {
-    static F: OnceLock<Option<Fixture>> = OnceLock::new();
-    F.get_or_init(|| {
-        let have = Path::new(MODULE).exists()
-            && Command::new("softhsm2-util").arg("--version").output().is_ok()
-            && Command::new("pkcs11-tool").arg("--help").output().is_ok();
-        if !have {
-            let required = std::env::var_os("CI").is_some()
-                || std::env::var_os("HSMJWT_REQUIRE_SOFTHSM").is_some_and(|v| v == "1");
-            assert!(!required, "SoftHSM2 or OpenSC is missing: run `cargo xtask ci` (it installs them) or apt-get install softhsm2 opensc");
-            eprintln!("SKIPPED: SoftHSM2 is not installed (apt-get install softhsm2 opensc)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_owned();
-        std::fs::create_dir(root.join("tokens")).unwrap();
-        let conf = root.join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", root.join("tokens").display()),
-        )
+/// A token of the test's own, with a key made by another tool (pkcs11-tool, OpenSC);
+/// `None` (with a printed reason) when SoftHSM2 is missing and not required.
+fn fixture() -> Option<SoftHsm> {
+    let installation = softhsm::installed_or_skip()?;
+    let hsm = Builder::new(installation)
+        .token(TOKEN)
+        .key(TOKEN, "tool-rsa", "0a", "rsa:2048")
+        .build()
         .unwrap();
-        let conf = p(&conf).to_owned();
-        let ok = Command::new("softhsm2-util")
-            .args(["--init-token", "--free", "--label", TOKEN, "--so-pin", "12345678", "--pin", PIN])
-            .env("SOFTHSM2_CONF", &conf)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "softhsm2-util --init-token failed");
-        // A key made by another tool: pkcs11-tool (OpenSC).
-        let slot = Command::new("pkcs11-tool")
-            .args(["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN])
-            .args(["--keypairgen", "--key-type", "rsa:2048", "--id", "0a", "--label", "tool-rsa"])
-            .env("SOFTHSM2_CONF", &conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(slot.success(), "pkcs11-tool --keypairgen failed");
-        Some(Fixture { _dir: dir, root, conf })
-    })
-    .as_ref()
-}
-
-/// SoftHSM2's file store is shared by every process: one test at a time touches it.
-fn lock() -> MutexGuard<'static, ()> {
-    static L: Mutex<()> = Mutex::new(());
-    L.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn run(f: &Fixture, args: &[&str], pin: Option<&str>) -> Run {
-    let mut env = vec![
-        ("SOFTHSM2_CONF", f.conf.as_str()),
-        ("PKCS11_MODULE", MODULE),
-    ];
-    if let Some(pin) = pin {
-        env.push(("HSMJWT_PIN", pin));
-    }
-    hsmjwt_with(args, None, &env)
+    Some(hsm)
 }
 
 fn uri(object: &str) -> String {
@@ -89,7 +28,7 @@ fn uri(object: &str) -> String {
 }
 
 /// Mints with the HSM key, verifies with its exported PEM and with the URI itself.
-fn mint_and_verify(f: &Fixture, key: &str, alg: &str) {
+fn mint_and_verify(f: &SoftHsm, key: &str, alg: &str) {
     let token = run(
         f,
         &[
@@ -111,7 +50,7 @@ fn mint_and_verify(f: &Fixture, key: &str, alg: &str) {
     let token = token.trim();
     let pem = run(f, &["pubkey", "--key", key], Some(PIN)).ok();
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
-    let pem_path = f.root.join(format!("pub-{}.pem", token.len()));
+    let pem_path = f.root().join(format!("pub-{}.pem", token.len()));
     std::fs::write(&pem_path, pem).unwrap();
     let out = run(
         f,
@@ -158,8 +97,8 @@ fn mint_and_verify(f: &Fixture, key: &str, alg: &str) {
 
 #[test]
 fn keygen_sign_pubkey_verify_with_hsm_keys() {
-    let Some(f) = fixture() else { return };
-    let _guard = lock();
+    let Some(hsm) = fixture() else { return };
+    let f = &hsm;
     for (alg, object, id) in [
         ("ES256", "cli-es256", "%01"),
         ("PS256", "cli-rsa", "%02"),
@@ -200,9 +139,9 @@ fn shows_finds_values_not_digits_inside_numbers() {
 
 #[test]
 fn pin_from_a_file_and_never_printed() {
-    let Some(f) = fixture() else { return };
-    let _guard = lock();
-    let pin_file = f.root.join("pin.txt");
+    let Some(hsm) = fixture() else { return };
+    let f = &hsm;
+    let pin_file = f.root().join("pin.txt");
     std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
     let key = format!("{}?pin-source=file:{}", uri("tool-rsa"), p(&pin_file));
     let run_ = run(f, &["sign", "--key", &key, "-vv"], None);
@@ -222,8 +161,8 @@ fn pin_from_a_file_and_never_printed() {
 
 #[test]
 fn hsm_errors_are_one_clear_line() {
-    let Some(f) = fixture() else { return };
-    let _guard = lock();
+    let Some(hsm) = fixture() else { return };
+    let f = &hsm;
     let line = run(f, &["sign", "--key", &uri("no-such-key")], Some(PIN)).fails();
     assert!(
         line.contains("no-such-key") && line.contains("hsmjwt hsm list"),

@@ -11,7 +11,9 @@ use ::hsmjwt::soft::{KeySpec, PrivateKey};
 use hsmjwt::ims::CredentialsFile;
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Endpoint, Fault, Integration};
 
-use crate::{hsmjwt, hsmjwt_with, json, p};
+use hsmjwt_testkit::softhsm::{self, Builder, PIN};
+
+use crate::{hsmjwt, hsmjwt_softhsm, hsmjwt_with, json, p};
 
 const CLIENT_ID: &str = "cm-p111-e222-integration";
 const SECRET: &str = "p8e-FAKE-cli-secret-abcdef";
@@ -555,29 +557,9 @@ fn demo_with_a_software_key() {
 
 // ---- SoftHSM2 ----
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-fn softhsm() -> bool {
-    let have = Path::new(MODULE).exists()
-        && Command::new("softhsm2-util")
-            .arg("--version")
-            .output()
-            .is_ok();
-    if !have {
-        let required = std::env::var_os("CI").is_some()
-            || std::env::var_os("HSMJWT_REQUIRE_SOFTHSM").is_some_and(|v| v == "1");
-        assert!(
-            !required,
-            "SoftHSM2 is missing: run `cargo xtask ci` (it installs it) or apt-get install softhsm2 opensc"
-        );
-        eprintln!("SKIPPED: SoftHSM2 is not installed (apt-get install softhsm2 opensc)");
-    }
-    have
-}
-
 #[test]
 fn demo_with_softhsm() {
-    if !softhsm() {
+    if softhsm::installed_or_skip().is_none() {
         return;
     }
     let out = hsmjwt(&["demo"]).ok();
@@ -594,84 +576,45 @@ fn demo_with_softhsm() {
 
 #[test]
 fn ims_jwt_and_oauth_with_a_softhsm_key() {
-    if !softhsm() {
+    let Some(installation) = softhsm::installed_or_skip() else {
         return;
-    }
+    };
     let f = files();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("tokens")).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.path().join("tokens").display()
-        ),
-    )
-    .unwrap();
-    let ok = Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "cli-ims",
-            "--so-pin",
-            "12345678",
-            "--pin",
-            "1234",
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "softhsm2-util --init-token failed");
-    let env = [
-        ("SOFTHSM2_CONF", p(&conf)),
-        ("PKCS11_MODULE", MODULE),
-        ("HSMJWT_PIN", "1234"),
-    ];
+    let hsm = Builder::new(installation).token("cli-ims").build().unwrap();
+    let run = |args: &[&str]| hsmjwt_softhsm(&hsm, args, Some(PIN));
     let uri = "pkcs11:token=cli-ims;object=ims-key";
-    hsmjwt_with(&["keygen", "--alg", "RS256", "--key", uri], None, &env).ok();
-    let public = hsmjwt_with(&["pubkey", "--key", uri], None, &env).ok();
+    run(&["keygen", "--alg", "RS256", "--key", uri]).ok();
+    let public = run(&["pubkey", "--key", uri]).ok();
     // The user keeps the AEM file without privateKey; the emulator knows the HSM key.
-    let creds = dir.path().join("aem.json");
+    let creds = hsm.root().join("aem.json");
     std::fs::write(&creds, aem_json(None, &public, SECRET)).unwrap();
     let file = CredentialsFile::load(&creds).unwrap();
     let emu = Emulator::start_background(
         EmulatorConfig::new().with_integrations(Integration::from_credentials_file(&file).unwrap()),
     )
     .unwrap();
-    let out = hsmjwt_with(
-        &[
-            "ims",
-            "jwt",
-            "--credentials",
-            p(&creds),
-            "--key",
-            uri,
-            "--ims-url",
-            &emu.base_url(),
-        ],
-        None,
-        &env,
-    )
+    let out = run(&[
+        "ims",
+        "jwt",
+        "--credentials",
+        p(&creds),
+        "--key",
+        uri,
+        "--ims-url",
+        &emu.base_url(),
+    ])
     .ok();
     assert_token_line(&out);
-    let out = hsmjwt_with(
-        &[
-            "oauth",
-            "token",
-            "--token-endpoint",
-            &emu.token_endpoint(),
-            "--client-id",
-            CLIENT_ID,
-            "--key",
-            uri,
-        ],
-        None,
-        &env,
-    )
+    let out = run(&[
+        "oauth",
+        "token",
+        "--token-endpoint",
+        &emu.token_endpoint(),
+        "--client-id",
+        CLIENT_ID,
+        "--key",
+        uri,
+    ])
     .ok();
     assert_token_line(&out);
     assert_eq!(emu.requests(Endpoint::JwtExchange), 1);

@@ -13,6 +13,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use hsmjwt_testkit::softhsm::SoftHsm;
+
 pub(crate) struct Run {
     out: Output,
 }
@@ -83,6 +85,18 @@ pub(crate) fn hsmjwt_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str
     Run {
         out: child.wait_with_output().expect("wait"),
     }
+}
+
+/// Runs `hsmjwt` with a SoftHSM2 fixture's environment (`SOFTHSM2_CONF`, `PKCS11_MODULE`)
+/// and, when given, `HSMJWT_PIN`.
+pub(crate) fn hsmjwt_softhsm(hsm: &SoftHsm, args: &[&str], pin: Option<&str>) -> Run {
+    let mut env: Vec<(&str, &str)> = hsm
+        .env()
+        .into_iter()
+        .map(|(name, value)| (name, value.to_str().expect("utf-8 path")))
+        .collect();
+    env.extend(pin.map(|pin| ("HSMJWT_PIN", pin)));
+    hsmjwt_with(args, None, &env)
 }
 
 pub(crate) fn p(path: &Path) -> &str {

@@ -1,25 +1,21 @@
-//! One SoftHSM2 set-up per test process.
+//! The tokens and keys this suite wants, on `hsmjwt_testkit`'s SoftHSM2 fixture.
 //!
 //! SoftHSM reads `SOFTHSM2_CONF` once, at `C_Initialize`, and a process has one context per
-//! module. Setting an environment variable is `unsafe` in edition 2024 (and this workspace
-//! forbids `unsafe`), so the first test to ask for the fixture runs this same test binary
-//! again, with the same arguments, `SOFTHSM2_CONF` pointing at a fresh token folder and
-//! stdin closed (no PIN prompt), and exits with its status. The child makes the tokens and
-//! keys once and runs the tests.
+//! module, so the first test to ask for the fixture makes the tokens and the `pkcs11-tool`
+//! keys, then runs this test binary again with the same arguments in their environment
+//! (stdin closed, no `HSMJWT_PIN`: no PIN from anywhere but the URIs) and exits with its
+//! status, after removing the token folder. The child makes the library's own keys once and
+//! runs the tests.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use hsmjwt_core::Algorithm;
 use hsmjwt_pkcs11::Pkcs11Uri;
+use hsmjwt_testkit::softhsm::{self, Builder, Login, Rerun, SoftHsm};
 
-/// Marks the child process.
-const CHILD: &str = "HSMJWT_PKCS11_TEST_CHILD";
+pub(crate) use hsmjwt_testkit::softhsm::PIN;
 
-pub(crate) const PIN: &str = "1234";
-pub(crate) const SO_PIN: &str = "12345678";
 /// The token most tests use; several tests log into it at once.
 pub(crate) const MAIN: &str = "hsmjwt-main";
 /// A token only the wrong-PIN and no-PIN tests touch: nobody logs into it.
@@ -41,6 +37,13 @@ pub(crate) const TOOL_KEYS: [(&str, &str, &str); 3] = [
     ("tool-p384", "03", "EC:secp384r1"),
 ];
 
+/// One P-256 key made by `pkcs11-tool` on each of the single-test tokens: (token, label, id).
+const SINGLE_TEST_KEYS: [(&str, &str, &str); 3] = [
+    (NO_LOGIN, "nologin-p256", "09"),
+    (RECOVER, "recover-p256", "0a"),
+    (CLOSE_ALL, "closeall-p256", "0b"),
+];
+
 /// Keys made by `generate_key_pair` on the main token: (label, algorithm).
 pub(crate) const LIB_KEYS: [(&str, Algorithm); 3] = [
     ("lib-rsa", Algorithm::PS256),
@@ -50,7 +53,7 @@ pub(crate) const LIB_KEYS: [(&str, Algorithm); 3] = [
 
 pub(crate) struct Fixture {
     pub(crate) module: PathBuf,
-    pub(crate) dir: PathBuf,
+    hsm: SoftHsm,
 }
 
 impl Fixture {
@@ -67,67 +70,25 @@ impl Fixture {
             .with_pin_value(pin.into())
     }
 
-    /// Runs `pkcs11-tool` on a token, logged in (to make keys while setting up); returns
-    /// stdout.
+    /// Runs `pkcs11-tool` on a token, logged in; returns stdout.
     pub(crate) fn pkcs11_tool(&self, token: &str, args: &[&str]) -> Vec<u8> {
-        self.run_pkcs11_tool(token, true, args)
+        self.hsm
+            .pkcs11_tool(token, Login::User, args)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Runs `pkcs11-tool` on a token without logging in, to read public objects while other
-    /// tests run; returns stdout, or stderr on failure. (SoftHSM rewrites a token's file at
-    /// every login, and a look-up by another process in that instant fails.)
+    /// tests run; returns stdout, or the failure with stderr. (SoftHSM rewrites a token's
+    /// file at every login, and a look-up by another process in that instant fails.)
     pub(crate) fn read_with_pkcs11_tool(
         &self,
         token: &str,
         args: &[&str],
     ) -> Result<Vec<u8>, String> {
-        self.run_pkcs11_tool(token, false, args)
+        self.hsm
+            .pkcs11_tool(token, Login::No, args)
+            .map_err(|e| e.to_string())
     }
-
-    fn run_pkcs11_tool(&self, token: &str, login: bool, args: &[&str]) -> Result<Vec<u8>, String> {
-        let login: &[&str] = if login {
-            &["--login", "--pin", PIN]
-        } else {
-            &[]
-        };
-        let out = Command::new("pkcs11-tool")
-            .arg("--module")
-            .arg(&self.module)
-            .args(["--token-label", token])
-            .args(login)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("pkcs11-tool runs");
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(format!(
-                "pkcs11-tool {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    }
-}
-
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-}
-
-fn required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-        || std::env::var("HSMJWT_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1")
-}
-
-fn module() -> PathBuf {
-    std::env::var_os("PKCS11_MODULE")
-        .filter(|m| !m.is_empty() && Path::new(m).exists())
-        .map_or_else(
-            || PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"),
-            PathBuf::from,
-        )
 }
 
 /// The fixture, or `None` (after a skip message) when SoftHSM2 is not installed and not
@@ -138,145 +99,32 @@ pub(crate) fn fixture() -> Option<&'static Fixture> {
 }
 
 fn init() -> Option<Fixture> {
-    let module = module();
-    let mut missing = Vec::new();
-    if !module.exists() {
-        missing.push(module.display().to_string());
-    }
-    missing.extend(
-        ["softhsm2-util", "pkcs11-tool"]
-            .into_iter()
-            .filter(|t| !on_path(t))
-            .map(str::to_owned),
-    );
-    if !missing.is_empty() {
-        let msg = format!(
-            "SoftHSM2 is not installed (missing: {}); install it with `apt-get install -y softhsm2 opensc` or `cargo xtask softhsm`",
-            missing.join(", ")
-        );
-        if required() {
-            panic!("{msg} (required because CI or HSMJWT_REQUIRE_SOFTHSM=1 is set)");
-        }
-        // Straight to stderr: the test harness captures `eprintln!`.
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {msg}");
-        return None;
-    }
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hsmjwt-pkcs11-softhsm");
-    let conf = dir.join("softhsm2.conf");
-    if std::env::var_os(CHILD).is_none() {
-        rerun_in_child(&conf, &module);
-    }
-    let fixture = Fixture { module, dir };
-    setup(&fixture, &conf);
-    Some(fixture)
-}
-
-/// Runs this test binary again with the SoftHSM environment, then exits with its status.
-fn rerun_in_child(conf: &Path, module: &Path) -> ! {
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    let status = Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env(CHILD, "1")
-        .env("SOFTHSM2_CONF", conf)
-        .env("PKCS11_MODULE", module)
-        .env_remove("HSMJWT_PIN")
-        .stdin(Stdio::null())
-        .status()
-        .expect("the test binary runs again");
-    std::process::exit(status.code().unwrap_or(101));
-}
-
-fn setup(f: &Fixture, conf: &Path) {
-    assert_eq!(
-        std::env::var_os("SOFTHSM2_CONF").as_deref(),
-        Some(conf.as_os_str()),
-        "the child runs with the fixture's SOFTHSM2_CONF"
-    );
-    let _ = std::fs::remove_dir_all(&f.dir);
-    let tokens = f.dir.join("tokens");
-    std::fs::create_dir_all(&tokens).expect("token folder");
-    std::fs::write(
-        conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
-            tokens.display()
-        ),
-    )
-    .expect("softhsm2.conf");
-    for label in [MAIN, NO_LOGIN, RECOVER, CLOSE_ALL, CHURN, BUSY] {
-        let out = Command::new("softhsm2-util")
-            .args([
-                "--init-token",
-                "--free",
-                "--label",
-                label,
-                "--so-pin",
-                SO_PIN,
-                "--pin",
-                PIN,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .expect("softhsm2-util runs");
-        assert!(
-            out.status.success(),
-            "softhsm2-util: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let mut spec = Builder::new(softhsm::installed_or_skip()?)
+        .temp_in(env!("CARGO_TARGET_TMPDIR"))
+        .prefix("hsmjwt-pkcs11-softhsm-")
+        .tokens([MAIN, NO_LOGIN, RECOVER, CLOSE_ALL, CHURN, BUSY]);
     for (label, id, key_type) in TOOL_KEYS {
-        f.pkcs11_tool(
-            MAIN,
-            &[
-                "--keypairgen",
-                "--key-type",
-                key_type,
-                "--id",
-                id,
-                "--label",
-                label,
-            ],
-        );
+        spec = spec.key(MAIN, label, id, key_type);
     }
-    f.pkcs11_tool(
-        NO_LOGIN,
-        &[
-            "--keypairgen",
-            "--key-type",
-            "EC:prime256v1",
-            "--id",
-            "09",
-            "--label",
-            "nologin-p256",
-        ],
-    );
-    f.pkcs11_tool(
-        RECOVER,
-        &[
-            "--keypairgen",
-            "--key-type",
-            "EC:prime256v1",
-            "--id",
-            "0a",
-            "--label",
-            "recover-p256",
-        ],
-    );
-    f.pkcs11_tool(
-        CLOSE_ALL,
-        &[
-            "--keypairgen",
-            "--key-type",
-            "EC:prime256v1",
-            "--id",
-            "0b",
-            "--label",
-            "closeall-p256",
-        ],
-    );
+    for (token, label, id) in SINGLE_TEST_KEYS {
+        spec = spec.key(token, label, id, "EC:prime256v1");
+    }
+    // The parent never returns from here.
+    let hsm = spec
+        .build_in_child(&Rerun::same_args().env_remove("HSMJWT_PIN"))
+        .expect("the SoftHSM2 fixture");
+    let fixture = Fixture {
+        module: hsm.module().to_owned(),
+        hsm,
+    };
     // The library's own key generation, into the same token.
     for (label, alg) in LIB_KEYS {
-        hsmjwt_pkcs11::generate_key_pair(&f.uri(MAIN, label), alg, None)
+        fixture
+            .hsm
+            .generate_key(MAIN, label, |_| {
+                hsmjwt_pkcs11::generate_key_pair(&fixture.uri(MAIN, label), alg, None)
+            })
             .expect("generate_key_pair");
     }
+    Some(fixture)
 }
