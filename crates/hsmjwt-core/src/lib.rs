@@ -12,6 +12,7 @@ pub mod jws;
 mod member;
 pub mod profile;
 pub mod sign;
+pub mod text;
 pub mod time;
 pub mod validation;
 

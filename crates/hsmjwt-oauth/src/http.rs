@@ -20,6 +20,8 @@ use serde_json::{Map, Value};
 use url::Url;
 use zeroize::Zeroizing;
 
+use hsmjwt_core::text::clean;
+
 use crate::endpoint::{check_url, display_url};
 use crate::error::{Error, Result};
 
@@ -550,14 +552,6 @@ fn kept_headers(headers: &reqwest::header::HeaderMap, kept: &[String]) -> Vec<(S
         .collect()
 }
 
-/// Keeps at most `max` characters and replaces control characters.
-fn clean(s: &str, max: usize) -> String {
-    s.chars()
-        .take(max)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
 /// Reads the body up to the limit.
 async fn read_limited(
     mut response: reqwest::Response,
@@ -743,11 +737,11 @@ mod tests {
         );
         assert_eq!(e.status(), Some(401));
         assert_eq!(e.oauth_error(), Some("invalid_client"));
-        assert_eq!(e.error_description(), Some("bad secret"));
+        assert_eq!(e.error_description(), Some("bad\\nsecret"));
         assert_eq!(e.response_header("X-Request-Id"), Some("dbg"));
         assert_eq!(
             e.to_string(),
-            "u answered 401: invalid_client (bad secret) [x-request-id dbg]"
+            "u answered 401: invalid_client (bad\\nsecret) [x-request-id dbg]"
         );
         let e = endpoint_error("u", 502, b"<html>", Vec::new(), 4);
         assert_eq!(e.to_string(), "u answered 502");
