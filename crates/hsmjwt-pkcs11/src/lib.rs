@@ -52,3 +52,8 @@ pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};
 
 /// The `cryptoki` crate this backend is built on, for [`shared_context`] users.
 pub use cryptoki;
+
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
