@@ -1,8 +1,10 @@
 //! `cargo xtask ci`: the test command of the README and of `.ci/run`.
 //!
-//! After fmt, clippy, the tests and the API docs (`cargo doc`, warnings denied): the benchmarks once in test mode (`bench::smoke`), every
-//! fuzz target for a few seconds (`fuzz::smoke`) and `cargo deny`. cargo-fuzz and cargo-deny
-//! are installed from crates.io when missing.
+//! After fmt, clippy, the tests and the API docs (`cargo doc`, warnings denied): the
+//! packaging of every publishable crate (`package::check`: crates.io metadata, then
+//! `cargo package` with each `.crate` built on its own), the benchmarks once in test mode
+//! (`bench::smoke`), every fuzz target for a few seconds (`fuzz::smoke`) and `cargo deny`.
+//! cargo-fuzz and cargo-deny are installed from crates.io when missing.
 
 use std::time::Instant;
 
@@ -63,6 +65,13 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     step("docs", t);
+
+    // Every crate the workspace publishes (no `publish = false`) has its crates.io metadata,
+    // packages, and builds from its `.crate` alone (see `package::check`; `--allow-dirty`,
+    // so uncommitted changes are checked rather than refused).
+    let t = Instant::now();
+    crate::package::check()?;
+    step("packaging", t);
 
     // Each benchmark once, in test mode, with the SoftHSM2 token and the rust_crypto helper.
     let t = Instant::now();
