@@ -16,11 +16,13 @@
 //!    packages them in dependency order and resolves their dependencies on each other
 //!    through a temporary local registry (they are not on crates.io), then verifies each
 //!    `.crate` by building it unpacked, alone, with its own feature set. That catches a path
-//!    dependency without a `version`, a file the crate needs that is not in the package, a
-//!    feature a crate uses but only a sibling enables in the workspace, and a lock file that
-//!    does not match `Cargo.lock`. Packaging one crate at a time (`-p X` alone) fails for
-//!    every crate that depends on another of ours, and `cargo publish --dry-run --workspace`
-//!    does the same packaging and verification but needs the registry's network API.
+//!    dependency without a `version`, a file its build needs that is not in the package, a
+//!    feature a crate uses but only a sibling enables in the workspace, and (`--locked`) a
+//!    `Cargo.lock` that is not up to date. Packaging one crate at a time (`-p X` alone)
+//!    fails for every crate that depends on another of ours (cargo looks for the sibling on
+//!    crates.io), and `cargo publish --dry-run --workspace` does the same packaging and
+//!    verification, stops before the upload (where crates.io's own checks are), and refuses
+//!    to run offline.
 //!
 //! `--allow-dirty` always: CI runs on a fresh clone, where it changes nothing, and a
 //! developer running `cargo xtask ci` with uncommitted changes gets the check of the
