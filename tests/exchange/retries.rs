@@ -166,12 +166,16 @@ async fn token_responses_are_parsed_strictly() {
     let emu = emulator().await;
     for (body, what) in [
         (
-            r#"{"token_type":"bearer","access_token":"SECRETTOKEN"}"#,
+            r#"{"token_type":"bearer","access_token":"SECRETTOKEN","expires_in":"soon"}"#,
             "expires_in",
         ),
         (
-            r#"{"token_type":"bearer","access_token":"SECRETTOKEN","expires_in":"86399"}"#,
-            "expires_in",
+            r#"{"token_type":"bearer","access_token":"SECRETTOKEN","expires_in":86399.5}"#,
+            "`expires_in` is not a whole number",
+        ),
+        (
+            r#"{"token_type":"bearer","access_token":"SECRETTOKEN","expires_in":4611686018427387904}"#,
+            "`expires_in` 4611686018427387904 s is beyond the supported maximum",
         ),
         (
             r#"{"token_type":"bearer","expires_in":86399}"#,
@@ -203,4 +207,57 @@ async fn token_responses_are_parsed_strictly() {
     ));
     let t = s2s(&emu, fast()).fetch().await.unwrap();
     assert_eq!(t.expires_in(), Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn token_responses_as_real_servers_send_them_are_accepted() {
+    let emu = emulator().await;
+    for (body, expires_in, assumed) in [
+        // Without expires_in (RFC 6749: RECOMMENDED): the documented default.
+        (
+            r#"{"token_type":"bearer","access_token":"t"}"#,
+            hsmjwt_oauth::DEFAULT_EXPIRES_IN,
+            true,
+        ),
+        // Azure AD v1: a numeric string.
+        (
+            r#"{"token_type":"Bearer","access_token":"t","expires_in":"3599","ext_expires_in":"3599"}"#,
+            Duration::from_secs(3599),
+            false,
+        ),
+        (
+            r#"{"token_type":"bearer","access_token":"t","expires_in":3600.0}"#,
+            Duration::from_secs(3600),
+            false,
+        ),
+    ] {
+        emu.push_fault(Fault::body(200, body));
+        let t = s2s(&emu, fast())
+            .fetch()
+            .await
+            .unwrap_or_else(|e| panic!("{body}: {e}"));
+        assert_eq!(t.expires_in(), expires_in, "{body}");
+        assert_eq!(t.expires_in_assumed(), assumed, "{body}");
+    }
+    // The JWT exchange counts milliseconds, as a string too.
+    emu.push_fault(Fault::body(
+        200,
+        r#"{"token_type":"bearer","access_token":"t","expires_in":"86399999"}"#,
+    ));
+    let flow = JwtExchange::from_credentials(
+        ims_client(&emu, fast()),
+        &aem_credentials(),
+        keys().signer(),
+    );
+    let t = flow.fetch().await.unwrap();
+    assert_eq!(t.expires_in(), Duration::from_millis(86_399_999));
+    // Scope kept; a refresh or ID token only noted.
+    emu.push_fault(Fault::body(
+        200,
+        r#"{"token_type":"bearer","access_token":"t","expires_in":60,"scope":"openid","refresh_token":"RT-SECRET","id_token":"ID-SECRET"}"#,
+    ));
+    let t = s2s(&emu, fast()).fetch().await.unwrap();
+    assert_eq!(t.scope(), Some("openid"));
+    assert!(t.has_refresh_token() && t.has_id_token());
+    assert!(!format!("{t:?}").contains("SECRET"));
 }

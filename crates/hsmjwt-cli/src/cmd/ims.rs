@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -117,7 +117,8 @@ pub(crate) struct JwtArgs {
     /// secret to protect).
     #[arg(long)]
     print_jwt: bool,
-    /// Print {"token_type","access_token","expires_in_seconds","expires_at"} instead.
+    /// Print JSON instead: token_type, access_token, expires_in_seconds, expires_at,
+    /// scope, and whether a refresh_token or id_token came back (never their values).
     #[arg(long)]
     json: bool,
 }
@@ -139,7 +140,8 @@ pub(crate) struct TokenArgs {
     scopes: Option<String>,
     #[command(flatten)]
     target: ImsTarget,
-    /// Print {"token_type","access_token","expires_in_seconds","expires_at"} instead.
+    /// Print JSON instead: token_type, access_token, expires_in_seconds, expires_at,
+    /// scope, and whether a refresh_token or id_token came back (never their values).
     #[arg(long)]
     json: bool,
 }
@@ -244,18 +246,28 @@ pub(crate) fn print_token(token: &AccessToken, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `{"token_type","access_token","expires_in_seconds","expires_at"}`.
+/// `{"token_type","access_token","expires_in_seconds","expires_at","scope","refresh_token",
+/// "id_token"}`: the two last say `present (not shown)` when the response had them, and
+/// are `null` otherwise.
 pub(crate) fn token_json(token: &AccessToken) -> serde_json::Value {
+    let present = |yes: bool| yes.then_some("present (not shown)");
     serde_json::json!({
         "token_type": token.token_type(),
         "access_token": token.secret().expose_secret(),
         "expires_in_seconds": token.expires_in().as_secs(),
-        "expires_at": rfc3339(token.expires_at()),
+        "expires_at": token.expires_at().and_then(rfc3339),
+        "scope": token.scope(),
+        "refresh_token": present(token.has_refresh_token()),
+        "id_token": present(token.has_id_token()),
     })
 }
 
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+/// `t` in RFC 3339 (UTC, whole seconds), or `None` outside the years 1970 to 9999, which
+/// the format (four-digit years) and `humantime` cannot express.
+pub(crate) fn rfc3339(t: SystemTime) -> Option<String> {
+    const YEAR_10000: u64 = 253_402_300_800;
+    let secs = t.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    (secs < YEAR_10000).then(|| humantime::format_rfc3339_seconds(t).to_string())
 }
 
 fn emulator(a: &EmulatorArgs) -> Result<ExitCode> {

@@ -103,7 +103,8 @@ pub(crate) struct OauthTokenArgs {
     /// Time allowed for each request.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
-    /// Print {"token_type","access_token","expires_in_seconds","expires_at"} instead.
+    /// Print JSON instead: token_type, access_token, expires_in_seconds, expires_at,
+    /// scope, and whether a refresh_token or id_token came back (never their values).
     #[arg(long)]
     json: bool,
 }

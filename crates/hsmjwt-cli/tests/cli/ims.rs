@@ -107,6 +107,29 @@ fn emulator() -> Emulator {
     Emulator::start_background(config).unwrap()
 }
 
+/// `hsmjwt oauth token` at `endpoint` as the AEM client, authenticated by private_key_jwt
+/// with the key file, then `extra`.
+fn oauth_token(endpoint: &str, extra: &[&str]) -> crate::Run {
+    let mut args = vec![
+        "oauth",
+        "token",
+        "--token-endpoint",
+        endpoint,
+        "--client-id",
+        CLIENT_ID,
+        "--key",
+        p(&files().key_pem),
+    ];
+    args.extend_from_slice(extra);
+    hsmjwt(&args)
+}
+
+/// `hsmjwt ims jwt` with the AEM credentials holding the key, at `ims_url`, then `extra`.
+fn ims_jwt(ims_url: &str, extra: &[&str]) -> crate::Run {
+    let args = ["ims", "jwt", "--credentials", p(&files().aem_with_key)];
+    hsmjwt(&[&args[..], &["--ims-url", ims_url], extra].concat())
+}
+
 fn assert_token_line(out: &str) {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
@@ -116,16 +139,7 @@ fn assert_token_line(out: &str) {
 #[test]
 fn ims_jwt_with_the_key_in_the_file() {
     let emu = emulator();
-    let f = files();
-    let out = hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        &emu.base_url(),
-    ])
-    .ok();
+    let out = ims_jwt(&emu.base_url(), &[]).ok();
     assert_token_line(&out);
     assert_eq!(emu.requests(Endpoint::JwtExchange), 1);
 }
@@ -246,31 +260,14 @@ fn loopback_requests_bypass_proxies() {
 fn ims_jwt_retries_a_server_error() {
     let emu = emulator();
     emu.push_fault(Fault::status(500));
-    let f = files();
-    hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        &emu.base_url(),
-    ])
-    .ok();
+    ims_jwt(&emu.base_url(), &[]).ok();
     assert_eq!(emu.requests(Endpoint::JwtExchange), 2);
 }
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
     let f = files();
-    let err = hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        "http://ims.example.com",
-    ])
-    .fails();
+    let err = ims_jwt("http://ims.example.com", &[]).fails();
     assert!(err.contains("loopback"), "{err}");
     let err = hsmjwt(&[
         "oauth",
@@ -361,38 +358,32 @@ fn oauth_token_private_key_jwt_and_jwt_bearer() {
     let emu = emulator();
     let f = files();
     let endpoint = emu.token_endpoint();
-    let base = [
-        "oauth",
-        "token",
-        "--token-endpoint",
-        endpoint.as_str(),
-        "--client-id",
-        CLIENT_ID,
-        "--key",
-        p(&f.key_pem),
-    ];
-    assert_token_line(&hsmjwt(&base).ok());
-    let mut args = base.to_vec();
-    args.extend([
-        "--grant",
-        "jwt-bearer",
-        "--subject",
-        "user@example.com",
-        "--json",
-    ]);
-    let out = json(&hsmjwt(&args).ok());
+    assert_token_line(&oauth_token(&endpoint, &[]).ok());
+    let run = oauth_token(
+        &endpoint,
+        &[
+            "--grant",
+            "jwt-bearer",
+            "--subject",
+            "user@example.com",
+            "--json",
+        ],
+    );
+    let out = json(&run.ok());
     assert_eq!(out["token_type"], "Bearer");
     assert_eq!(out["expires_in_seconds"], 3600);
-    let mut args = base.to_vec();
-    args.extend([
-        "--scope",
-        "read",
-        "--audience",
-        "https://api.example",
-        "--resource",
-        "https://api.example/v1",
-    ]);
-    hsmjwt(&args).ok();
+    oauth_token(
+        &endpoint,
+        &[
+            "--scope",
+            "read",
+            "--audience",
+            "https://api.example",
+            "--resource",
+            "https://api.example/v1",
+        ],
+    )
+    .ok();
     assert_eq!(emu.requests(Endpoint::OAuthToken), 3);
     // Another key: refused.
     let other = f.dir.path().join("other.pem");
@@ -535,6 +526,67 @@ fn the_emulator_refuses_a_non_loopback_address() {
     assert!(err.contains("loopback"), "{err}");
 }
 
+/// A token response with `expires_in` = 2^62 in the endpoint's unit.
+const HUGE: &str =
+    r#"{"token_type":"bearer","access_token":"emu.huge","expires_in":4611686018427387904}"#;
+
+#[test]
+fn a_huge_expires_in_is_one_error_line_not_a_panic() {
+    let emu = emulator();
+    let f = files();
+    let url = emu.base_url();
+    let runs: [&dyn Fn() -> crate::Run; 3] = [
+        &|| oauth_token(&emu.token_endpoint(), &["--json"]),
+        &|| {
+            let args = ["ims", "token", "--credentials", p(&f.console)];
+            hsmjwt(&[&args[..], &["--ims-url", &url, "--json"]].concat())
+        },
+        &|| ims_jwt(&url, &["--json"]),
+    ];
+    for (i, run) in runs.iter().enumerate() {
+        emu.push_fault(Fault::body(200, HUGE));
+        let err = run().fails();
+        assert!(
+            err.contains("`expires_in` 4611686018427387904 ")
+                && err.contains("is beyond the supported maximum"),
+            "command {i}: {err}"
+        );
+        assert!(!err.contains("emu.huge"), "{err}");
+    }
+}
+
+#[test]
+fn token_json_keeps_scope_and_notes_refresh_and_id_tokens() {
+    let emu = emulator();
+    let endpoint = emu.token_endpoint();
+    // Azure AD v1 style: expires_in as a string.
+    emu.push_fault(Fault::body(
+        200,
+        r#"{"token_type":"Bearer","access_token":"emu.t","expires_in":"3599","scope":"read write","refresh_token":"RT-SECRET-VALUE","id_token":"ID-SECRET-VALUE"}"#,
+    ));
+    let run = oauth_token(&endpoint, &["--json"]);
+    let stderr = run.stderr();
+    let stdout = run.ok();
+    let out = json(&stdout);
+    assert_eq!(out["expires_in_seconds"], 3599);
+    assert_eq!(out["scope"], "read write");
+    assert_eq!(out["refresh_token"], "present (not shown)");
+    assert_eq!(out["id_token"], "present (not shown)");
+    assert!(!format!("{stdout}{stderr}").contains("SECRET-VALUE"));
+    // No expires_in: the default hour, said with -v; no scope, no refresh or ID token.
+    emu.push_fault(Fault::body(
+        200,
+        r#"{"token_type":"bearer","access_token":"emu.t"}"#,
+    ));
+    let run = oauth_token(&endpoint, &["--json", "-v"]);
+    let stderr = run.stderr();
+    let out = json(&run.ok());
+    assert_eq!(out["expires_in_seconds"], 3600);
+    assert!(out["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(out["scope"].is_null() && out["refresh_token"].is_null() && out["id_token"].is_null());
+    assert!(stderr.contains("no expires_in"), "{stderr}");
+}
+
 #[test]
 fn demo_with_a_software_key() {
     let out = hsmjwt(&["demo", "--software-key"]).ok();
@@ -579,7 +631,6 @@ fn ims_jwt_and_oauth_with_a_softhsm_key() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let f = files();
     let hsm = Builder::new(installation).token("cli-ims").build().unwrap();
     let run = |args: &[&str]| hsmjwt_softhsm(&hsm, args, Some(PIN));
     let uri = "pkcs11:token=cli-ims;object=ims-key";
@@ -620,14 +671,6 @@ fn ims_jwt_and_oauth_with_a_softhsm_key() {
     assert_eq!(emu.requests(Endpoint::JwtExchange), 1);
     assert_eq!(emu.requests(Endpoint::OAuthToken), 1);
     // The file's key (software) no longer matches the registered HSM key.
-    let err = hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        &emu.base_url(),
-    ])
-    .fails();
+    let err = ims_jwt(&emu.base_url(), &[]).fails();
     assert!(err.contains("invalid_signature"), "{err}");
 }
