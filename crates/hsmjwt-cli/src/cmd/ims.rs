@@ -65,10 +65,11 @@ pub(crate) struct ImsTarget {
     /// Plain http only to loopback addresses.
     #[arg(long, value_name = "URL")]
     ims_url: Option<String>,
-    /// Time allowed to connect.
+    /// Time allowed to open each connection (TCP and TLS).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     connect_timeout: Duration,
-    /// Time allowed for each request.
+    /// Time allowed for the whole exchange, retries and waits included: a Retry-After that
+    /// would end later fails at once.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
 }
@@ -91,11 +92,21 @@ impl ImsTarget {
     }
 }
 
-pub(crate) fn http(connect: Duration, request: Duration) -> Result<HttpClient> {
+/// The HTTP client of the exchange commands: `limit` (`--timeout`) bounds the whole
+/// command, every attempt, retry and wait included; `connect` (`--connect-timeout`) each
+/// connection.
+pub(crate) fn http(connect: Duration, limit: Duration) -> Result<HttpClient> {
+    if connect.is_zero() {
+        bail!("--connect-timeout must be longer than 0 s");
+    }
+    if limit.is_zero() {
+        bail!("--timeout must be longer than 0 s");
+    }
     Ok(HttpClient::new(
         HttpOptions::default()
             .with_connect_timeout(connect)
-            .with_request_timeout(request),
+            .with_request_timeout(limit)
+            .with_total_timeout(Some(limit)),
     )?)
 }
 

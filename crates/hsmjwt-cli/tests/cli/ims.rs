@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use ::hsmjwt::soft::{KeySpec, PrivateKey};
 use hsmjwt::ims::CredentialsFile;
@@ -585,6 +586,105 @@ fn token_json_keeps_scope_and_notes_refresh_and_id_tokens() {
     assert!(out["expires_at"].as_str().unwrap().ends_with('Z'));
     assert!(out["scope"].is_null() && out["refresh_token"].is_null() && out["id_token"].is_null());
     assert!(stderr.contains("no expires_in"), "{stderr}");
+}
+
+#[test]
+fn the_time_limit_covers_the_whole_command() {
+    let emu = emulator();
+    let endpoint = emu.token_endpoint();
+    emu.push_fault(Fault::too_many_requests(100_000));
+    let started = Instant::now();
+    let err = oauth_token(&endpoint, &["--timeout", "2s"]).fails();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains("the server asked to retry after 100000 s, beyond the 2 s time limit")
+            && err.contains("429"),
+        "{err}"
+    );
+    assert_eq!(emu.requests(Endpoint::OAuthToken), 1);
+    let err = oauth_token(&endpoint, &["--timeout", "0s"]).fails();
+    assert!(err.contains("--timeout must be longer than 0 s"), "{err}");
+}
+
+#[test]
+fn a_failure_after_retries_prints_one_line() {
+    let emu = emulator();
+    emu.push_faults(4, &Fault::status(503));
+    let err = ims_jwt(&emu.base_url(), &[]).fails();
+    assert!(err.contains("503"), "{err}");
+    assert_eq!(emu.requests(Endpoint::JwtExchange), 4);
+}
+
+#[test]
+fn a_refused_certificate_is_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("k.pem"), dir.path().join("c.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // openssl's TLS server, with a self-signed certificate no trust store knows.
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-key",
+        ])
+        .arg(&key)
+        .arg("-cert")
+        .arg(&cert)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = std::panic::catch_unwind(|| {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "no TLS server");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let endpoint = format!("https://127.0.0.1:{port}/oauth/token");
+        let err = oauth_token(&endpoint, &[]).fails();
+        assert!(
+            err.contains(&format!(
+                "tls handshake with {endpoint} failed: the server's certificate was refused"
+            )),
+            "{err}"
+        );
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
 }
 
 #[test]
