@@ -165,10 +165,10 @@ pub(crate) struct EmulatorArgs {
     /// Credential files registering integrations (repeatable).
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
     credentials: Vec<PathBuf>,
-    /// expires_in of JWT-exchange tokens (sent in milliseconds).
+    /// expires_in of JWT-exchange tokens (sent in milliseconds; 1ms to 10y).
     #[arg(long, default_value = "86399999ms", value_parser = parse_duration, value_name = "DURATION")]
     jwt_token_lifetime: Duration,
-    /// expires_in of /ims/token/v3 tokens (sent in seconds).
+    /// expires_in of /ims/token/v3 tokens (sent in seconds; 1s to 10y).
     #[arg(long, default_value = "86399s", value_parser = parse_duration, value_name = "DURATION")]
     v3_token_lifetime: Duration,
 }
@@ -285,7 +285,9 @@ fn emulator(a: &EmulatorArgs) -> Result<ExitCode> {
     let mut config = EmulatorConfig::new()
         .with_listen(a.listen)?
         .with_jwt_token_lifetime(a.jwt_token_lifetime)
-        .with_v3_token_lifetime(a.v3_token_lifetime);
+        .context("invalid --jwt-token-lifetime")?
+        .with_v3_token_lifetime(a.v3_token_lifetime)
+        .context("invalid --v3-token-lifetime")?;
     let mut ids = Vec::new();
     for path in &a.credentials {
         let integrations = Integration::from_credentials_file(&load(path)?)

@@ -527,6 +527,57 @@ fn the_emulator_refuses_a_non_loopback_address() {
     assert!(err.contains("loopback"), "{err}");
 }
 
+/// Runs `hsmjwt` and fails the test if it is still running after `limit` (killing it).
+fn hsmjwt_within(args: &[&str], limit: Duration) -> crate::Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmjwt"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("`hsmjwt {}` still running after {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    crate::Run {
+        out: child.wait_with_output().unwrap(),
+    }
+}
+
+#[test]
+fn the_emulator_refuses_lifetimes_its_clients_cannot_use() {
+    let f = files();
+    for (flag, value) in [
+        ("--v3-token-lifetime", "8000y"),
+        ("--v3-token-lifetime", "500ms"),
+        ("--jwt-token-lifetime", "0s"),
+        ("--jwt-token-lifetime", "11y"),
+    ] {
+        let err = hsmjwt_within(
+            &[
+                "ims",
+                "emulator",
+                "--credentials",
+                p(&f.console),
+                flag,
+                value,
+            ],
+            Duration::from_secs(20),
+        )
+        .fails();
+        assert!(
+            err.starts_with(&format!("error: invalid {flag}: invalid `")),
+            "{flag} {value}: {err}"
+        );
+    }
+}
+
 /// A token response with `expires_in` = 2^62 in the endpoint's unit.
 const HUGE: &str =
     r#"{"token_type":"bearer","access_token":"emu.huge","expires_in":4611686018427387904}"#;
