@@ -35,10 +35,11 @@ use crate::error::{Error, Result};
 /// it; a `Retry-After` header (seconds, or an HTTP date) replaces it, capped at
 /// `max_retry_after`.
 ///
-/// `total_timeout` bounds the whole [`HttpClient::post_form`]: every attempt, every wait and
-/// the signing of client assertions. Each attempt's own timeout is the smaller of
-/// `request_timeout` and the time left; a wait that would end beyond the limit is not
-/// waited: the call fails at once with [`Error::TimeLimit`], which says so.
+/// `total_timeout` bounds the whole [`HttpClient::post_form`]: every attempt and every wait
+/// (the time spent signing client assertions counts too, although a signer is never
+/// interrupted). Each attempt's own timeout is the smaller of `request_timeout` and the
+/// time left; a wait that would end beyond the limit is not waited: the call fails at once
+/// with [`Error::TimeLimit`], which says so.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HttpOptions {
