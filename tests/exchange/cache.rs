@@ -287,3 +287,23 @@ async fn debug_output_hides_tokens() {
     let t = cache.get().await.unwrap();
     assert!(!format!("{t:?} {cache:?}").contains("token-1"));
 }
+
+#[tokio::test]
+async fn huge_lifetimes_and_delays_never_overflow_the_clock() {
+    // A custom source may hand out any lifetime; the cache caps it at MAX_EXPIRES_IN.
+    let clock = Arc::new(ManualClock::new());
+    let script = Scripted::new(Duration::MAX);
+    let options = CacheOptions::default().with_retry_delay(Duration::MAX);
+    let cache = cache_of(&script, options, &clock);
+    let first = cache.get().await.unwrap();
+    assert_eq!(first.expires_in(), hsmjwt_oauth::MAX_EXPIRES_IN);
+    let status = cache.status().unwrap();
+    assert_eq!(status.expires_in, hsmjwt_oauth::MAX_EXPIRES_IN);
+    // Stale after 90 % of the 10 years; a failed refresh keeps the token and waits until
+    // expiry (the retry delay is beyond the clock's range).
+    clock.advance(hsmjwt_oauth::MAX_EXPIRES_IN.mul_f64(0.95));
+    script.failing(true);
+    assert!(Arc::ptr_eq(&cache.get().await.unwrap(), &first));
+    assert!(Arc::ptr_eq(&cache.get().await.unwrap(), &first));
+    assert_eq!(script.calls(), 2);
+}

@@ -47,26 +47,10 @@ fn make_keys() -> Keys {
     let key_path = dir.path().join("key.pem");
     key.write_pkcs8_pem(&key_path, true).unwrap();
     let cert_path = dir.path().join("cert.pem");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-new",
-            "-x509",
-            "-days",
-            "365",
-            "-subj",
-            "/CN=hsmjwt-ims-test",
-            "-key",
-        ])
-        .arg(&key_path)
-        .arg("-out")
-        .arg(&cert_path)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl: {}",
-        String::from_utf8_lossy(&out.stderr)
+    self_signed_certificate(
+        &key_path,
+        &cert_path,
+        &["-days", "365", "-subj", "/CN=hsmjwt-ims-test"],
     );
     // AEM files carry CRLF line ends.
     let cert_pem = std::fs::read_to_string(&cert_path)
@@ -78,6 +62,25 @@ fn make_keys() -> Keys {
         public_pem,
         cert_pem,
     }
+}
+
+/// Has openssl write a self-signed certificate for the PEM key at `key` to `out`, with
+/// `options` (validity, subject, extensions).
+pub(crate) fn self_signed_certificate(key: &Path, out: &Path, options: &[&str]) {
+    let made = Command::new("openssl")
+        .args(["req", "-new", "-x509"])
+        .args(options)
+        .arg("-key")
+        .arg(key)
+        .arg("-out")
+        .arg(out)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
 }
 
 /// The registered key pair (one per test process).

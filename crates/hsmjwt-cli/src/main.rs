@@ -69,7 +69,9 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // rustls-platform-verifier logs a refused certificate as an error, which the failed
+        // command reports anyway: a failure stays one line.
+        0 => "warn,rustls_platform_verifier=off",
         1 => "info",
         2 => "debug",
         _ => "trace",

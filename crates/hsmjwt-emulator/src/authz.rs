@@ -111,11 +111,16 @@ impl AuthorizationServerConfig {
         self
     }
 
-    /// Sets how long a pushed request's `request_uri` stays valid.
-    #[must_use]
-    pub fn with_request_uri_lifetime(mut self, d: Duration) -> Self {
-        self.request_uri_lifetime = d;
-        self
+    /// Sets how long a pushed request's `request_uri` stays valid (sent as `expires_in` in
+    /// whole seconds).
+    ///
+    /// # Errors
+    /// [`crate::Error::Setting`] for a lifetime a client refuses: under 1 s, or beyond
+    /// [`hsmjwt_oauth::MAX_EXPIRES_IN`].
+    pub fn with_request_uri_lifetime(mut self, d: Duration) -> Result<Self> {
+        self.request_uri_lifetime =
+            crate::config::token_lifetime("request_uri_lifetime", d, Duration::from_secs(1))?;
+        Ok(self)
     }
 }
 

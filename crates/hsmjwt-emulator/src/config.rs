@@ -79,7 +79,8 @@ impl Fault {
         }
     }
 
-    /// 429 Too Many Requests with `Retry-After: <HTTP date of at>` (whole seconds).
+    /// 429 Too Many Requests with `Retry-After: <HTTP date of at>` (whole seconds; a time
+    /// before 1970 or after 9999 is sent as the nearest date HTTP can express).
     pub fn too_many_requests_until(at: std::time::SystemTime) -> Self {
         Fault::RetryAt(at)
     }
@@ -309,31 +310,163 @@ impl EmulatorConfig {
         self
     }
 
-    /// The `expires_in` of JWT-exchange tokens (sent in milliseconds; default 86399999 ms).
-    #[must_use]
-    pub fn with_jwt_token_lifetime(mut self, d: Duration) -> Self {
-        self.jwt_token_lifetime = d;
-        self
+    /// The `expires_in` of JWT-exchange tokens (sent in milliseconds, whole ones; default
+    /// 86399999 ms).
+    ///
+    /// # Errors
+    /// [`Error::Setting`] for a lifetime a client refuses: under 1 ms, or beyond
+    /// [`hsmjwt_oauth::MAX_EXPIRES_IN`].
+    pub fn with_jwt_token_lifetime(mut self, d: Duration) -> Result<Self> {
+        self.jwt_token_lifetime =
+            token_lifetime("jwt_token_lifetime", d, Duration::from_millis(1))?;
+        Ok(self)
     }
 
-    /// The `expires_in` of `/ims/token/v3` tokens (sent in seconds; default 86399 s).
-    #[must_use]
-    pub fn with_v3_token_lifetime(mut self, d: Duration) -> Self {
-        self.v3_token_lifetime = d;
-        self
+    /// The `expires_in` of `/ims/token/v3` tokens (sent in seconds, whole ones; default
+    /// 86399 s).
+    ///
+    /// # Errors
+    /// [`Error::Setting`] for a lifetime a client refuses: under 1 s, or beyond
+    /// [`hsmjwt_oauth::MAX_EXPIRES_IN`].
+    pub fn with_v3_token_lifetime(mut self, d: Duration) -> Result<Self> {
+        self.v3_token_lifetime = token_lifetime("v3_token_lifetime", d, Duration::from_secs(1))?;
+        Ok(self)
     }
 
-    /// The `expires_in` of `/oauth/token` tokens (sent in seconds; default 3600 s).
-    #[must_use]
-    pub fn with_oauth_token_lifetime(mut self, d: Duration) -> Self {
-        self.oauth_token_lifetime = d;
-        self
+    /// The `expires_in` of `/oauth/token` tokens (sent in seconds, whole ones; default
+    /// 3600 s).
+    ///
+    /// # Errors
+    /// [`Error::Setting`] for a lifetime a client refuses: under 1 s, or beyond
+    /// [`hsmjwt_oauth::MAX_EXPIRES_IN`].
+    pub fn with_oauth_token_lifetime(mut self, d: Duration) -> Result<Self> {
+        self.oauth_token_lifetime =
+            token_lifetime("oauth_token_lifetime", d, Duration::from_secs(1))?;
+        Ok(self)
     }
 
     /// The clock skew tolerated on `exp`, `iat` and `nbf` (default 30 s).
-    #[must_use]
-    pub fn with_leeway(mut self, d: Duration) -> Self {
-        self.leeway = d;
-        self
+    ///
+    /// # Errors
+    /// [`Error::Setting`] for a leeway beyond [`MAX_LEEWAY`]: a test server that accepts
+    /// tokens expired for longer tests nothing.
+    pub fn with_leeway(mut self, d: Duration) -> Result<Self> {
+        self.leeway = leeway(d)?;
+        Ok(self)
+    }
+}
+
+/// The longest clock skew the test servers can be told to tolerate: 1 hour.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(3600);
+
+/// A leeway setting, checked.
+pub(crate) fn leeway(d: Duration) -> Result<Duration> {
+    if d > MAX_LEEWAY {
+        return Err(Error::Setting {
+            setting: "leeway",
+            reason: format!(
+                "{} s is beyond the maximum of {} s",
+                d.as_secs(),
+                MAX_LEEWAY.as_secs()
+            ),
+        });
+    }
+    Ok(d)
+}
+
+/// A lifetime the server sends as `expires_in` in whole `unit`s (1 s or 1 ms), checked
+/// against what a client accepts: at least one unit, at most
+/// [`hsmjwt_oauth::MAX_EXPIRES_IN`].
+pub(crate) fn token_lifetime(
+    setting: &'static str,
+    d: Duration,
+    unit: Duration,
+) -> Result<Duration> {
+    let max = hsmjwt_oauth::MAX_EXPIRES_IN;
+    let reason = if d < unit {
+        format!(
+            "{} ms is shorter than 1 {}: it would be sent as `expires_in` 0, which clients refuse",
+            d.as_millis(),
+            if unit < Duration::from_secs(1) {
+                "ms"
+            } else {
+                "s"
+            }
+        )
+    } else if d > max {
+        format!(
+            "{} s is beyond the longest token lifetime clients accept, {} s (10 years)",
+            d.as_secs(),
+            max.as_secs()
+        )
+    } else {
+        return Ok(d);
+    };
+    Err(Error::Setting { setting, reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_a_client_cannot_use_are_refused() {
+        let c = EmulatorConfig::new;
+        let s = Duration::from_secs;
+        for (result, setting, what) in [
+            (
+                c().with_v3_token_lifetime(s(252_460_800_000)).map(drop),
+                "v3_token_lifetime",
+                "beyond",
+            ),
+            (
+                c().with_v3_token_lifetime(Duration::from_millis(999))
+                    .map(drop),
+                "v3_token_lifetime",
+                "shorter than 1 s",
+            ),
+            (
+                c().with_oauth_token_lifetime(Duration::ZERO).map(drop),
+                "oauth_token_lifetime",
+                "shorter than 1 s",
+            ),
+            (
+                c().with_oauth_token_lifetime(Duration::MAX).map(drop),
+                "oauth_token_lifetime",
+                "beyond",
+            ),
+            (
+                c().with_jwt_token_lifetime(Duration::from_micros(999))
+                    .map(drop),
+                "jwt_token_lifetime",
+                "shorter than 1 ms",
+            ),
+            (
+                c().with_jwt_token_lifetime(s(315_576_001)).map(drop),
+                "jwt_token_lifetime",
+                "beyond",
+            ),
+            (c().with_leeway(s(3601)).map(drop), "leeway", "beyond"),
+        ] {
+            match result {
+                Err(Error::Setting {
+                    setting: got,
+                    reason,
+                }) => {
+                    assert_eq!(got, setting);
+                    assert!(reason.contains(what), "{setting}: {reason}");
+                }
+                other => panic!("{setting}: {other:?}"),
+            }
+        }
+        let max = hsmjwt_oauth::MAX_EXPIRES_IN;
+        c().with_jwt_token_lifetime(Duration::from_millis(1))
+            .and_then(|c| c.with_jwt_token_lifetime(max))
+            .and_then(|c| c.with_v3_token_lifetime(s(1)))
+            .and_then(|c| c.with_v3_token_lifetime(max))
+            .and_then(|c| c.with_oauth_token_lifetime(max))
+            .and_then(|c| c.with_leeway(MAX_LEEWAY))
+            .and_then(|c| c.with_leeway(Duration::ZERO))
+            .unwrap();
     }
 }

@@ -35,6 +35,15 @@ pub enum Error {
         #[source]
         source: BoxedSource,
     },
+    /// A setting has a value the server's clients could not use (a token lifetime of 0 or
+    /// beyond [`hsmjwt_oauth::MAX_EXPIRES_IN`], say).
+    #[error("invalid `{setting}`: {reason}")]
+    Setting {
+        /// The setting, named as its `with_` method is (`v3_token_lifetime`, `leeway`, ...).
+        setting: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
     /// An integration or a client cannot be registered as given.
     #[error("invalid registration: {reason}")]
     Registration {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -115,7 +115,7 @@ async fn before(shared: &Shared, endpoint: Endpoint) -> Option<Response<Body>> {
         Some(Fault::RetryAt(at)) => injected(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
-            Some(httpdate::fmt_http_date(at)),
+            Some(http_date(at)),
         ),
         Some(Fault::Body { status, body }) => Some(json_response(
             StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
@@ -123,6 +123,17 @@ async fn before(shared: &Shared, endpoint: Endpoint) -> Option<Response<Body>> {
             None,
         )),
     }
+}
+
+/// `at` as an HTTP date, saturating at the first and last instants one can express
+/// (1970 and 9999): `httpdate` panics outside them.
+fn http_date(at: SystemTime) -> String {
+    const LAST: Duration = Duration::from_secs(253_402_300_799);
+    let since = at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .min(LAST);
+    httpdate::fmt_http_date(UNIX_EPOCH + since)
 }
 
 /// A new access token for `lifetime_value` (in the endpoint's unit).
@@ -402,4 +413,21 @@ fn oauth(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Answer {
         "Bearer",
         scope,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_saturate_instead_of_panicking() {
+        let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(http_date(far), "Fri, 31 Dec 9999 23:59:59 GMT");
+        let early = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(http_date(early), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(784_111_777)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
 }

@@ -55,7 +55,7 @@ mod response;
 mod server;
 
 pub use authz::{AuthorizationServer, AuthorizationServerConfig, RegisteredAuth, RegisteredClient};
-pub use config::{EmulatorConfig, Endpoint, Fault, Integration};
+pub use config::{EmulatorConfig, Endpoint, Fault, Integration, MAX_LEEWAY};
 pub use error::{BoxedSource, Error, Result};
 pub use ims::Emulator;
 

@@ -64,7 +64,9 @@ impl ImsClient {
 
     /// Exchanges an already signed service-account JWT at `{base}/ims/exchange/jwt`
     /// (form fields `client_id`, `client_secret`, `jwt_token`). `expires_in` is read as
-    /// milliseconds, as this endpoint sends it.
+    /// milliseconds, as this endpoint sends it (in any form
+    /// [`hsmjwt_oauth::parse_token_response`] accepts, up to
+    /// [`hsmjwt_oauth::MAX_EXPIRES_IN`]).
     ///
     /// # Errors
     /// See [`HttpClient::post_form`] and [`hsmjwt_oauth::parse_token_response`].
@@ -87,7 +89,9 @@ impl ImsClient {
 
     /// OAuth server-to-server: `grant_type=client_credentials` with `client_id`,
     /// `client_secret` and the comma-separated `scope` at `{base}/ims/token/v3`.
-    /// `expires_in` is read as seconds, as this endpoint sends it.
+    /// `expires_in` is read as seconds, as this endpoint sends it (in any form
+    /// [`hsmjwt_oauth::parse_token_response`] accepts, up to
+    /// [`hsmjwt_oauth::MAX_EXPIRES_IN`]).
     ///
     /// # Errors
     /// See [`HttpClient::post_form`] and [`hsmjwt_oauth::parse_token_response`].

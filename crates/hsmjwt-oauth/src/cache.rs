@@ -4,6 +4,10 @@
 //! - A token obtained with lifetime `L` (measured from when its request was *started*) is
 //!   handed out until `min(L - margin, 0.9 * L)`: the configured margin (default 5 min)
 //!   before expiry, and never later than 90 % of its lifetime. After that it is *stale*.
+//!   `L` is at most [`crate::MAX_EXPIRES_IN`] (10 years: token responses promising more
+//!   are refused, and [`AccessToken::new`] caps it), and every instant is computed with
+//!   checked arithmetic: an instant the monotonic clock cannot represent makes the token
+//!   stale (and expired) at once, so it is handed to its caller but not kept.
 //! - The first caller that finds the cache empty or stale starts one request (a *flight*);
 //!   every caller arriving meanwhile waits for that same flight and gets its result, token
 //!   or error. Exactly one request is made however many callers wait.
@@ -106,15 +110,19 @@ impl CacheOptions {
 
     /// When a token of `lifetime` becomes stale: `min(lifetime - margin, max_fraction *
     /// lifetime)`.
+    ///
+    /// A `max_fraction` outside 0..=1 is clamped to it (not a number counts as 0.9); the
+    /// result never exceeds `lifetime`.
     pub fn refresh_after(&self, lifetime: Duration) -> Duration {
         let fraction = if self.max_fraction.is_finite() {
             self.max_fraction.clamp(0.0, 1.0)
         } else {
             0.9
         };
-        lifetime
-            .saturating_sub(self.margin)
-            .min(lifetime.mul_f64(fraction))
+        // `mul_f64` would panic when rounding carries the product past `Duration::MAX`.
+        let part = Duration::try_from_secs_f64(lifetime.as_secs_f64() * fraction)
+            .map_or(lifetime, |d| d.min(lifetime));
+        lifetime.saturating_sub(self.margin).min(part)
     }
 }
 
@@ -240,10 +248,13 @@ impl<S: TokenSource> TokenCache<S> {
             Ok(token) => {
                 let lifetime = token.expires_in();
                 let token = Arc::new(token);
+                // An instant past the clock's range: stale and expired at once (see the
+                // module policy); never a panic.
+                let at = |d: Duration| started.checked_add(d).unwrap_or(started);
                 inner.current.store(Some(Arc::new(Entry {
                     token: token.clone(),
-                    refresh_at: started + inner.options.refresh_after(lifetime),
-                    expires_at: started + lifetime,
+                    refresh_at: at(inner.options.refresh_after(lifetime)),
+                    expires_at: at(lifetime),
                 })));
                 tracing::debug!(lifetime_s = lifetime.as_secs(), "access token cached");
                 Ok(token)
@@ -253,7 +264,10 @@ impl<S: TokenSource> TokenCache<S> {
                 match inner.current.load_full() {
                     Some(old) if now < old.expires_at => {
                         tracing::warn!(%error, "token refresh failed; using the cached token until it expires");
-                        let retry_at = (now + inner.options.retry_delay).min(old.expires_at);
+                        // A retry delay past the clock's range waits until expiry.
+                        let retry_at = now
+                            .checked_add(inner.options.retry_delay)
+                            .map_or(old.expires_at, |t| t.min(old.expires_at));
                         inner.current.store(Some(Arc::new(Entry {
                             token: old.token.clone(),
                             refresh_at: retry_at,
@@ -335,5 +349,21 @@ mod tests {
         let o = CacheOptions::default().with_margin(s(10));
         assert_eq!(o.refresh_after(s(200)), s(180));
         assert_eq!(o.refresh_after(s(50)), s(40));
+    }
+
+    #[test]
+    fn refresh_rule_never_panics() {
+        let mut o = CacheOptions::default().with_margin(Duration::ZERO);
+        for fraction in [1.0, 0.9, 2.0, -1.0, f64::NAN, f64::INFINITY] {
+            o.max_fraction = fraction;
+            for lifetime in [Duration::MAX, Duration::ZERO, Duration::from_nanos(1)] {
+                assert!(
+                    o.refresh_after(lifetime) <= lifetime,
+                    "{fraction} {lifetime:?}"
+                );
+            }
+        }
+        o.max_fraction = 1.0;
+        assert_eq!(o.refresh_after(Duration::MAX), Duration::MAX);
     }
 }

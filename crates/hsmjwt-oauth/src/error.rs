@@ -49,6 +49,19 @@ pub enum Error {
         #[source]
         source: BoxedSource,
     },
+    /// The TLS handshake failed: the server's certificate was refused (not trusted,
+    /// expired, for another name) or the server broke the handshake. Never retried: trying
+    /// again cannot succeed.
+    #[error("tls handshake with {url} failed: {reason}")]
+    Tls {
+        /// The endpoint (without query).
+        url: String,
+        /// "the server's certificate was refused", or what else went wrong.
+        reason: &'static str,
+        /// The TLS library's error.
+        #[source]
+        source: BoxedSource,
+    },
     /// The request or the response took longer than the configured timeout.
     #[error("request to {url} timed out after {} ms", timeout.as_millis())]
     Timeout {
@@ -56,6 +69,26 @@ pub enum Error {
         url: String,
         /// The timeout that expired.
         timeout: Duration,
+    },
+    /// The overall time limit ([`crate::HttpOptions::total_timeout`]) ran out during a
+    /// request, or the wait before a retry (a `Retry-After`, or backoff) would have ended
+    /// beyond it, so the request was not retried. The failure that asked for the retry is
+    /// the `source` (its status, OAuth error and kept headers are read through
+    /// [`Error::status`] and the other accessors).
+    #[error("{reason}")]
+    TimeLimit {
+        /// The endpoint (without query).
+        url: String,
+        /// The time limit.
+        limit: Duration,
+        /// How many requests were made in all.
+        attempts: u32,
+        /// What happened, in a sentence naming the limit ("the server asked to retry after
+        /// 100000 s, beyond the 30 s time limit").
+        reason: String,
+        /// The failure that would have been retried, if any.
+        #[source]
+        last: Option<Arc<Error>>,
     },
     /// The request failed for another transport reason.
     #[error("request to {url} failed")]
@@ -138,25 +171,40 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status of an [`Error::Endpoint`].
-    pub fn status(&self) -> Option<u16> {
+    /// The [`Error::Endpoint`] this error is, or the one an [`Error::TimeLimit`] gave up
+    /// retrying.
+    fn answer(&self) -> Option<&Error> {
         match self {
+            Error::Endpoint { .. } => Some(self),
+            Error::TimeLimit {
+                last: Some(last), ..
+            } => last.answer(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of an [`Error::Endpoint`] (or of the answer an [`Error::TimeLimit`]
+    /// gave up retrying).
+    pub fn status(&self) -> Option<u16> {
+        match self.answer()? {
             Error::Endpoint { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    /// The OAuth `error` code of an [`Error::Endpoint`].
+    /// The OAuth `error` code of an [`Error::Endpoint`] (or of the answer an
+    /// [`Error::TimeLimit`] gave up retrying).
     pub fn oauth_error(&self) -> Option<&str> {
-        match self {
+        match self.answer()? {
             Error::Endpoint { error, .. } => error.as_deref(),
             _ => None,
         }
     }
 
-    /// The OAuth `error_description` of an [`Error::Endpoint`].
+    /// The OAuth `error_description` of an [`Error::Endpoint`] (or of the answer an
+    /// [`Error::TimeLimit`] gave up retrying).
     pub fn error_description(&self) -> Option<&str> {
-        match self {
+        match self.answer()? {
             Error::Endpoint {
                 error_description, ..
             } => error_description.as_deref(),
@@ -164,9 +212,10 @@ impl Error {
         }
     }
 
-    /// A kept response header of an [`Error::Endpoint`] (`name` in any case).
+    /// A kept response header of an [`Error::Endpoint`] (or of the answer an
+    /// [`Error::TimeLimit`] gave up retrying); `name` in any case.
     pub fn response_header(&self, name: &str) -> Option<&str> {
-        match self {
+        match self.answer()? {
             Error::Endpoint { headers, .. } => headers
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))

@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use hsmjwt_core::profile::client_assertion::{ASSERTION_TYPE, ClientAssertion};
@@ -28,17 +28,29 @@ use crate::error::{Error, Result};
 /// Timeouts, retries and limits of an [`HttpClient`].
 ///
 /// Retries happen on connection failures, on 5xx answers and on 429; never on other 4xx
-/// answers and never after a request timed out (the server may still be working on it).
-/// The delay before retry *n* (1-based) is `initial_backoff * 2^(n-1)`, capped at
-/// `max_backoff`, with random jitter down to half of it; a `Retry-After` header (seconds,
-/// or an HTTP date) replaces it, capped at `max_retry_after`.
+/// answers, never on TLS failures (a refused certificate stays refused: [`Error::Tls`]) or
+/// other permanent transport errors, and never after a request timed out (the server may
+/// still be working on it). The delay before retry *n* (1-based) is
+/// `initial_backoff * 2^(n-1)`, capped at `max_backoff`, with random jitter down to half of
+/// it; a `Retry-After` header (seconds, or an HTTP date) replaces it, capped at
+/// `max_retry_after`.
+///
+/// `total_timeout` bounds the whole [`HttpClient::post_form`]: every attempt and every wait
+/// (the time spent signing client assertions counts too, although a signer is never
+/// interrupted). Each attempt's own timeout is the smaller of `request_timeout` and the
+/// time left; a wait that would end beyond the limit is not waited: the call fails at once
+/// with [`Error::TimeLimit`], which says so.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HttpOptions {
-    /// Time allowed to open a connection (TCP and TLS). Default 10 s.
+    /// Time allowed to open a connection (TCP and TLS), for each connection. Default 10 s.
     pub connect_timeout: Duration,
-    /// Time allowed for a whole request, response body included. Default 30 s.
+    /// Time allowed for one request, response body included. Default 30 s.
     pub request_timeout: Duration,
+    /// Time allowed for the whole call, retries and waits included; `None` for no overall
+    /// limit (only `request_timeout` and the retry settings bound it). A limit too long for
+    /// the monotonic clock to represent counts as none. Default 60 s.
+    pub total_timeout: Option<Duration>,
     /// Retries after the first attempt. Default 3.
     pub max_retries: u32,
     /// Delay before the first retry, before jitter. Default 250 ms.
@@ -59,6 +71,7 @@ impl Default for HttpOptions {
         HttpOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            total_timeout: Some(Duration::from_secs(60)),
             max_retries: 3,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
@@ -77,10 +90,18 @@ impl HttpOptions {
         self
     }
 
-    /// Sets the request timeout.
+    /// Sets the request timeout (each attempt's).
     #[must_use]
     pub fn with_request_timeout(mut self, t: Duration) -> Self {
         self.request_timeout = t;
+        self
+    }
+
+    /// Sets the overall time limit of a call, retries and waits included (`None`: no
+    /// overall limit).
+    #[must_use]
+    pub fn with_total_timeout(mut self, t: Option<Duration>) -> Self {
+        self.total_timeout = t;
         self
     }
 
@@ -358,13 +379,31 @@ impl HttpClient {
         let client = self.client_for(url)?;
         let shown = display_url(url);
         let opts = &*self.options;
+        let deadline = Deadline::new(opts.total_timeout);
         let mut attempt: u32 = 0;
+        let mut last: Option<Error> = None;
         loop {
-            attempt += 1;
             let body = build_form(client_id, auth, params, fresh).await?;
+            let limit = deadline.attempt(opts.request_timeout);
+            if let Some(total) = limit.total
+                && limit.timeout.is_zero()
+            {
+                return Err(Error::TimeLimit {
+                    url: shown,
+                    limit: total,
+                    attempts: attempt,
+                    reason: format!(
+                        "no time left for a request within the {} time limit",
+                        show(total)
+                    ),
+                    last: last.map(Arc::new),
+                });
+            }
+            attempt += 1;
             let sent_at = SystemTime::now();
             let mut request = client
                 .post(url.clone())
+                .timeout(limit.timeout)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(ACCEPT, "application/json");
             if let ClientAuth::SecretBasic(secret) = auth {
@@ -372,7 +411,7 @@ impl HttpClient {
             }
             let request = request.body(reqwest::Body::from(bytes::Bytes::from_owner(body)));
             tracing::debug!(url = %shown, attempt, auth = auth.method_name(), "token endpoint request");
-            let delay = match request.send().await {
+            let (error, retry_after) = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     let headers = kept_headers(response.headers(), &opts.kept_headers);
@@ -381,7 +420,9 @@ impl HttpClient {
                         .get(RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| retry_after(v, SystemTime::now()));
-                    let body = read_limited(response, &shown, opts).await?;
+                    let body = read_limited(response, opts.max_response_bytes)
+                        .await
+                        .map_err(|e| e.into_error(&shown, &limit, attempt))?;
                     if status.is_success() {
                         tracing::debug!(url = %shown, status = status.as_u16(), attempt, "token endpoint answered");
                         return Ok(FormResponse {
@@ -399,40 +440,187 @@ impl HttpClient {
                     if !retryable || attempt > opts.max_retries {
                         return Err(error);
                     }
-                    let delay = match retry_after {
-                        Some(d) => d.min(opts.max_retry_after),
-                        None => backoff(opts, attempt),
-                    };
-                    tracing::warn!(url = %shown, status = status.as_u16(), attempt, delay_ms = delay.as_millis() as u64, "token endpoint failed; retrying");
-                    delay
+                    (error, retry_after)
                 }
                 Err(e) => {
-                    if e.is_connect() {
-                        if attempt > opts.max_retries {
-                            return Err(Error::Connect {
-                                url: shown,
-                                source: Error::boxed(e),
-                            });
-                        }
-                        let delay = backoff(opts, attempt);
-                        tracing::warn!(url = %shown, attempt, delay_ms = delay.as_millis() as u64, "cannot connect; retrying");
-                        delay
-                    } else if e.is_timeout() {
-                        return Err(Error::Timeout {
-                            url: shown,
-                            timeout: opts.request_timeout,
-                        });
-                    } else {
-                        return Err(Error::Http {
-                            url: shown,
-                            source: Error::boxed(e),
-                        });
+                    let error = Transport(e).into_error(&shown, &limit, attempt);
+                    if !matches!(error, Error::Connect { .. }) || attempt > opts.max_retries {
+                        return Err(error);
                     }
+                    (error, None)
                 }
             };
+            let delay = match retry_after {
+                Some(asked) => asked.min(opts.max_retry_after),
+                None => backoff(opts, attempt),
+            };
+            if let Some(total) = deadline.total
+                && !deadline.fits(delay)
+            {
+                let reason = match retry_after {
+                    Some(asked) => format!(
+                        "the server asked to retry after {}, beyond the {} time limit",
+                        show(asked),
+                        show(total)
+                    ),
+                    None => format!(
+                        "retrying in {} would go beyond the {} time limit",
+                        show(delay),
+                        show(total)
+                    ),
+                };
+                return Err(Error::TimeLimit {
+                    url: shown,
+                    limit: total,
+                    attempts: attempt,
+                    reason,
+                    last: Some(Arc::new(error)),
+                });
+            }
+            tracing::info!(url = %shown, attempt, status = error.status(), delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "{error}; retrying");
+            last = Some(error);
             tokio::time::sleep(delay).await;
         }
     }
+}
+
+/// The overall time limit of one [`HttpClient::post_form`].
+struct Deadline {
+    /// The limit, when there is one the clock can represent.
+    total: Option<Duration>,
+    /// When it runs out.
+    at: Option<Instant>,
+}
+
+/// One attempt's timeout.
+struct AttemptLimit {
+    /// The smaller of the request timeout and the time left.
+    timeout: Duration,
+    /// The overall limit, when the time left is what decided `timeout`.
+    total: Option<Duration>,
+}
+
+impl Deadline {
+    /// Starts the clock for `total` (none when the clock cannot represent its end).
+    fn new(total: Option<Duration>) -> Self {
+        let at = total.and_then(|t| Instant::now().checked_add(t));
+        Deadline {
+            total: at.and(total),
+            at,
+        }
+    }
+
+    /// The time left, if there is a limit.
+    fn left(&self) -> Option<Duration> {
+        self.at
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// The next attempt's timeout: `request_timeout`, or the time left when shorter.
+    fn attempt(&self, request_timeout: Duration) -> AttemptLimit {
+        match self.left() {
+            Some(left) if left < request_timeout => AttemptLimit {
+                timeout: left,
+                total: self.total,
+            },
+            _ => AttemptLimit {
+                timeout: request_timeout,
+                total: None,
+            },
+        }
+    }
+
+    /// Whether a wait of `wait` ends before the limit.
+    fn fits(&self, wait: Duration) -> bool {
+        self.left().is_none_or(|left| wait < left)
+    }
+}
+
+/// A duration for messages: `100000 s`, `250 ms`, `2.5 s`.
+fn show(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// A failure of `reqwest`, to be told apart: TLS, connection, timeout, other.
+struct Transport(reqwest::Error);
+
+impl Transport {
+    /// The error to report. Only [`Error::Connect`] is worth a retry: a connection refused,
+    /// reset or timed out. TLS failures (a refused certificate, a broken handshake;
+    /// `reqwest` counts them as connection errors) are [`Error::Tls`]; a timeout of the
+    /// attempt is [`Error::Timeout`], or [`Error::TimeLimit`] when the time left decided
+    /// it; anything else (an invalid request, a body that cannot be read) is
+    /// [`Error::Http`].
+    fn into_error(self, url: &str, limit: &AttemptLimit, attempts: u32) -> Error {
+        let e = self.0;
+        if let Some(reason) = tls_failure(&e) {
+            return Error::Tls {
+                url: url.to_owned(),
+                reason,
+                source: Error::boxed(e),
+            };
+        }
+        if e.is_connect() {
+            return Error::Connect {
+                url: url.to_owned(),
+                source: Error::boxed(e),
+            };
+        }
+        if !e.is_timeout() {
+            return Error::Http {
+                url: url.to_owned(),
+                source: Error::boxed(e),
+            };
+        }
+        match limit.total {
+            Some(total) => Error::TimeLimit {
+                url: url.to_owned(),
+                limit: total,
+                attempts,
+                reason: format!("no answer from {url} within the {} time limit", show(total)),
+                last: None,
+            },
+            None => Error::Timeout {
+                url: url.to_owned(),
+                timeout: limit.timeout,
+            },
+        }
+    }
+}
+
+/// What went wrong in TLS, when the TLS library's error is in `e`'s chain. An `io::Error`'s
+/// `source` is the source of the error it wraps (skipping that error), so wrapped errors
+/// are looked at themselves: `reqwest` reports a refused certificate as an `io::Error`
+/// inside an `io::Error` around the `rustls::Error`.
+fn tls_failure(e: &reqwest::Error) -> Option<&'static str> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(match tls {
+                rustls::Error::InvalidCertificate(_)
+                | rustls::Error::NoCertificatesPresented
+                | rustls::Error::UnsupportedNameType
+                | rustls::Error::InvalidCertRevocationList(_) => {
+                    "the server's certificate was refused"
+                }
+                _ => "the handshake failed",
+            });
+        }
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// The common client settings.
@@ -552,47 +740,50 @@ fn kept_headers(headers: &reqwest::header::HeaderMap, kept: &[String]) -> Vec<(S
         .collect()
 }
 
-/// Reads the body up to the limit.
+/// Why a body could not be read.
+enum BodyError {
+    /// Over the limit (in bytes).
+    TooLarge(usize),
+    /// The transport failed.
+    Transport(reqwest::Error),
+}
+
+impl BodyError {
+    fn into_error(self, url: &str, limit: &AttemptLimit, attempts: u32) -> Error {
+        match self {
+            BodyError::TooLarge(limit) => Error::ResponseTooLarge {
+                url: url.to_owned(),
+                limit,
+            },
+            BodyError::Transport(e) => Transport(e).into_error(url, limit, attempts),
+        }
+    }
+}
+
+/// Reads the body up to `limit` bytes.
 async fn read_limited(
     mut response: reqwest::Response,
-    url: &str,
-    opts: &HttpOptions,
-) -> Result<Zeroizing<Vec<u8>>> {
-    let limit = opts.max_response_bytes;
-    let too_large = || Error::ResponseTooLarge {
-        url: url.to_owned(),
-        limit,
-    };
+    limit: usize,
+) -> std::result::Result<Zeroizing<Vec<u8>>, BodyError> {
     let declared = response
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(BodyError::TooLarge(limit));
     }
     let mut body = Zeroizing::new(Vec::new());
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
+                if body.len().saturating_add(chunk.len()) > limit {
+                    return Err(BodyError::TooLarge(limit));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) if e.is_timeout() => {
-                return Err(Error::Timeout {
-                    url: url.to_owned(),
-                    timeout: opts.request_timeout,
-                });
-            }
-            Err(e) => {
-                return Err(Error::Http {
-                    url: url.to_owned(),
-                    source: Error::boxed(e),
-                });
-            }
+            Err(e) => return Err(BodyError::Transport(e)),
         }
     }
 }
@@ -649,7 +840,10 @@ fn backoff(opts: &HttpOptions, attempt: u32) -> Duration {
         .ok()
         .and_then(|b| b.try_into().ok())
         .map_or(0, u32::from_le_bytes);
-    half + half.mul_f64(f64::from(r) / f64::from(u32::MAX))
+    let jitter =
+        Duration::try_from_secs_f64(half.as_secs_f64() * f64::from(r) / f64::from(u32::MAX))
+            .map_or(half, |j| j.min(half));
+    half.saturating_add(jitter)
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! - [`http`]: the reusable form POST with [`ClientAuth`], timeouts, retries with backoff
 //!   (connection errors, 5xx, 429 with `Retry-After` in seconds or as an HTTP date), a
 //!   bounded body and typed errors.
-//! - [`token`]: [`AccessToken`] and the strict parsing of token responses.
+//! - [`token`]: [`AccessToken`] and the strict parsing of token responses (`expires_in`
+//!   as an integer, `3600.0` or `"3600"`, at most [`MAX_EXPIRES_IN`]; absent, it is
+//!   [`DEFAULT_EXPIRES_IN`]).
 //! - [`par`]: pushed authorization requests (RFC 9126).
 //! - [`cache`]: [`TokenCache`], single-flight refresh before expiry, generic over any
 //!   [`TokenSource`].
@@ -54,7 +56,9 @@ pub use client::{Grant, JwtBearerGrant, OAuthClient, OAuthFlow, TokenParams};
 pub use error::{BoxedSource, Error, Result};
 pub use http::{ClientAuth, FormResponse, HttpClient, HttpOptions};
 pub use par::PushedRequest;
-pub use token::{AccessToken, ExpiresUnit, parse_token_response};
+pub use token::{
+    AccessToken, DEFAULT_EXPIRES_IN, ExpiresUnit, MAX_EXPIRES_IN, parse_token_response,
+};
 
 pub use secrecy::{ExposeSecret, SecretString};
 

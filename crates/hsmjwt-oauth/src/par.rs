@@ -23,6 +23,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::{ClientAuth, HttpClient};
+use crate::token::{ExpiresUnit, read_expires_in};
 
 /// What the PAR endpoint answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ use crate::http::{ClientAuth, HttpClient};
 pub struct PushedRequest {
     /// The reference to send as `request_uri` (e.g. `urn:ietf:params:oauth:request_uri:...`).
     pub request_uri: String,
-    /// How long the reference stays valid.
+    /// How long the reference stays valid (at most [`crate::token::MAX_EXPIRES_IN`]).
     pub expires_in: Duration,
 }
 
@@ -41,8 +42,9 @@ pub struct PushedRequest {
 /// # Errors
 /// The errors of [`HttpClient::post_form`] (an error answer carries the status, the OAuth
 /// `error` such as `invalid_request_object`, its description and the kept headers), and
-/// [`Error::InvalidResponse`] when the answer lacks a non-empty `request_uri` string or a
-/// positive integer `expires_in`.
+/// [`Error::InvalidResponse`] when the answer lacks a non-empty `request_uri` string or an
+/// `expires_in` (seconds, read as in a token response: a positive whole number up to
+/// [`crate::token::MAX_EXPIRES_IN`], also as `60.0` or `"60"`).
 pub async fn push(
     http: &HttpClient,
     par_endpoint: &Url,
@@ -69,29 +71,9 @@ pub async fn push(
             ));
         }
     };
-    let expires_in = match body.get("expires_in") {
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(s) if s > 0 => Duration::from_secs(s),
-            _ => {
-                return Err(Error::invalid_response(
-                    &response.url,
-                    "`expires_in` is not a positive integer",
-                ));
-            }
-        },
-        Some(_) => {
-            return Err(Error::invalid_response(
-                &response.url,
-                "`expires_in` is not a number",
-            ));
-        }
-        None => {
-            return Err(Error::invalid_response(
-                &response.url,
-                "`expires_in` is missing",
-            ));
-        }
-    };
+    let expires_in = read_expires_in(body.get("expires_in"), ExpiresUnit::Seconds)
+        .map_err(|reason| Error::invalid_response(&response.url, reason))?
+        .ok_or_else(|| Error::invalid_response(&response.url, "`expires_in` is missing"))?;
     Ok(PushedRequest {
         request_uri,
         expires_in,

@@ -218,7 +218,10 @@ fn demo(kind: KeyKind) -> Result<ExitCode> {
                 token.token_type(),
                 token.expires_in().as_millis(),
                 humantime::format_duration(Duration::from_secs(token.expires_in().as_secs())),
-                super::ims::rfc3339(token.expires_at())
+                token
+                    .expires_at()
+                    .and_then(super::ims::rfc3339)
+                    .unwrap_or_else(|| "(not expressible)".to_owned())
             ),
             took,
         )?;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -65,10 +65,11 @@ pub(crate) struct ImsTarget {
     /// Plain http only to loopback addresses.
     #[arg(long, value_name = "URL")]
     ims_url: Option<String>,
-    /// Time allowed to connect.
+    /// Time allowed to open each connection (TCP and TLS).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     connect_timeout: Duration,
-    /// Time allowed for each request.
+    /// Time allowed for the whole exchange, retries and waits included: a Retry-After that
+    /// would end later fails at once.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
 }
@@ -91,11 +92,21 @@ impl ImsTarget {
     }
 }
 
-pub(crate) fn http(connect: Duration, request: Duration) -> Result<HttpClient> {
+/// The HTTP client of the exchange commands: `limit` (`--timeout`) bounds the whole
+/// command, every attempt, retry and wait included; `connect` (`--connect-timeout`) each
+/// connection.
+pub(crate) fn http(connect: Duration, limit: Duration) -> Result<HttpClient> {
+    if connect.is_zero() {
+        bail!("--connect-timeout must be longer than 0 s");
+    }
+    if limit.is_zero() {
+        bail!("--timeout must be longer than 0 s");
+    }
     Ok(HttpClient::new(
         HttpOptions::default()
             .with_connect_timeout(connect)
-            .with_request_timeout(request),
+            .with_request_timeout(limit)
+            .with_total_timeout(Some(limit)),
     )?)
 }
 
@@ -117,7 +128,8 @@ pub(crate) struct JwtArgs {
     /// secret to protect).
     #[arg(long)]
     print_jwt: bool,
-    /// Print {"token_type","access_token","expires_in_seconds","expires_at"} instead.
+    /// Print JSON instead: token_type, access_token, expires_in_seconds, expires_at,
+    /// scope, and whether a refresh_token or id_token came back (never their values).
     #[arg(long)]
     json: bool,
 }
@@ -139,7 +151,8 @@ pub(crate) struct TokenArgs {
     scopes: Option<String>,
     #[command(flatten)]
     target: ImsTarget,
-    /// Print {"token_type","access_token","expires_in_seconds","expires_at"} instead.
+    /// Print JSON instead: token_type, access_token, expires_in_seconds, expires_at,
+    /// scope, and whether a refresh_token or id_token came back (never their values).
     #[arg(long)]
     json: bool,
 }
@@ -152,10 +165,10 @@ pub(crate) struct EmulatorArgs {
     /// Credential files registering integrations (repeatable).
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
     credentials: Vec<PathBuf>,
-    /// expires_in of JWT-exchange tokens (sent in milliseconds).
+    /// expires_in of JWT-exchange tokens (sent in milliseconds; 1ms to 10y).
     #[arg(long, default_value = "86399999ms", value_parser = parse_duration, value_name = "DURATION")]
     jwt_token_lifetime: Duration,
-    /// expires_in of /ims/token/v3 tokens (sent in seconds).
+    /// expires_in of /ims/token/v3 tokens (sent in seconds; 1s to 10y).
     #[arg(long, default_value = "86399s", value_parser = parse_duration, value_name = "DURATION")]
     v3_token_lifetime: Duration,
 }
@@ -244,25 +257,37 @@ pub(crate) fn print_token(token: &AccessToken, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `{"token_type","access_token","expires_in_seconds","expires_at"}`.
+/// `{"token_type","access_token","expires_in_seconds","expires_at","scope","refresh_token",
+/// "id_token"}`: the two last say `present (not shown)` when the response had them, and
+/// are `null` otherwise.
 pub(crate) fn token_json(token: &AccessToken) -> serde_json::Value {
+    let present = |yes: bool| yes.then_some("present (not shown)");
     serde_json::json!({
         "token_type": token.token_type(),
         "access_token": token.secret().expose_secret(),
         "expires_in_seconds": token.expires_in().as_secs(),
-        "expires_at": rfc3339(token.expires_at()),
+        "expires_at": token.expires_at().and_then(rfc3339),
+        "scope": token.scope(),
+        "refresh_token": present(token.has_refresh_token()),
+        "id_token": present(token.has_id_token()),
     })
 }
 
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+/// `t` in RFC 3339 (UTC, whole seconds), or `None` outside the years 1970 to 9999, which
+/// the format (four-digit years) and `humantime` cannot express.
+pub(crate) fn rfc3339(t: SystemTime) -> Option<String> {
+    const YEAR_10000: u64 = 253_402_300_800;
+    let secs = t.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    (secs < YEAR_10000).then(|| humantime::format_rfc3339_seconds(t).to_string())
 }
 
 fn emulator(a: &EmulatorArgs) -> Result<ExitCode> {
     let mut config = EmulatorConfig::new()
         .with_listen(a.listen)?
         .with_jwt_token_lifetime(a.jwt_token_lifetime)
-        .with_v3_token_lifetime(a.v3_token_lifetime);
+        .context("invalid --jwt-token-lifetime")?
+        .with_v3_token_lifetime(a.v3_token_lifetime)
+        .context("invalid --v3-token-lifetime")?;
     let mut ids = Vec::new();
     for path in &a.credentials {
         let integrations = Integration::from_credentials_file(&load(path)?)

@@ -97,13 +97,15 @@ pub(crate) struct OauthTokenArgs {
     /// Lifetime of the assertion (at most 1h).
     #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
     lifetime: Duration,
-    /// Time allowed to connect.
+    /// Time allowed to open each connection (TCP and TLS).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     connect_timeout: Duration,
-    /// Time allowed for each request.
+    /// Time allowed for the whole request, retries and waits included: a Retry-After that
+    /// would end later fails at once.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
-    /// Print {"token_type","access_token","expires_in_seconds","expires_at"} instead.
+    /// Print JSON instead: token_type, access_token, expires_in_seconds, expires_at,
+    /// scope, and whether a refresh_token or id_token came back (never their values).
     #[arg(long)]
     json: bool,
 }

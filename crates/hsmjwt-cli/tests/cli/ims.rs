@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use ::hsmjwt::soft::{KeySpec, PrivateKey};
 use hsmjwt::ims::CredentialsFile;
@@ -107,6 +108,29 @@ fn emulator() -> Emulator {
     Emulator::start_background(config).unwrap()
 }
 
+/// `hsmjwt oauth token` at `endpoint` as the AEM client, authenticated by private_key_jwt
+/// with the key file, then `extra`.
+fn oauth_token(endpoint: &str, extra: &[&str]) -> crate::Run {
+    let mut args = vec![
+        "oauth",
+        "token",
+        "--token-endpoint",
+        endpoint,
+        "--client-id",
+        CLIENT_ID,
+        "--key",
+        p(&files().key_pem),
+    ];
+    args.extend_from_slice(extra);
+    hsmjwt(&args)
+}
+
+/// `hsmjwt ims jwt` with the AEM credentials holding the key, at `ims_url`, then `extra`.
+fn ims_jwt(ims_url: &str, extra: &[&str]) -> crate::Run {
+    let args = ["ims", "jwt", "--credentials", p(&files().aem_with_key)];
+    hsmjwt(&[&args[..], &["--ims-url", ims_url], extra].concat())
+}
+
 fn assert_token_line(out: &str) {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
@@ -116,16 +140,7 @@ fn assert_token_line(out: &str) {
 #[test]
 fn ims_jwt_with_the_key_in_the_file() {
     let emu = emulator();
-    let f = files();
-    let out = hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        &emu.base_url(),
-    ])
-    .ok();
+    let out = ims_jwt(&emu.base_url(), &[]).ok();
     assert_token_line(&out);
     assert_eq!(emu.requests(Endpoint::JwtExchange), 1);
 }
@@ -246,31 +261,14 @@ fn loopback_requests_bypass_proxies() {
 fn ims_jwt_retries_a_server_error() {
     let emu = emulator();
     emu.push_fault(Fault::status(500));
-    let f = files();
-    hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        &emu.base_url(),
-    ])
-    .ok();
+    ims_jwt(&emu.base_url(), &[]).ok();
     assert_eq!(emu.requests(Endpoint::JwtExchange), 2);
 }
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
     let f = files();
-    let err = hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        "http://ims.example.com",
-    ])
-    .fails();
+    let err = ims_jwt("http://ims.example.com", &[]).fails();
     assert!(err.contains("loopback"), "{err}");
     let err = hsmjwt(&[
         "oauth",
@@ -361,38 +359,32 @@ fn oauth_token_private_key_jwt_and_jwt_bearer() {
     let emu = emulator();
     let f = files();
     let endpoint = emu.token_endpoint();
-    let base = [
-        "oauth",
-        "token",
-        "--token-endpoint",
-        endpoint.as_str(),
-        "--client-id",
-        CLIENT_ID,
-        "--key",
-        p(&f.key_pem),
-    ];
-    assert_token_line(&hsmjwt(&base).ok());
-    let mut args = base.to_vec();
-    args.extend([
-        "--grant",
-        "jwt-bearer",
-        "--subject",
-        "user@example.com",
-        "--json",
-    ]);
-    let out = json(&hsmjwt(&args).ok());
+    assert_token_line(&oauth_token(&endpoint, &[]).ok());
+    let run = oauth_token(
+        &endpoint,
+        &[
+            "--grant",
+            "jwt-bearer",
+            "--subject",
+            "user@example.com",
+            "--json",
+        ],
+    );
+    let out = json(&run.ok());
     assert_eq!(out["token_type"], "Bearer");
     assert_eq!(out["expires_in_seconds"], 3600);
-    let mut args = base.to_vec();
-    args.extend([
-        "--scope",
-        "read",
-        "--audience",
-        "https://api.example",
-        "--resource",
-        "https://api.example/v1",
-    ]);
-    hsmjwt(&args).ok();
+    oauth_token(
+        &endpoint,
+        &[
+            "--scope",
+            "read",
+            "--audience",
+            "https://api.example",
+            "--resource",
+            "https://api.example/v1",
+        ],
+    )
+    .ok();
     assert_eq!(emu.requests(Endpoint::OAuthToken), 3);
     // Another key: refused.
     let other = f.dir.path().join("other.pem");
@@ -535,6 +527,217 @@ fn the_emulator_refuses_a_non_loopback_address() {
     assert!(err.contains("loopback"), "{err}");
 }
 
+/// Runs `hsmjwt` and fails the test if it is still running after `limit` (killing it).
+fn hsmjwt_within(args: &[&str], limit: Duration) -> crate::Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmjwt"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("`hsmjwt {}` still running after {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    crate::Run {
+        out: child.wait_with_output().unwrap(),
+    }
+}
+
+#[test]
+fn the_emulator_refuses_lifetimes_its_clients_cannot_use() {
+    let f = files();
+    for (flag, value) in [
+        ("--v3-token-lifetime", "8000y"),
+        ("--v3-token-lifetime", "500ms"),
+        ("--jwt-token-lifetime", "0s"),
+        ("--jwt-token-lifetime", "11y"),
+    ] {
+        let err = hsmjwt_within(
+            &[
+                "ims",
+                "emulator",
+                "--credentials",
+                p(&f.console),
+                flag,
+                value,
+            ],
+            Duration::from_secs(20),
+        )
+        .fails();
+        assert!(
+            err.starts_with(&format!("error: invalid {flag}: invalid `")),
+            "{flag} {value}: {err}"
+        );
+    }
+}
+
+/// A token response with `expires_in` = 2^62 in the endpoint's unit.
+const HUGE: &str =
+    r#"{"token_type":"bearer","access_token":"emu.huge","expires_in":4611686018427387904}"#;
+
+#[test]
+fn a_huge_expires_in_is_one_error_line_not_a_panic() {
+    let emu = emulator();
+    let f = files();
+    let url = emu.base_url();
+    let runs: [&dyn Fn() -> crate::Run; 3] = [
+        &|| oauth_token(&emu.token_endpoint(), &["--json"]),
+        &|| {
+            let args = ["ims", "token", "--credentials", p(&f.console)];
+            hsmjwt(&[&args[..], &["--ims-url", &url, "--json"]].concat())
+        },
+        &|| ims_jwt(&url, &["--json"]),
+    ];
+    for (i, run) in runs.iter().enumerate() {
+        emu.push_fault(Fault::body(200, HUGE));
+        let err = run().fails();
+        assert!(
+            err.contains("`expires_in` 4611686018427387904 ")
+                && err.contains("is beyond the supported maximum"),
+            "command {i}: {err}"
+        );
+        assert!(!err.contains("emu.huge"), "{err}");
+    }
+}
+
+#[test]
+fn token_json_keeps_scope_and_notes_refresh_and_id_tokens() {
+    let emu = emulator();
+    let endpoint = emu.token_endpoint();
+    // Azure AD v1 style: expires_in as a string.
+    emu.push_fault(Fault::body(
+        200,
+        r#"{"token_type":"Bearer","access_token":"emu.t","expires_in":"3599","scope":"read write","refresh_token":"RT-SECRET-VALUE","id_token":"ID-SECRET-VALUE"}"#,
+    ));
+    let run = oauth_token(&endpoint, &["--json"]);
+    let stderr = run.stderr();
+    let stdout = run.ok();
+    let out = json(&stdout);
+    assert_eq!(out["expires_in_seconds"], 3599);
+    assert_eq!(out["scope"], "read write");
+    assert_eq!(out["refresh_token"], "present (not shown)");
+    assert_eq!(out["id_token"], "present (not shown)");
+    assert!(!format!("{stdout}{stderr}").contains("SECRET-VALUE"));
+    // No expires_in: the default hour, said with -v; no scope, no refresh or ID token.
+    emu.push_fault(Fault::body(
+        200,
+        r#"{"token_type":"bearer","access_token":"emu.t"}"#,
+    ));
+    let run = oauth_token(&endpoint, &["--json", "-v"]);
+    let stderr = run.stderr();
+    let out = json(&run.ok());
+    assert_eq!(out["expires_in_seconds"], 3600);
+    assert!(out["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(out["scope"].is_null() && out["refresh_token"].is_null() && out["id_token"].is_null());
+    assert!(stderr.contains("no expires_in"), "{stderr}");
+}
+
+#[test]
+fn the_time_limit_covers_the_whole_command() {
+    let emu = emulator();
+    let endpoint = emu.token_endpoint();
+    emu.push_fault(Fault::too_many_requests(100_000));
+    let started = Instant::now();
+    let err = oauth_token(&endpoint, &["--timeout", "2s"]).fails();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains("the server asked to retry after 100000 s, beyond the 2 s time limit")
+            && err.contains("429"),
+        "{err}"
+    );
+    assert_eq!(emu.requests(Endpoint::OAuthToken), 1);
+    let err = oauth_token(&endpoint, &["--timeout", "0s"]).fails();
+    assert!(err.contains("--timeout must be longer than 0 s"), "{err}");
+}
+
+#[test]
+fn a_failure_after_retries_prints_one_line() {
+    let emu = emulator();
+    emu.push_faults(4, &Fault::status(503));
+    let err = ims_jwt(&emu.base_url(), &[]).fails();
+    assert!(err.contains("503"), "{err}");
+    assert_eq!(emu.requests(Endpoint::JwtExchange), 4);
+}
+
+#[test]
+fn a_refused_certificate_is_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("k.pem"), dir.path().join("c.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // openssl's TLS server, with a self-signed certificate no trust store knows.
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-key",
+        ])
+        .arg(&key)
+        .arg("-cert")
+        .arg(&cert)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = std::panic::catch_unwind(|| {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "no TLS server");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let endpoint = format!("https://127.0.0.1:{port}/oauth/token");
+        let err = oauth_token(&endpoint, &[]).fails();
+        assert!(
+            err.contains(&format!(
+                "tls handshake with {endpoint} failed: the server's certificate was refused"
+            )),
+            "{err}"
+        );
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
 #[test]
 fn demo_with_a_software_key() {
     let out = hsmjwt(&["demo", "--software-key"]).ok();
@@ -579,7 +782,6 @@ fn ims_jwt_and_oauth_with_a_softhsm_key() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let f = files();
     let hsm = Builder::new(installation).token("cli-ims").build().unwrap();
     let run = |args: &[&str]| hsmjwt_softhsm(&hsm, args, Some(PIN));
     let uri = "pkcs11:token=cli-ims;object=ims-key";
@@ -620,14 +822,6 @@ fn ims_jwt_and_oauth_with_a_softhsm_key() {
     assert_eq!(emu.requests(Endpoint::JwtExchange), 1);
     assert_eq!(emu.requests(Endpoint::OAuthToken), 1);
     // The file's key (software) no longer matches the registered HSM key.
-    let err = hsmjwt(&[
-        "ims",
-        "jwt",
-        "--credentials",
-        p(&f.aem_with_key),
-        "--ims-url",
-        &emu.base_url(),
-    ])
-    .fails();
+    let err = ims_jwt(&emu.base_url(), &[]).fails();
     assert!(err.contains("invalid_signature"), "{err}");
 }
