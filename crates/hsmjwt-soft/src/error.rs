@@ -30,6 +30,15 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A key was to overwrite something that is not a regular file: a directory, a device,
+    /// a FIFO, or a symbolic link to one of those or to nothing.
+    #[error("{} is {found}; refusing to write a key there (give a regular file)", path.display())]
+    NotRegularFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is or leads to ("a directory", "a symbolic link to nothing", ...).
+        found: &'static str,
+    },
     /// The content of a key or certificate file could not be used.
     #[error("cannot load {}", path.display())]
     Load {
@@ -243,7 +252,10 @@ impl Error {
     /// Wraps an error about a file's content with the file's path.
     pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
         match self {
-            e @ (Error::Io { .. } | Error::Load { .. } | Error::AlreadyExists { .. }) => e,
+            e @ (Error::Io { .. }
+            | Error::Load { .. }
+            | Error::AlreadyExists { .. }
+            | Error::NotRegularFile { .. }) => e,
             other => Error::Load {
                 path: path.to_owned(),
                 source: Box::new(other),
