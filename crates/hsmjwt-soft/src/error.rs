@@ -165,6 +165,21 @@ pub enum Error {
         /// The certificate's subject.
         subject: String,
     },
+    /// A token names another certificate than the one it is checked with.
+    #[error(
+        "the token's `{member}` is {}, but certificate `{subject}` has {certificate}",
+        hsmjwt_core::text::Untrusted(token)
+    )]
+    CertificateThumbprintMismatch {
+        /// The header member: `x5t#S256` or `x5t`.
+        member: &'static str,
+        /// The token's value, as it came (not yet cleaned for printing).
+        token: String,
+        /// The certificate's thumbprint.
+        certificate: String,
+        /// The certificate's subject.
+        subject: String,
+    },
     /// An error from `hsmjwt-core` (for example a JWK it refused).
     #[error(transparent)]
     Core(#[from] hsmjwt_core::Error),
