@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: the test command of the README and of `.ci/run`.
 //!
-//! After fmt, clippy, the tests and the API docs (`cargo doc`, warnings denied): the benchmarks once in test mode (`bench::smoke`), every
+//! After fmt, clippy, the tests, the API docs (`cargo doc`, warnings denied) and the man
+//! pages (`man::run`): the benchmarks once in test mode (`bench::smoke`), every
 //! fuzz target for a few seconds (`fuzz::smoke`) and `cargo deny`. cargo-fuzz and cargo-deny
 //! are installed from crates.io when missing.
 
@@ -63,6 +64,11 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     step("docs", t);
+
+    // The man pages from the CLI's definitions (the binary is built by now: seconds).
+    let t = Instant::now();
+    crate::man::run(&[])?;
+    step("man pages", t);
 
     // Each benchmark once, in test mode, with the SoftHSM2 token and the rust_crypto helper.
     let t = Instant::now();
