@@ -100,6 +100,19 @@ pub(crate) fn hsmjwt_softhsm(hsm: &SoftHsm, args: &[&str], pin: Option<&str>) ->
     hsmjwt_with(args, None, &env)
 }
 
+/// Runs `openssl ARGS` in `dir`, which must succeed.
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed")
+        .success();
+    assert!(ok, "openssl {args:?}");
+}
+
 pub(crate) fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }

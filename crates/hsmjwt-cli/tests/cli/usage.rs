@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use hsmjwt_testkit::softhsm::{self, Builder, PIN};
 
-use crate::{hsmjwt, hsmjwt_softhsm, hsmjwt_with, json, p};
+use crate::{hsmjwt, hsmjwt_softhsm, hsmjwt_with, json, openssl, p};
 
 /// Every subcommand, nested ones included, as its words.
 const COMMANDS: &[&[&str]] = &[
@@ -418,18 +418,6 @@ fn keygen_force_writes_through_a_link_and_refuses_a_dangling_one() {
     .fails();
     assert!(line.contains("symbolic link to a directory"), "{line}");
     assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 0);
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is installed")
-        .success();
-    assert!(ok, "openssl {args:?}");
 }
 
 /// A self-signed certificate of `key`, valid from now for `days`.
