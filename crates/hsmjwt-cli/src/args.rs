@@ -42,8 +42,8 @@ Shell completions:
     after_help = AFTER_HELP
 )]
 pub(crate) struct Cli {
-    /// More log output on stderr (-v info, -vv debug); $HSMJWT_LOG (a tracing filter such
-    /// as `hsmjwt_oauth=debug`) overrides.
+    /// More log output on stderr (-v info, -vv debug); $HSMJWT_LOG, a tracing filter,
+    /// overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -135,7 +135,7 @@ Examples:
   hsmjwt completions zsh > ~/.zfunc/_hsmjwt      # with fpath+=(~/.zfunc) in ~/.zshrc
   hsmjwt completions fish > ~/.config/fish/completions/hsmjwt.fish")]
     Completions(crate::cmd::completions::CompletionsArgs),
-    /// Write the man pages to a folder: hsmjwt.1, and one per subcommand (hsmjwt-sign.1, ...).
+    /// Write the man pages to a folder: hsmjwt.1 and one per subcommand.
     #[command(after_help = "\
 Examples:
   hsmjwt man --out-dir ~/.local/share/man/man1 && man hsmjwt-sign
@@ -264,8 +264,8 @@ pub(crate) struct SignArgs {
     /// `aud` claim (repeat for several audiences).
     #[arg(long)]
     pub aud: Vec<String>,
-    /// Lifetime: `exp` = `iat` + TTL (e.g. 90s, 5m, 1h), when the claims have no `exp`.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    /// Lifetime: `exp` = `iat` + DURATION (e.g. 90s, 5m, 1h), when the claims have no `exp`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub ttl: Duration,
     /// `jti` claim: a value, or `auto` for a random UUID.
     #[arg(long)]

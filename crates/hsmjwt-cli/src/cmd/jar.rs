@@ -80,7 +80,13 @@ pub(crate) struct JarArgs {
     #[arg(long, value_name = "KEY", requires = "par_endpoint")]
     pub auth_key: Option<String>,
     /// Algorithm of --auth-key (default: from the key); any case.
-    #[arg(long, value_enum, ignore_case = true, requires = "auth_key")]
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        requires = "auth_key",
+        value_name = "ALG"
+    )]
     pub auth_alg: Option<AlgArg>,
     /// NAME of the environment variable holding the client secret for the PAR endpoint.
     #[arg(long, value_name = "VAR", requires = "par_endpoint")]
