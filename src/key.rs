@@ -62,10 +62,10 @@ pub enum KeySource {
 impl FromStr for KeySource {
     type Err = KeyError;
 
-    /// Parses a key name: anything starting with `pkcs11:` is a PKCS#11 URI, anything
-    /// else a file path.
+    /// Parses a key name: anything starting with `pkcs11:` (in any case: URI schemes are
+    /// case-insensitive, RFC 3986 section 3.1) is a PKCS#11 URI, anything else a file path.
     fn from_str(s: &str) -> Result<Self, KeyError> {
-        if s.starts_with("pkcs11:") {
+        if is_pkcs11_uri(s) {
             #[cfg(feature = "pkcs11")]
             return Ok(KeySource::Pkcs11(Box::new(s.parse()?)));
             #[cfg(not(feature = "pkcs11"))]
@@ -73,6 +73,16 @@ impl FromStr for KeySource {
         }
         Ok(KeySource::File(PathBuf::from(s)))
     }
+}
+
+/// Whether `s` names a PKCS#11 URI: `pkcs11:` in any case.
+fn is_pkcs11_uri(s: &str) -> bool {
+    #[cfg(feature = "pkcs11")]
+    return hsmjwt_pkcs11::is_pkcs11_uri(s);
+    #[cfg(not(feature = "pkcs11"))]
+    return s
+        .get(.."pkcs11:".len())
+        .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"));
 }
 
 /// How [`KeySource::open`] opens a private key: set the fields you need, default the rest.
@@ -171,6 +181,33 @@ impl KeySource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_uri_scheme_is_matched_in_any_case() -> Result<(), KeyError> {
+        for name in [
+            "pkcs11:token=t;object=k",
+            "PKCS11:token=t;object=k",
+            "Pkcs11:object=k",
+        ] {
+            #[cfg(feature = "pkcs11")]
+            assert!(
+                matches!(name.parse::<KeySource>()?, KeySource::Pkcs11(_)),
+                "{name}"
+            );
+            #[cfg(not(feature = "pkcs11"))]
+            assert!(
+                matches!(name.parse::<KeySource>(), Err(KeyError::Pkcs11Disabled)),
+                "{name}"
+            );
+        }
+        for name in ["key.pem", "pkcs11", "./pkcs11:key.pem", "pkcs1:x"] {
+            assert!(
+                matches!(name.parse::<KeySource>()?, KeySource::File(_)),
+                "{name}"
+            );
+        }
+        Ok(())
+    }
 
     #[test]
     fn open_applies_the_options_to_a_file_key() -> Result<(), Box<dyn std::error::Error>> {

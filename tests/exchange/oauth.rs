@@ -51,6 +51,36 @@ async fn a_retried_request_carries_a_new_assertion() {
 }
 
 #[tokio::test]
+async fn the_client_assertion_lifetime_is_the_callers_within_the_profile_bounds() {
+    let emu = emu().await;
+    let ten_minutes = std::time::Duration::from_secs(600);
+    let auth = ClientAuth::private_key_jwt(keys().signer(), emu.token_endpoint())
+        .with_lifetime(ten_minutes)
+        .unwrap();
+    assert!(format!("{auth:?}").contains("lifetime: 600s"), "{auth:?}");
+    client(&emu, CLIENT_ID, auth)
+        .client_credentials(&TokenParams::new())
+        .await
+        .unwrap();
+    for (lifetime, says) in [(3601, "maximum of 3600 s"), (0, "more than zero")] {
+        let err = ClientAuth::private_key_jwt(keys().signer(), emu.token_endpoint())
+            .with_lifetime(std::time::Duration::from_secs(lifetime))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "cannot mint the client assertion");
+        let why = std::error::Error::source(&err).unwrap().to_string();
+        assert!(why.contains(says), "{why}");
+    }
+    let err = ClientAuth::SecretPost(secret("s"))
+        .with_lifetime(ten_minutes)
+        .unwrap_err();
+    let why = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        why.contains("client_secret_post client authentication has no assertion"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
 async fn client_secret_post_and_basic() {
     let emu = emu().await;
     for auth in [

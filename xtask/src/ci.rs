@@ -1,10 +1,11 @@
 //! `cargo xtask ci`: the test command of the README and of `.ci/run`.
 //!
-//! After fmt, clippy, the tests and the API docs (`cargo doc`, warnings denied): the
-//! packaging of every publishable crate (`package::check`: crates.io metadata, then
-//! `cargo package` with each `.crate` built on its own), the benchmarks once in test mode
-//! (`bench::smoke`), every fuzz target for a few seconds (`fuzz::smoke`) and `cargo deny`.
-//! cargo-fuzz and cargo-deny are installed from crates.io when missing.
+//! After fmt, clippy, the tests, the API docs (`cargo doc`, warnings denied) and the man
+//! pages (`man::run`): the packaging of every publishable crate (`package::check`:
+//! crates.io metadata, then `cargo package` with each `.crate` built on its own), the
+//! benchmarks once in test mode (`bench::smoke`), every fuzz target for a few seconds
+//! (`fuzz::smoke`) and `cargo deny`. cargo-fuzz and cargo-deny are installed from
+//! crates.io when missing.
 
 use std::time::Instant;
 
@@ -65,6 +66,11 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     step("docs", t);
+
+    // The man pages from the CLI's definitions (the binary is built by now: seconds).
+    let t = Instant::now();
+    crate::man::run(&[])?;
+    step("man pages", t);
 
     // Every crate the workspace publishes (no `publish = false`) has its crates.io metadata,
     // packages, and builds from its `.crate` alone (see `package::check`; `--allow-dirty`,

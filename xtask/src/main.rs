@@ -6,6 +6,7 @@
 //! - `demo`: the README's main command: a key in software and one in a fresh SoftHSM
 //!   token, a token minted with each and verified
 //! - `fuzz`: run the cargo-fuzz targets of `fuzz/` on the stable toolchain
+//! - `man`: the man pages of `hsmjwt` in `target/man`, checked
 //! - `package`: crates.io metadata and `cargo package` (verified) of every publishable crate
 //! - `softhsm`: prepare a SoftHSM token for manual use
 
@@ -13,6 +14,7 @@ mod bench;
 mod ci;
 mod demo;
 mod fuzz;
+mod man;
 mod package;
 mod softhsm;
 
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("man") => man::run(&args[1..]),
         Some("package") => package::run(&args[1..]),
         Some("softhsm") => softhsm::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
@@ -50,6 +53,12 @@ tasks:
   bench     [CRITERION_ARGS]: run benches/ with SoftHSM2 and jsonwebtoken references, write
             target/bench-report.md (ratios against the targets)
   ci        install SoftHSM2 if missing, then fmt check, clippy -D warnings, tests, doc tests,
+            cargo doc (warnings denied), the man pages, benchmarks once in test mode, a fuzz smoke
+            run, cargo deny (tools installed if missing)
+  demo      build hsmjwt, mint and verify tokens with a software key and a SoftHSM key
+  fuzz      [--seconds N] [TARGET]: run the fuzz targets (all by default) for N seconds each
+  man       write the man pages of hsmjwt (from its clap definitions) to target/man, and check
+            them
             cargo doc (warnings denied), packaging (as `package`), benchmarks once in test mode,
             a fuzz smoke run, cargo deny (tools installed if missing)
   demo      build hsmjwt, mint and verify tokens with a software key and a SoftHSM key

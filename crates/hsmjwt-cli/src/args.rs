@@ -1,10 +1,27 @@
 //! Command-line arguments.
+//!
+//! Examples are `after_help` text, kept line for line as written here (clap reflows doc
+//! comments, which suits the prose but joins example lines into one paragraph). The man
+//! pages (`cargo xtask man`) render each `after_help` block as a section of its own.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hsmjwt::Algorithm;
+
+/// The end of the top-level help (and sections of the man page): the exit statuses, as in
+/// the README, and where completions come from.
+const AFTER_HELP: &str = "\
+Exit status:
+  0    success
+  1    failure: one line starting with `error:` on stderr (`credentials check`: a problem
+       was found)
+  2    bad arguments: an unknown option, a missing or invalid value (clap's usage error)
+  130  `demo` interrupted by Ctrl-C (143: by SIGTERM), its temporary files removed
+
+Shell completions:
+  hsmjwt completions bash|zsh|fish";
 
 /// Mint, verify and inspect JSON Web Tokens whose private keys live in files or in a
 /// PKCS#11 HSM.
@@ -21,10 +38,12 @@ use hsmjwt::Algorithm;
     name = "hsmjwt",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = AFTER_HELP
 )]
 pub(crate) struct Cli {
-    /// More log output on stderr (-v info, -vv debug); $HSMJWT_LOG overrides.
+    /// More log output on stderr (-v info, -vv debug); $HSMJWT_LOG, a tracing filter,
+    /// overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -34,36 +53,37 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Generate a key pair: a PKCS#8 PEM file (mode 0600) or a key in a PKCS#11 token.
-    ///
-    /// Examples:
-    ///   hsmjwt keygen --alg ES256 --out es256.pem
-    ///   hsmjwt keygen --alg RS256 --bits 3072 --out rsa.pem
-    ///   hsmjwt keygen --alg PS256 --key 'pkcs11:token=jwt;object=signer;id=%01'
+    #[command(after_help = "\
+Examples:
+  hsmjwt keygen --alg ES256 --out es256.pem
+  hsmjwt keygen --alg RS256 --bits 3072 --out rsa.pem
+  hsmjwt keygen --alg PS256 --key 'pkcs11:token=jwt;object=signer;id=%01'")]
     Keygen(KeygenArgs),
-    /// Print the public key of KEY as PEM (SPKI), JWK or JWKS.
-    ///
-    /// Examples:
-    ///   hsmjwt pubkey --key key.pem
-    ///   hsmjwt pubkey --key key.pem --format jwks --kid thumbprint > jwks.json
+    /// Print the public key of KEY as PEM (SPKI), JWK, JWKS or an Auth0 credential.
+    #[command(after_help = "\
+Examples:
+  hsmjwt pubkey --key key.pem
+  hsmjwt pubkey --key key.pem --format jwks --kid thumbprint > jwks.json")]
     Pubkey(PubkeyArgs),
     /// Sign claims into a compact JWS and print it.
     ///
     /// `iat` defaults to now and `exp` to now + --ttl, unless the claims already have them.
-    ///
-    /// Examples:
-    ///   hsmjwt sign --key key.pem --iss me --aud you --ttl 10m
-    ///   echo '{"scope":"read"}' | hsmjwt sign --key key.pem --claims - --jti auto
-    ///   hsmjwt sign --key 'pkcs11:token=jwt;object=signer' --alg PS256 --kid thumbprint
+    #[command(after_help = "\
+Examples:
+  hsmjwt sign --key key.pem --iss me --aud you --ttl 10m
+  echo '{\"scope\":\"read\"}' | hsmjwt sign --key key.pem --claims - --jti auto
+  hsmjwt sign --key 'pkcs11:token=jwt;object=signer' --alg PS256 --kid thumbprint")]
     Sign(SignArgs),
     /// Verify a token's signature and claims; print its header and claims as JSON.
     ///
     /// The algorithm comes from the key (--alg, the JWK's `alg`, or RS256 for RSA and
     /// ES256/ES384 by curve), never from the token. `exp` is required. A token with an
     /// `aud` needs --aud.
-    ///
-    /// Examples:
-    ///   hsmjwt verify --key public.pem --aud you "$TOKEN"
-    ///   hsmjwt verify --jwks jwks.json --iss me --aud you - < token.txt
+    #[command(after_help = "\
+Examples:
+  hsmjwt verify --key public.pem --aud you \"$TOKEN\"
+  hsmjwt verify --jwks jwks.json --iss me --aud you - < token.txt
+  hsmjwt verify --cert signer.crt --aud you \"$TOKEN\"")]
     Verify(VerifyArgs),
     /// Print a token's header and claims WITHOUT verifying anything.
     Decode(DecodeArgs),
@@ -77,29 +97,50 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Oauth(crate::cmd::oauth::OauthCommand),
     /// Offline end-to-end demo: emulator, throwaway key, JWT, exchange, timings.
+    ///
+    /// The key is made in a temporary SoftHSM2 token when SoftHSM2 is installed (else in
+    /// memory); the credentials file goes to a temporary folder. Folders are 0700, files
+    /// 0600, and all is removed at the end, also when the demo is interrupted (Ctrl-C exits
+    /// with status 130, SIGTERM with 143).
     Demo(crate::cmd::demo::DemoArgs),
     /// Mint tokens for a while and print tokens/s and p50/p99 latency (like `openssl speed`).
-    ///
-    /// Examples:
-    ///   hsmjwt bench --key key.pem --seconds 3
-    ///   hsmjwt bench --key 'pkcs11:token=jwt;object=signer' --alg PS256 --threads 4 --json
+    #[command(after_help = "\
+Examples:
+  hsmjwt bench --key key.pem --seconds 3
+  hsmjwt bench --key 'pkcs11:token=jwt;object=signer' --alg PS256 --threads 4 --json")]
     Bench(crate::cmd::bench::BenchArgs),
     /// Mint an Adobe Pass `AD-Service-Token` (RS256, with kid).
-    ///
-    /// Example:
-    ///   hsmjwt service-token --key idp.pem --iss https://idp.example --sub user-42 \
-    ///     --claim name='"Jane Smith"' --header-line
+    #[command(after_help = "\
+Example:
+  hsmjwt service-token --key idp.pem --iss https://idp.example --sub user-42 \\
+    --claim name='\"Jane Smith\"' --header-line")]
     ServiceToken(crate::cmd::service_token::ServiceTokenArgs),
     /// Build a JWT-secured authorization request (RFC 9101), by value or pushed (PAR).
-    ///
-    /// Example:
-    ///   hsmjwt jar --key jar.pem --alg PS256 --client-id app --issuer https://as.example/ \
-    ///     --redirect-uri https://app.example/cb --scope openid --state auto --nonce auto \
-    ///     --pkce --authorize-endpoint https://as.example/authorize
+    #[command(after_help = "\
+Examples:
+  hsmjwt jar --key jar.pem --alg PS256 --client-id app --issuer https://as.example/ \\
+    --redirect-uri https://app.example/cb --scope openid --state auto --nonce auto \\
+    --pkce --authorize-endpoint https://as.example/authorize
+  hsmjwt jar --key jar.pem --client-id app --issuer https://as.example/ \\
+    --redirect-uri https://app.example/cb --par-endpoint https://as.example/oauth/par \\
+    --auth-key client-auth.pem --authorize-endpoint https://as.example/authorize")]
     Jar(crate::cmd::jar::JarArgs),
     /// Inspect credential files.
     #[command(subcommand)]
     Credentials(crate::cmd::credentials::CredentialsCommand),
+    /// Print a shell completion script on stdout.
+    #[command(after_help = "\
+Examples:
+  hsmjwt completions bash > ~/.local/share/bash-completion/completions/hsmjwt
+  hsmjwt completions zsh > ~/.zfunc/_hsmjwt      # with fpath+=(~/.zfunc) in ~/.zshrc
+  hsmjwt completions fish > ~/.config/fish/completions/hsmjwt.fish")]
+    Completions(crate::cmd::completions::CompletionsArgs),
+    /// Write the man pages to a folder: hsmjwt.1 and one per subcommand.
+    #[command(after_help = "\
+Examples:
+  hsmjwt man --out-dir ~/.local/share/man/man1 && man hsmjwt-sign
+  cargo xtask man                   # in the source tree: target/man, checked")]
+    Man(crate::cmd::man::ManArgs),
 }
 
 /// Algorithms offered for key generation.
@@ -139,23 +180,28 @@ impl From<AlgArg> for Algorithm {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["out", "key"])))]
 pub(crate) struct KeygenArgs {
-    /// Algorithm the key is for (RSA for RS*/PS*, P-256 for ES256, P-384 for ES384).
-    #[arg(long, value_enum)]
+    /// Algorithm the key is for (RSA for RS*/PS*, P-256 for ES256, P-384 for ES384); any
+    /// case.
+    #[arg(long, value_enum, ignore_case = true)]
     pub alg: AlgArg,
-    /// RSA modulus size: 2048, 3072 or 4096 (default 2048).
+    /// RSA modulus size: 2048, 3072 or 4096 (default 2048); RSA algorithms only.
     #[arg(long, value_parser = ["2048", "3072", "4096"])]
     pub bits: Option<String>,
-    /// Write the private key here (PKCS#8 PEM, mode 0600).
-    #[arg(long, conflicts_with = "key", required_unless_present = "key")]
+    /// Write the private key to this file (PKCS#8 PEM, mode 0600).
+    #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Create the key pair in a PKCS#11 token: 'pkcs11:token=T;object=LABEL[;id=%01]'.
-    #[arg(long)]
+    /// Create the key pair in a PKCS#11 token instead, as named by this URI:
+    /// 'pkcs11:token=T;object=LABEL[;id=%01]' (not a file: see --out).
+    #[arg(long, value_name = "URI")]
     pub key: Option<String>,
-    /// Overwrite an existing --out file.
+    /// Overwrite an existing --out file. A symbolic link is followed: its target is
+    /// overwritten (and set to mode 0600), and must be a regular file.
     #[arg(long)]
     pub force: bool,
-    /// Print a JSON summary (alg, key type, bits, thumbprint, where) on stdout.
+    /// Print a JSON summary on stdout: `alg`, `key` (type), `bits`, `thumbprint`,
+    /// `location`.
     #[arg(long)]
     pub json: bool,
 }
@@ -177,17 +223,18 @@ pub(crate) enum PubkeyFormat {
 #[derive(Debug, Args)]
 pub(crate) struct PubkeyArgs {
     /// The key: file (private key, public key, certificate or JWK) or pkcs11: URI.
-    #[arg(long)]
+    #[arg(long, value_name = "KEY")]
     pub key: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "pem")]
     pub format: PubkeyFormat,
-    /// Key id for JWK output: a value, or `thumbprint` for the RFC 7638 thumbprint.
+    /// `kid` for JWK and JWKS output: a value, or `thumbprint` for the RFC 7638
+    /// thumbprint.
     #[arg(long)]
     pub kid: Option<String>,
-    /// `alg` member for JWK and Auth0 output (must fit the key; Auth0 takes RS256 or
+    /// `alg` member for JWK, JWKS and Auth0 output (must fit the key; Auth0 takes RS256 or
     /// PS256, RS256 by default).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
     /// Credential name for Auth0 output (default: "hsmjwt " and the key's thumbprint).
     #[arg(long)]
@@ -199,14 +246,14 @@ pub(crate) struct SignArgs {
     /// The signing key: file or pkcs11: URI.
     #[arg(long)]
     pub key: String,
-    /// Algorithm (default: RS256 for RSA keys, ES256/ES384 by curve).
-    #[arg(long, value_enum)]
+    /// Algorithm (default: RS256 for RSA keys, ES256/ES384 by curve); any case.
+    #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
     /// Header `kid`: a value, or `thumbprint` for the key's RFC 7638 thumbprint.
     #[arg(long)]
     pub kid: Option<String>,
     /// Claims as a JSON object: inline, @FILE, or - for stdin.
-    #[arg(long)]
+    #[arg(long, value_name = "JSON")]
     pub claims: Option<String>,
     /// `iss` claim.
     #[arg(long)]
@@ -217,8 +264,8 @@ pub(crate) struct SignArgs {
     /// `aud` claim (repeat for several audiences).
     #[arg(long)]
     pub aud: Vec<String>,
-    /// Lifetime: `exp` = `iat` + TTL (e.g. 90s, 5m, 1h).
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    /// Lifetime: `exp` = `iat` + DURATION (e.g. 90s, 5m, 1h), when the claims have no `exp`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub ttl: Duration,
     /// `jti` claim: a value, or `auto` for a random UUID.
     #[arg(long)]
@@ -226,9 +273,9 @@ pub(crate) struct SignArgs {
     /// Extra header member as NAME=JSON, e.g. typ='"at+jwt"' (repeatable).
     #[arg(long = "header", value_name = "NAME=JSON")]
     pub headers: Vec<String>,
-    /// The key's certificate (chain): sets `x5t#S256`, after checking that it certifies
-    /// the key and has not expired (a warning within 30 days of expiry).
-    #[arg(long)]
+    /// The key's certificate (chain, leaf first): sets `x5t#S256`, after checking that it
+    /// certifies the key and is valid now (a warning within 30 days of expiry).
+    #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
     /// With --cert: also put the chain in `x5c`.
     #[arg(long, requires = "cert")]
@@ -241,17 +288,19 @@ pub(crate) struct SignArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("keys").required(true).args(["key", "jwks", "cert"])))]
 pub(crate) struct VerifyArgs {
-    /// Verification key: file (public or private key, JWK) or pkcs11: URI.
+    /// Verification key: file (public or private key, certificate, JWK) or pkcs11: URI.
     #[arg(long)]
     pub key: Option<String>,
     /// A JWK Set file; the key is chosen by the token's `kid` and `alg`.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub jwks: Option<PathBuf>,
-    /// An X.509 certificate (PEM or DER) whose public key verifies.
-    #[arg(long)]
+    /// An X.509 certificate (PEM or DER; of a chain, the first) whose public key verifies.
+    /// Refused when expired or not yet valid (as of --now when given); a token's `x5t#S256`
+    /// (and `x5t`) header must be this certificate's thumbprint.
+    #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
-    /// The one algorithm to accept.
-    #[arg(long, value_enum)]
+    /// The one algorithm to accept; any case.
+    #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
     /// Expected issuer (repeat to accept several).
     #[arg(long)]
@@ -263,10 +312,10 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     pub sub: Option<String>,
     /// Allowed clock skew.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     pub leeway: Duration,
     /// Longest accepted lifetime (exp - iat).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub max_lifetime: Option<Duration>,
     /// Require a claim (repeatable).
     #[arg(long, value_name = "CLAIM")]
@@ -292,19 +341,19 @@ pub(crate) enum HsmCommand {
     /// List slots, tokens and (after login) key objects.
     ///
     /// Logs in when a PIN is available ($HSMJWT_PIN, or the --token URI's pin-source).
-    ///
-    /// Example:
-    ///   PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so HSMJWT_PIN=1234 hsmjwt hsm list
+    #[command(after_help = "\
+Example:
+  PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so HSMJWT_PIN=1234 hsmjwt hsm list")]
     List(HsmListArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct HsmListArgs {
-    /// PKCS#11 module (default: $PKCS11_MODULE).
-    #[arg(long)]
+    /// PKCS#11 module (default: the --token URI's module-path, else $PKCS11_MODULE).
+    #[arg(long, value_name = "FILE")]
     pub module: Option<PathBuf>,
     /// Only this token, as a pkcs11: URI (may carry pin-source and module-path).
-    #[arg(long)]
+    #[arg(long, value_name = "URI")]
     pub token: Option<String>,
     /// Print JSON.
     #[arg(long)]
@@ -317,4 +366,51 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         return Ok(Duration::from_secs(secs));
     }
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 5m, 1h)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// `cmd` and all its subcommands, nested ones included.
+    fn all_commands(cmd: &clap::Command) -> Vec<clap::Command> {
+        let mut out = vec![cmd.clone()];
+        for sub in cmd.get_subcommands() {
+            out.extend(all_commands(sub));
+        }
+        out
+    }
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_algorithm_flag_takes_any_case() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut flags = Vec::new();
+        for c in all_commands(&cmd) {
+            for arg in c.get_arguments() {
+                if arg
+                    .get_possible_values()
+                    .iter()
+                    .any(|v| v.matches("ES256", false))
+                {
+                    assert!(
+                        arg.is_ignore_case_set(),
+                        "{} --{} refuses lower-case algorithm names",
+                        c.get_name(),
+                        arg.get_id()
+                    );
+                    flags.push(format!("{} {}", c.get_name(), arg.get_id()));
+                }
+            }
+        }
+        // keygen, pubkey, sign, verify, oauth token, bench, jar (--alg and --auth-alg).
+        assert_eq!(flags.len(), 8, "{flags:?}");
+    }
 }

@@ -76,8 +76,22 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HSMJWT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // A filter that does not parse is reported, not silently replaced (nor fatal: a typo in
+    // a log setting should not stop a token from being minted).
+    let filter = match std::env::var("HSMJWT_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => {
+            tracing_subscriber::EnvFilter::try_new(&spec).map_err(|e| e.to_string())
+        }
+        Err(std::env::VarError::NotUnicode(_)) => Err("not valid UTF-8".to_owned()),
+        _ => Ok(tracing_subscriber::EnvFilter::new(default)),
+    }
+    .unwrap_or_else(|reason| {
+        eprintln!(
+            "warning: ignoring HSMJWT_LOG: {} (logging at `{default}`)",
+            hsmjwt::core::text::clean(&reason, 200)
+        );
+        tracing_subscriber::EnvFilter::new(default)
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
-use hsmjwt_core::profile::client_assertion::{ASSERTION_TYPE, ClientAssertion};
+use hsmjwt_core::profile::client_assertion::{self, ASSERTION_TYPE, ClientAssertion};
 use hsmjwt_core::{NumericDate, Signer};
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER,
@@ -153,12 +153,16 @@ impl HttpOptions {
 pub enum ClientAuth {
     /// `private_key_jwt`: a fresh client assertion (new `jti`) signed by `signer` for every
     /// request, with `iss` = `sub` = client id and `aud` = `audience` (usually the token
-    /// endpoint URL or the issuer).
+    /// endpoint URL or the issuer). Made by [`ClientAuth::private_key_jwt`].
+    #[non_exhaustive]
     PrivateKeyJwt {
         /// The key (file or HSM); signing runs on a blocking thread.
         signer: Arc<dyn Signer>,
         /// The assertion's `aud`.
         audience: String,
+        /// The assertion's lifetime, `exp` - `iat`: [`client_assertion::DEFAULT_LIFETIME`]
+        /// unless [`ClientAuth::with_lifetime`] sets it.
+        lifetime: Duration,
     },
     /// `client_secret_post`: `client_id` and `client_secret` form fields.
     SecretPost(SecretString),
@@ -170,11 +174,49 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
-    /// `private_key_jwt` with `signer`, for the audience `audience`.
+    /// `private_key_jwt` with `signer`, for the audience `audience`, with assertions of
+    /// [`client_assertion::DEFAULT_LIFETIME`] (2 minutes).
     pub fn private_key_jwt(signer: Arc<dyn Signer>, audience: impl Into<String>) -> Self {
         ClientAuth::PrivateKeyJwt {
             signer,
             audience: audience.into(),
+            lifetime: client_assertion::DEFAULT_LIFETIME,
+        }
+    }
+
+    /// Sets the lifetime of `private_key_jwt` client assertions: more than zero and at most
+    /// [`client_assertion::MAX_LIFETIME`] (1 hour).
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Duration};
+    /// # use hsmjwt_oauth::ClientAuth;
+    /// # fn f(signer: Arc<dyn hsmjwt_core::Signer>) -> Result<(), hsmjwt_oauth::Error> {
+    /// let auth = ClientAuth::private_key_jwt(signer, "https://as.example/token")
+    ///     .with_lifetime(Duration::from_secs(600))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Jwt`] (a "client assertion" that cannot be minted) for a lifetime out of
+    /// those bounds, or when this is not `private_key_jwt` (no other method has an
+    /// assertion).
+    pub fn with_lifetime(self, lifetime: Duration) -> Result<Self> {
+        let refuse = |e| Error::jwt("client assertion", e);
+        match self {
+            ClientAuth::PrivateKeyJwt {
+                signer, audience, ..
+            } => {
+                client_assertion::check_lifetime(lifetime).map_err(refuse)?;
+                Ok(ClientAuth::PrivateKeyJwt {
+                    signer,
+                    audience,
+                    lifetime,
+                })
+            }
+            other => Err(refuse(hsmjwt_core::Error::Build(format!(
+                "{} client authentication has no assertion whose lifetime could be set",
+                other.method_name()
+            )))),
         }
     }
 
@@ -192,11 +234,16 @@ impl ClientAuth {
 impl fmt::Debug for ClientAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientAuth::PrivateKeyJwt { signer, audience } => f
+            ClientAuth::PrivateKeyJwt {
+                signer,
+                audience,
+                lifetime,
+            } => f
                 .debug_struct("PrivateKeyJwt")
                 .field("alg", &signer.algorithm())
                 .field("kid", &signer.key_id())
                 .field("audience", audience)
+                .field("lifetime", lifetime)
                 .finish(),
             ClientAuth::SecretPost(_) => f.write_str("SecretPost([REDACTED])"),
             ClientAuth::SecretBasic(_) => f.write_str("SecretBasic([REDACTED])"),
@@ -640,8 +687,13 @@ async fn build_form(
     fresh: Option<&FreshAssertion>,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let client_assertion = match auth {
-        ClientAuth::PrivateKeyJwt { signer, audience } => {
-            let assertion = ClientAssertion::new(client_id, audience.clone());
+        ClientAuth::PrivateKeyJwt {
+            signer,
+            audience,
+            lifetime,
+        } => {
+            let assertion =
+                ClientAssertion::new(client_id, audience.clone()).with_lifetime(*lifetime);
             Some(sign_assertion(signer.clone(), assertion, "client assertion").await?)
         }
         _ => None,

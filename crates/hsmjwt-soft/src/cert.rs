@@ -8,6 +8,7 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hsmjwt_core::{HashAlg, Header, Jwk, NumericDate, b64};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::public::{PublicKey, load_certificate_chain, parse_certificate};
@@ -137,6 +138,46 @@ impl Certificate {
     /// The `x5t#S256` value: base64url of the SHA-256 of the DER certificate.
     pub fn x5t_s256(&self) -> String {
         b64::encode(&HashAlg::Sha256.digest(&self.der))
+    }
+
+    /// The `x5t` value: base64url of the SHA-1 of the DER certificate (RFC 7515 4.1.7; still
+    /// sent by some services, Microsoft Entra ID among them).
+    pub fn x5t(&self) -> String {
+        let sha1 =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
+        b64::encode(sha1.as_ref())
+    }
+
+    /// Checks the certificate thumbprints a token's header carries, `x5t#S256` and `x5t`,
+    /// against this certificate; a header without them passes.
+    ///
+    /// # Errors
+    /// [`Error::CertificateThumbprintMismatch`] naming the member and both thumbprints
+    /// (the token's cleaned for printing).
+    pub fn check_thumbprints(&self, header: &Header) -> Result<()> {
+        let carried = [
+            (
+                "x5t#S256",
+                header.x5t_s256.clone().map(Value::String),
+                self.x5t_s256(),
+            ),
+            ("x5t", header.extra.get("x5t").cloned(), self.x5t()),
+        ];
+        for (member, token, certificate) in carried {
+            let token = match token {
+                None => continue,
+                Some(Value::String(t)) if t == certificate => continue,
+                Some(Value::String(t)) => t,
+                Some(other) => other.to_string(),
+            };
+            return Err(Error::CertificateThumbprintMismatch {
+                member,
+                token,
+                certificate,
+                subject: self.subject.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// The certificate as an `x5c` entry: standard base64 (not base64url) of the DER.

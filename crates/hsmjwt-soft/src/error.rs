@@ -30,6 +30,15 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A key was to overwrite something that is not a regular file: a directory, a device,
+    /// a FIFO, or a symbolic link to one of those or to nothing.
+    #[error("{} is {found}; refusing to write a key there (give a regular file)", path.display())]
+    NotRegularFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is or leads to ("a directory", "a symbolic link to nothing", ...).
+        found: &'static str,
+    },
     /// The content of a key or certificate file could not be used.
     #[error("cannot load {}", path.display())]
     Load {
@@ -156,6 +165,21 @@ pub enum Error {
         /// The certificate's subject.
         subject: String,
     },
+    /// A token names another certificate than the one it is checked with.
+    #[error(
+        "the token's `{member}` is {}, but certificate `{subject}` has {certificate}",
+        hsmjwt_core::text::Untrusted(token)
+    )]
+    CertificateThumbprintMismatch {
+        /// The header member: `x5t#S256` or `x5t`.
+        member: &'static str,
+        /// The token's value, as it came (not yet cleaned for printing).
+        token: String,
+        /// The certificate's thumbprint.
+        certificate: String,
+        /// The certificate's subject.
+        subject: String,
+    },
     /// An error from `hsmjwt-core` (for example a JWK it refused).
     #[error(transparent)]
     Core(#[from] hsmjwt_core::Error),
@@ -243,7 +267,10 @@ impl Error {
     /// Wraps an error about a file's content with the file's path.
     pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
         match self {
-            e @ (Error::Io { .. } | Error::Load { .. } | Error::AlreadyExists { .. }) => e,
+            e @ (Error::Io { .. }
+            | Error::Load { .. }
+            | Error::AlreadyExists { .. }
+            | Error::NotRegularFile { .. }) => e,
             other => Error::Load {
                 path: path.to_owned(),
                 source: Box::new(other),

@@ -65,6 +65,62 @@ fn x5t_s256_equals_openssl_fingerprint() {
     assert!(header.x5c.is_none() && header.x5t_s256.is_some());
 }
 
+/// The bytes of openssl's `-fingerprint -DIGEST` line ("sha1 Fingerprint=AB:CD:...").
+fn fingerprint(d: &Dir, cert: &str, digest: &str) -> Vec<u8> {
+    let fp = d.openssl(&["x509", "-in", cert, "-noout", "-fingerprint", digest]);
+    let hex = fp.trim().rsplit('=').next().unwrap().replace(':', "");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_token_header_must_name_the_certificate_it_is_checked_with() {
+    let d = setup();
+    let leaf = &Certificate::load_chain(&d.path("leaf.pem")).unwrap()[0];
+    let other = &Certificate::load_chain(&d.path("short.pem")).unwrap()[0];
+    let sha1 = fingerprint(&d, "leaf.pem", "-sha1");
+    assert_eq!(sha1.len(), 20);
+    assert_eq!(leaf.x5t(), URL_SAFE_NO_PAD.encode(&sha1));
+
+    let mut header = Header::new(Algorithm::ES256);
+    leaf.check_thumbprints(&header).unwrap();
+    set_certificate_headers(&mut header, std::slice::from_ref(leaf), false);
+    header
+        .set("x5t", serde_json::Value::String(leaf.x5t()))
+        .unwrap();
+    leaf.check_thumbprints(&header).unwrap();
+
+    // Another certificate's thumbprints, each member on its own.
+    let mut s256 = Header::new(Algorithm::ES256);
+    s256.x5t_s256 = Some(other.x5t_s256());
+    let mut sha1 = Header::new(Algorithm::ES256);
+    sha1.set("x5t", serde_json::Value::String(other.x5t()))
+        .unwrap();
+    for (header, member, theirs, ours) in [
+        (&s256, "x5t#S256", other.x5t_s256(), leaf.x5t_s256()),
+        (&sha1, "x5t", other.x5t(), leaf.x5t()),
+    ] {
+        let err = leaf.check_thumbprints(header).unwrap_err();
+        assert!(
+            matches!(err, Error::CertificateThumbprintMismatch { .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("`{member}`")) && text.contains(&theirs) && text.contains(&ours),
+            "{text}"
+        );
+    }
+
+    // A forged value is printed cleaned.
+    let mut forged = Header::new(Algorithm::ES256);
+    forged.x5t_s256 = Some("x\nerror: fake\u{1b}]0;t".to_owned());
+    let text = leaf.check_thumbprints(&forged).unwrap_err().to_string();
+    assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text}");
+}
+
 #[test]
 fn certificate_and_key_must_belong_together() {
     let d = setup();

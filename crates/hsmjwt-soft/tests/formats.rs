@@ -588,6 +588,67 @@ fn generated_keys_are_written_0600_and_never_overwritten() {
 }
 
 #[test]
+fn overwriting_follows_a_link_to_a_regular_file_and_refuses_anything_else() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let d = Dir::new();
+    let first = PrivateKey::generate(KeySpec::P256).unwrap();
+    let second = PrivateKey::generate(KeySpec::P256).unwrap();
+    let target = d.path("target.pem");
+    let link = d.path("link.pem");
+    first.write_pkcs8_pem(&target, false).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    symlink("target.pem", &link).unwrap();
+
+    // Without overwrite, the link is an existing file like any other.
+    let err = second.write_pkcs8_pem(&link, false).unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
+
+    // With it, the target is written (and made 0600); the link stays a link.
+    second.write_pkcs8_pem(&link, true).unwrap();
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(
+        PrivateKey::load(&target).unwrap().public_key(),
+        second.public_key()
+    );
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // A dangling link: nothing is created where it points.
+    let dangling = d.path("dangling.pem");
+    symlink("nowhere.pem", &dangling).unwrap();
+    for overwrite in [false, true] {
+        let err = first.write_pkcs8_pem(&dangling, overwrite).unwrap_err();
+        if overwrite {
+            assert!(matches!(err, Error::NotRegularFile { .. }), "{err:?}");
+            assert!(
+                err.to_string().contains("symbolic link to nothing"),
+                "{err}"
+            );
+        } else {
+            assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
+        }
+    }
+    assert!(!d.path("nowhere.pem").exists());
+
+    // A directory, and a link to one, are refused, and their mode is left alone.
+    let dir = d.path("sub");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let to_dir = d.path("to-dir.pem");
+    symlink("sub", &to_dir).unwrap();
+    for (path, found) in [
+        (&dir, "is a directory"),
+        (&to_dir, "is a symbolic link to a directory"),
+    ] {
+        let err = first.write_pkcs8_pem(path, true).unwrap_err();
+        assert!(matches!(err, Error::NotRegularFile { .. }), "{err:?}");
+        assert!(err.to_string().contains(found), "{err}");
+    }
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755);
+}
+
+#[test]
 fn key_specs() {
     use hsmjwt_core::Algorithm::*;
     assert_eq!(

@@ -18,13 +18,13 @@ pub(crate) struct BenchArgs {
     /// The signing key: file or pkcs11: URI.
     #[arg(long)]
     pub key: String,
-    /// Algorithm (default: RS256 for RSA keys, ES256/ES384 by curve).
-    #[arg(long, value_enum)]
+    /// Algorithm (default: RS256 for RSA keys, ES256/ES384 by curve); any case.
+    #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
-    /// Threads minting at once (an HSM key gets as many sessions).
+    /// Threads minting at once, 1 to 1024 (an HSM key gets as many sessions).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// How long to mint, in seconds (fractions allowed).
+    /// How long to mint, in seconds (fractions allowed; at most a day).
     #[arg(long, default_value_t = 5.0)]
     pub seconds: f64,
     /// Print the results as JSON on stdout.

@@ -20,10 +20,10 @@ pub(crate) enum CredentialsCommand {
     /// left, and the claims it would mint. Secrets are never printed. Exits 1 when
     /// something is wrong (expired certificate, key and certificate that differ, a key or
     /// claims that cannot be used); a certificate that expires within 30 days is a warning.
-    ///
-    /// Examples:
-    ///   hsmjwt credentials check --credentials service-credentials.json
-    ///   hsmjwt credentials check --credentials aem.json --key 'pkcs11:token=jwt;object=aem'
+    #[command(after_help = "\
+Examples:
+  hsmjwt credentials check --credentials service-credentials.json
+  hsmjwt credentials check --credentials aem.json --key 'pkcs11:token=jwt;object=aem'")]
     Check(CheckArgs),
 }
 
@@ -33,8 +33,8 @@ pub(crate) struct CheckArgs {
     /// The credentials file (AEM service credentials or Developer Console project JSON).
     #[arg(long, value_name = "FILE")]
     credentials: PathBuf,
-    /// The private key, when it is not in the file (or to check another): file or pkcs11:
-    /// URI.
+    /// The key to check against the certificate, when the private key is not in the file
+    /// (or to check another): file or pkcs11: URI; only its public half is read.
     #[arg(long, value_name = "KEY")]
     key: Option<String>,
     /// Check as of this time (seconds since the epoch) instead of now.

@@ -7,9 +7,21 @@
 //! itself without `unsafe`: the HSM part runs in a child process of this same binary, with
 //! the variable set (`hsmjwt_testkit`'s SoftHSM2 fixture: the token folder, the token, the
 //! child, the clean-up).
+//!
+//! Folders are 0700 and files 0600. Ctrl-C or SIGTERM at any step removes them: a thread
+//! of each process ([`Interrupt`]) waits for the signal, then stops the child, removes the
+//! folders registered so far and exits with 130 (143 for SIGTERM). The child's folder is
+//! inside the parent's, so the parent's removal covers a child it had to kill. A folder is
+//! made and registered, and later removed and unregistered, under the same lock, so that
+//! an interruption never finds one half done.
+//!
+//! Test hook (not in `--help`): with `HSMJWT_DEMO_PAUSE` set, the demo stops after writing
+//! the credentials file, says so and waits for a signal.
 
-use std::process::ExitCode;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -33,16 +45,29 @@ pub(crate) struct DemoArgs {
     software_key: bool,
 }
 
+/// The test hook's variable: pause after the credentials step.
+const PAUSE_ENV: &str = "HSMJWT_DEMO_PAUSE";
+
 pub(crate) fn run(a: &DemoArgs) -> Result<ExitCode> {
+    let interrupt = Interrupt::watch()?;
+    let result = run_demo(a, &interrupt);
+    // An interrupted demo ends in the signal's thread, which removes what was made; a step
+    // that failed because of the interruption must not end it first with another status.
+    interrupt.wait_if_interrupted();
+    result
+}
+
+fn run_demo(a: &DemoArgs, interrupt: &Interrupt) -> Result<ExitCode> {
     let installation = Installation::detect();
     let spec = Builder::new(installation.clone())
         .prefix("hsmjwt-demo-")
         .token(TOKEN);
     if let Some(hsm) = spec.attach()? {
-        return demo(KeyKind::SoftHsm(hsm));
+        let root = hsm.root().to_owned();
+        return demo(KeyKind::SoftHsm(hsm), &root, interrupt);
     }
     if !a.software_key && installation.has_softhsm() {
-        return run_with_softhsm(&spec);
+        return run_with_softhsm(&spec, interrupt);
     }
     if !a.software_key {
         eprintln!(
@@ -50,30 +75,187 @@ pub(crate) fn run(a: &DemoArgs) -> Result<ExitCode> {
             installation.module().display()
         );
     }
-    demo(KeyKind::Software)
+    demo(KeyKind::Software, &std::env::temp_dir(), interrupt)
 }
 
 /// Prepares a temporary SoftHSM2 token and runs the demo in a child with it.
-fn run_with_softhsm(spec: &Builder) -> Result<ExitCode> {
+fn run_with_softhsm(spec: &Builder, interrupt: &Interrupt) -> Result<ExitCode> {
     let started = Instant::now();
-    let hsm = spec
-        .build()
-        .context("cannot prepare a temporary SoftHSM2 token")?;
+    let hsm = {
+        let mut undo = interrupt.undo();
+        let hsm = spec
+            .build()
+            .context("cannot prepare a temporary SoftHSM2 token")?;
+        undo.folders.push(hsm.root().to_owned());
+        hsm
+    };
     super::out(&format!(
         "0. SoftHSM2    token `{TOKEN}` created in {} ({})",
         hsm.root().display(),
         ms(started.elapsed())
     ))?;
-    let status = hsm
-        .rerun(&Rerun::with_args(["demo"]).env("HSMJWT_PIN", hsm.pin().expose_secret()))
+    let child = hsm
+        .rerun_command(&Rerun::with_args(["demo"]).env("HSMJWT_PIN", hsm.pin().expose_secret()))?
+        .spawn()
         .context("cannot run the demo with the SoftHSM2 token")?;
+    let status = interrupt.wait_for(child)?;
     let path = hsm.root().display().to_string();
-    hsm.close().context("cannot remove the temporary folder")?;
+    {
+        let mut undo = interrupt.undo();
+        hsm.close().context("cannot remove the temporary folder")?;
+        undo.folders.clear();
+    }
+    // The child ended by its own Ctrl-C or SIGTERM (it removed its files): so does this one.
+    if let Some(code @ (130 | 143)) = status.code() {
+        eprintln!("interrupted: {path} removed");
+        return Ok(ExitCode::from(u8::try_from(code).unwrap_or(130)));
+    }
     if !status.success() {
         bail!("the demo failed ({status})");
     }
     super::out(&format!("   cleaned up: {path} removed"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What an interrupted demo must undo, and the thread that undoes it.
+struct Interrupt {
+    undo: Arc<Mutex<Undo>>,
+    interrupted: Arc<AtomicBool>,
+}
+
+/// Made so far and not yet removed.
+#[derive(Default)]
+struct Undo {
+    /// The child demo (SoftHSM2 mode), killed first.
+    child: Option<Child>,
+    /// Folders to remove, with all they hold.
+    folders: Vec<PathBuf>,
+}
+
+impl Interrupt {
+    /// Starts the thread that waits for Ctrl-C or SIGTERM; returns once it listens.
+    fn watch() -> Result<Self> {
+        let undo = Arc::new(Mutex::new(Undo::default()));
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let (ready, listening) = std::sync::mpsc::channel();
+        let (thread_undo, flag) = (undo.clone(), interrupted.clone());
+        std::thread::Builder::new()
+            .name("demo-signals".into())
+            .spawn(move || {
+                let watching = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("cannot start the signal runtime")
+                    .and_then(|rt| {
+                        let signals = {
+                            let _in_runtime = rt.enter();
+                            super::signals::Signals::listen()?
+                        };
+                        Ok((rt, signals))
+                    });
+                let (rt, mut signals) = match watching {
+                    Ok(w) => {
+                        let _ = ready.send(Ok(()));
+                        w
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                let Ok(caught) = rt.block_on(signals.recv()) else {
+                    return;
+                };
+                flag.store(true, Ordering::SeqCst);
+                let removed = lock(&thread_undo).undo();
+                if removed.is_empty() {
+                    eprintln!("interrupted");
+                } else {
+                    eprintln!("interrupted: {} removed", removed.join(", "));
+                }
+                std::process::exit(i32::from(caught.exit_code()));
+            })
+            .context("cannot start the signal thread")?;
+        listening.recv().context("the signal thread stopped")??;
+        Ok(Interrupt { undo, interrupted })
+    }
+
+    /// The list of things to undo, locked: a signal's clean-up waits until it is released.
+    fn undo(&self) -> MutexGuard<'_, Undo> {
+        lock(&self.undo)
+    }
+
+    /// Waits for `child`, which a signal kills first.
+    fn wait_for(&self, child: Child) -> Result<std::process::ExitStatus> {
+        self.undo().child = Some(child);
+        loop {
+            {
+                let mut undo = self.undo();
+                let child = undo.child.as_mut().context("the child demo is gone")?;
+                if let Some(status) = child.try_wait().context("cannot wait for the child demo")? {
+                    undo.child = None;
+                    return Ok(status);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Once a signal came, never returns: the signal's thread ends the process.
+    fn wait_if_interrupted(&self) {
+        while self.interrupted.load(Ordering::SeqCst) {
+            std::thread::park();
+        }
+    }
+}
+
+impl Undo {
+    /// Kills the child, removes the folders; returns those removed.
+    fn undo(&mut self) -> Vec<String> {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.folders
+            .drain(..)
+            .filter(|f| std::fs::remove_dir_all(f).is_ok())
+            .map(|f| f.display().to_string())
+            .collect()
+    }
+}
+
+/// The lock, also after a thread panicked holding it (what to undo is still right).
+fn lock(undo: &Mutex<Undo>) -> MutexGuard<'_, Undo> {
+    undo.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A private temporary folder (0700) in `parent`, registered for removal on a signal.
+fn scratch_folder(parent: &Path, interrupt: &Interrupt) -> Result<tempfile::TempDir> {
+    let mut undo = interrupt.undo();
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("hsmjwt-demo-files-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let scratch = builder
+        .tempdir_in(parent)
+        .context("cannot make a temporary folder")?;
+    undo.folders.push(scratch.path().to_owned());
+    Ok(scratch)
+}
+
+/// Writes a new file readable by its owner only (0600).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 enum KeyKind {
@@ -126,12 +308,11 @@ fn make_key(kind: &KeyKind) -> Result<(Arc<dyn Signer>, String, String)> {
     }
 }
 
-fn demo(kind: KeyKind) -> Result<ExitCode> {
+/// The demo; its files go to a new folder in `parent` (in SoftHSM2 mode, the parent
+/// process's token folder).
+fn demo(kind: KeyKind, parent: &Path, interrupt: &Interrupt) -> Result<ExitCode> {
     let total = Instant::now();
-    let scratch = tempfile::Builder::new()
-        .prefix("hsmjwt-demo-files-")
-        .tempdir()
-        .context("cannot make a temporary folder")?;
+    let scratch = scratch_folder(parent, interrupt)?;
 
     let t = Instant::now();
     let (signer, public_pem, about) = make_key(&kind)?;
@@ -155,7 +336,7 @@ fn demo(kind: KeyKind) -> Result<ExitCode> {
             "publicKey": public_pem,
         }
     });
-    std::fs::write(&creds_path, serde_json::to_vec_pretty(&json)?)?;
+    write_private(&creds_path, &serde_json::to_vec_pretty(&json)?)?;
     let file = CredentialsFile::load(&creds_path)?;
     let creds = file.service_account()?.clone();
     step(
@@ -167,6 +348,15 @@ fn demo(kind: KeyKind) -> Result<ExitCode> {
         ),
         t.elapsed(),
     )?;
+    if std::env::var_os(PAUSE_ENV).is_some() {
+        super::out(&format!(
+            "   paused ({PAUSE_ENV} is set) in {}: waiting for Ctrl-C",
+            scratch.path().display()
+        ))?;
+        loop {
+            std::thread::park();
+        }
+    }
 
     let runtime = super::ims::runtime()?;
     runtime.block_on(async {
@@ -255,9 +445,13 @@ fn demo(kind: KeyKind) -> Result<ExitCode> {
     })?;
     drop(runtime);
     let path = scratch.path().display().to_string();
-    scratch
-        .close()
-        .context("cannot remove the temporary folder")?;
+    {
+        let mut undo = interrupt.undo();
+        scratch
+            .close()
+            .context("cannot remove the temporary folder")?;
+        undo.folders.clear();
+    }
     super::out(&format!(
         "   done in {}: emulator stopped, {path} removed",
         ms(total.elapsed())

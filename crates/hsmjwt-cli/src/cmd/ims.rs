@@ -25,31 +25,31 @@ pub(crate) enum ImsCommand {
     /// Reads AEM service credentials (or a Developer Console project with a JWT
     /// credential). The key is the file's `privateKey`, or --key (a file or a pkcs11: URI)
     /// when the key lives in an HSM. Prints the access token on stdout.
-    ///
-    /// Examples:
-    ///   hsmjwt ims jwt --credentials aem-service-credentials.json
-    ///   hsmjwt ims jwt --credentials creds.json --key 'pkcs11:token=ims;object=aem-key'
-    ///   hsmjwt ims jwt --credentials creds.json --ims-url http://127.0.0.1:8080 --json
+    #[command(after_help = "\
+Examples:
+  hsmjwt ims jwt --credentials aem-service-credentials.json
+  hsmjwt ims jwt --credentials creds.json --key 'pkcs11:token=ims;object=aem-key'
+  hsmjwt ims jwt --credentials creds.json --ims-url http://127.0.0.1:8080 --json")]
     Jwt(JwtArgs),
     /// OAuth server-to-server: client credentials at /ims/token/v3.
     ///
     /// Credentials come from a Developer Console project JSON, or from --client-id,
     /// --client-secret-env (the NAME of an environment variable holding the secret) and
     /// --scopes. Prints the access token on stdout.
-    ///
-    /// Examples:
-    ///   hsmjwt ims token --credentials project.json
-    ///   IMS_SECRET=... hsmjwt ims token --client-id ID --client-secret-env IMS_SECRET \
-    ///       --scopes openid,AdobeID,read_organizations
+    #[command(after_help = "\
+Examples:
+  hsmjwt ims token --credentials project.json
+  IMS_SECRET=... hsmjwt ims token --client-id ID --client-secret-env IMS_SECRET \\
+      --scopes openid,AdobeID,read_organizations")]
     Token(TokenArgs),
     /// Run a local IMS emulator (plain http on loopback) until interrupted.
     ///
     /// Serves /ims/exchange/jwt, /ims/token/v3 and /oauth/token for the integrations in the
     /// credential files (AEM service credentials with their `publicKey`, or Developer
     /// Console projects for OAuth server-to-server). Prints its base URL on stdout.
-    ///
-    /// Example:
-    ///   hsmjwt ims emulator --listen 127.0.0.1:8080 --credentials creds.json
+    #[command(after_help = "\
+Example:
+  hsmjwt ims emulator --listen 127.0.0.1:8080 --credentials creds.json")]
     Emulator(EmulatorArgs),
 }
 
@@ -115,8 +115,8 @@ pub(crate) struct JwtArgs {
     /// AEM service credentials JSON (or a Developer Console project with a JWT credential).
     #[arg(long, value_name = "FILE")]
     credentials: PathBuf,
-    /// The signing key, when the file has no privateKey or to override it: a file or a
-    /// pkcs11: URI.
+    /// The signing key (RS256), when the file has no privateKey or to override it: a file
+    /// or a pkcs11: URI.
     #[arg(long, value_name = "KEY")]
     key: Option<String>,
     #[command(flatten)]
@@ -136,6 +136,11 @@ pub(crate) struct JwtArgs {
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["credentials", "client_id"])))]
+// No JWT here: --ims-host only says where to send the request.
+#[command(mut_arg("ims_host", |a| a.help(
+    "IMS host contacted over https (without --ims-url): a host name, `production` or `stage` \
+     (default: ims-na1.adobelogin.com)"
+)))]
 pub(crate) struct TokenArgs {
     /// Developer Console project JSON with an OAuth server-to-server credential.
     #[arg(long, value_name = "FILE")]
@@ -143,8 +148,9 @@ pub(crate) struct TokenArgs {
     /// Client ID (instead of --credentials).
     #[arg(long, value_name = "ID", requires = "client_secret_env")]
     client_id: Option<String>,
-    /// NAME of the environment variable holding the client secret (never the secret).
-    #[arg(long, value_name = "VAR")]
+    /// NAME of the environment variable holding the client secret of --client-id (never
+    /// the secret).
+    #[arg(long, value_name = "VAR", conflicts_with = "credentials")]
     client_secret_env: Option<String>,
     /// Scopes, comma-separated (default with --credentials: the file's scopes).
     #[arg(long, value_name = "LIST")]
@@ -304,28 +310,10 @@ fn emulator(a: &EmulatorArgs) -> Result<ExitCode> {
             emulator.base_url(),
             ids.join(", ")
         );
-        wait_for_signal().await?;
+        super::signals::Signals::listen()?.recv().await?;
         eprintln!("stopping");
         emulator.shutdown().await;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Waits for Ctrl-C (or SIGTERM on Unix).
-async fn wait_for_signal() -> Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
-    Ok(())
 }

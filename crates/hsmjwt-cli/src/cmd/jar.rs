@@ -28,20 +28,22 @@ pub(crate) struct JarArgs {
     /// The signing key: file or pkcs11: URI. Use a key pair of its own for JAR.
     #[arg(long)]
     pub key: String,
-    /// Algorithm: RS256, PS256 or ES256 are the usual ones (default: from the key).
-    #[arg(long, value_enum)]
+    /// Algorithm: RS256, PS256 or ES256 are the usual ones (default: from the key); any
+    /// case.
+    #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
     /// Header `kid`: a value, or `thumbprint`.
     #[arg(long)]
     pub kid: Option<String>,
     /// The client ID (`iss` and `client_id`).
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub client_id: String,
-    /// The authorization server's issuer identifier (`aud`).
-    #[arg(long)]
+    /// The authorization server's issuer identifier (`aud`; also the `aud` of the PAR
+    /// client assertion).
+    #[arg(long, value_name = "URL")]
     pub issuer: String,
     /// `redirect_uri`.
-    #[arg(long)]
+    #[arg(long, value_name = "URL")]
     pub redirect_uri: String,
     /// `scope`, space-separated.
     #[arg(long)]
@@ -59,25 +61,32 @@ pub(crate) struct JarArgs {
     #[arg(long)]
     pub pkce: bool,
     /// Request object lifetime (at most 1h).
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub ttl: Duration,
-    /// The authorization endpoint: print the URL with `request=<jwt>`.
-    #[arg(long)]
+    /// The authorization endpoint: print the URL with `request=<jwt>` (with
+    /// `request_uri=...` instead when --par-endpoint is given).
+    #[arg(long, value_name = "URL")]
     pub authorize_endpoint: Option<String>,
     /// The PAR endpoint: push the request object and print the `request_uri` it returns
     /// (and the URL with it when --authorize-endpoint is given too).
-    #[arg(long)]
+    #[arg(long, value_name = "URL")]
     pub par_endpoint: Option<String>,
-    /// PAR client authentication (default: private-key-jwt with --auth-key,
-    /// client-secret-basic with --client-secret-env, else none).
-    #[arg(long, value_enum, requires = "par_endpoint")]
+    /// PAR client authentication (default: client-secret-basic with --client-secret-env,
+    /// else private-key-jwt with --auth-key, else none).
+    #[arg(long, value_parser = AuthArg::parser("--auth-key"), requires = "par_endpoint")]
     pub auth: Option<AuthArg>,
     /// Key for private_key_jwt at the PAR endpoint (file or pkcs11: URI); a key pair other
     /// than the request object's, as Auth0 advises.
     #[arg(long, value_name = "KEY", requires = "par_endpoint")]
     pub auth_key: Option<String>,
-    /// Algorithm of --auth-key (default: from the key).
-    #[arg(long, value_enum, requires = "auth_key")]
+    /// Algorithm of --auth-key (default: from the key); any case.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        requires = "auth_key",
+        value_name = "ALG"
+    )]
     pub auth_alg: Option<AlgArg>,
     /// NAME of the environment variable holding the client secret for the PAR endpoint.
     #[arg(long, value_name = "VAR", requires = "par_endpoint")]

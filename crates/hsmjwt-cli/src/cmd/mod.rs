@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod bench;
+pub(crate) mod completions;
 pub(crate) mod credentials;
 mod decode;
 pub(crate) mod demo;
@@ -8,17 +9,21 @@ mod hsm;
 pub(crate) mod ims;
 pub(crate) mod jar;
 mod keygen;
+pub(crate) mod man;
 pub(crate) mod oauth;
 mod pubkey;
 pub(crate) mod service_token;
 mod sign;
+mod signals;
 mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use hsmjwt::NumericDate;
 use hsmjwt::key::KeySource;
+use hsmjwt::soft::{Certificate, Validity};
 
 use crate::args::{Cli, Command};
 
@@ -38,6 +43,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::ServiceToken(a) => service_token::run(&a),
         Command::Jar(a) => jar::run(&a),
         Command::Credentials(c) => credentials::run(c),
+        Command::Completions(a) => completions::run(&a),
+        Command::Man(a) => man::run(&a),
     }
 }
 
@@ -57,6 +64,19 @@ pub(crate) fn out(text: &str) -> Result<()> {
 /// Prints JSON on stdout, pretty.
 pub(crate) fn out_json(value: &serde_json::Value) -> Result<()> {
     out(&serde_json::to_string_pretty(value)?)
+}
+
+/// Refuses a certificate that is expired or not yet valid at `now`, and warns on stderr
+/// within 30 days of its end: the `--cert` check of `sign` and `verify`.
+pub(crate) fn check_certificate(cert: &Certificate, now: NumericDate) -> Result<()> {
+    if let Validity::ExpiresSoon { days_left } = cert.check(now)? {
+        eprintln!(
+            "warning: certificate `{}` expires in {days_left} days ({}); renew it",
+            cert.subject(),
+            cert.not_after_text()
+        );
+    }
+    Ok(())
 }
 
 /// Resolves a `--kid` argument: `thumbprint` means the RFC 7638 thumbprint of `jwk`.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand, ValueEnum};
 use hsmjwt::oauth::{ClientAuth, Grant, JwtBearerGrant, OAuthClient, TokenParams};
 use hsmjwt::{Algorithm, Signer};
@@ -22,14 +23,14 @@ pub(crate) enum OauthCommand {
     /// and the client authenticates only if --auth or --client-secret-env says so. Client
     /// secrets come from the environment variable named by --client-secret-env, never
     /// from the command line. Prints the access token on stdout.
-    ///
-    /// Examples:
-    ///   hsmjwt oauth token --token-endpoint https://as.example/token --client-id app \
-    ///       --key 'pkcs11:token=jwt;object=client-key' --scope 'read write'
-    ///   hsmjwt oauth token --token-endpoint https://as.example/token --client-id app \
-    ///       --key key.pem --grant jwt-bearer --subject user@example.com
-    ///   APP_SECRET=... hsmjwt oauth token --token-endpoint https://as.example/token \
-    ///       --client-id app --client-secret-env APP_SECRET --auth client-secret-post
+    #[command(after_help = "\
+Examples:
+  hsmjwt oauth token --token-endpoint https://as.example/token --client-id app \\
+      --key 'pkcs11:token=jwt;object=client-key' --scope 'read write'
+  hsmjwt oauth token --token-endpoint https://as.example/token --client-id app \\
+      --key key.pem --grant jwt-bearer --subject user@example.com
+  APP_SECRET=... hsmjwt oauth token --token-endpoint https://as.example/token \\
+      --client-id app --client-secret-env APP_SECRET --auth client-secret-post")]
     Token(OauthTokenArgs),
 }
 
@@ -45,7 +46,7 @@ pub(crate) enum GrantArg {
 /// Client authentication methods.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum AuthArg {
-    /// A client assertion signed with --key.
+    /// A client assertion signed with the client's key (see [`AuthArg::parser`]).
     PrivateKeyJwt,
     /// client_id and client_secret form fields.
     ClientSecretPost,
@@ -55,26 +56,42 @@ pub(crate) enum AuthArg {
     None,
 }
 
+impl AuthArg {
+    /// The parser of an `--auth` flag whose private_key_jwt key is given by `key_flag`
+    /// (`--key`, `--auth-key`): the possible values, that one's help naming the flag.
+    pub(crate) fn parser(key_flag: &'static str) -> impl TypedValueParser<Value = AuthArg> {
+        let values = AuthArg::value_variants().iter().filter_map(|v| {
+            let value = v.to_possible_value()?;
+            Some(if *v == AuthArg::PrivateKeyJwt {
+                value.help(format!("A client assertion signed with {key_flag}"))
+            } else {
+                value
+            })
+        });
+        PossibleValuesParser::new(values).try_map(|s| AuthArg::from_str(&s, false))
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct OauthTokenArgs {
     /// The token endpoint URL (https, or http to a loopback address).
     #[arg(long, value_name = "URL")]
     token_endpoint: String,
-    /// Client ID: the assertions' iss (and sub for private_key_jwt).
+    /// Client ID: `iss` of the assertions, and `sub` of the client assertion.
     #[arg(long, value_name = "ID")]
     client_id: String,
     /// Signing key (file or pkcs11: URI) for private_key_jwt or the JWT-bearer assertion.
     #[arg(long, value_name = "KEY")]
     key: Option<String>,
-    /// Algorithm of --key (default: RS256 for RSA, ES256/ES384 by curve).
-    #[arg(long, value_enum)]
+    /// Algorithm of --key (default: RS256 for RSA, ES256/ES384 by curve); any case.
+    #[arg(long, value_enum, ignore_case = true)]
     alg: Option<AlgArg>,
     /// NAME of the environment variable holding the client secret.
     #[arg(long, value_name = "VAR")]
     client_secret_env: Option<String>,
-    /// Client authentication (default: private-key-jwt with --key and the
-    /// client-credentials grant, client-secret-basic with --client-secret-env, else none).
-    #[arg(long, value_enum)]
+    /// Client authentication (default: client-secret-basic with --client-secret-env, else
+    /// private-key-jwt with --key and the client-credentials grant, else none).
+    #[arg(long, value_parser = AuthArg::parser("--key"))]
     auth: Option<AuthArg>,
     /// Grant type.
     #[arg(long, value_enum, default_value = "client-credentials")]
@@ -94,8 +111,9 @@ pub(crate) struct OauthTokenArgs {
     /// `sub` of the JWT-bearer assertion (default: the client id).
     #[arg(long)]
     subject: Option<String>,
-    /// Lifetime of the assertion (at most 1h).
-    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    /// Lifetime (`exp` - `iat`) of the client assertion and of the JWT-bearer assertion:
+    /// more than zero, at most 1h (RFC 7523 assertions are short-lived).
+    #[arg(long, default_value = "2m", value_parser = parse_lifetime, value_name = "DURATION")]
     lifetime: Duration,
     /// Time allowed to open each connection (TCP and TLS).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
@@ -108,6 +126,19 @@ pub(crate) struct OauthTokenArgs {
     /// scope, and whether a refresh_token or id_token came back (never their values).
     #[arg(long)]
     json: bool,
+}
+
+/// `--lifetime`: a duration within the client assertion profile's bounds (0, 1 h].
+fn parse_lifetime(s: &str) -> Result<Duration, String> {
+    use hsmjwt::core::profile::client_assertion::{MAX_LIFETIME, check_lifetime};
+    let lifetime = parse_duration(s)?;
+    check_lifetime(lifetime).map_err(|_| {
+        format!(
+            "an assertion lifetime must be more than 0 and at most {}",
+            humantime::format_duration(MAX_LIFETIME)
+        )
+    })?;
+    Ok(lifetime)
 }
 
 pub(crate) fn run(c: OauthCommand) -> Result<ExitCode> {
@@ -179,6 +210,11 @@ fn token(a: &OauthTokenArgs) -> Result<ExitCode> {
         a.client_secret_env.as_deref(),
         &audience,
     )?;
+    // --lifetime is the client assertion's too, not only the JWT-bearer grant's.
+    let auth = match auth {
+        pkj @ ClientAuth::PrivateKeyJwt { .. } => pkj.with_lifetime(a.lifetime)?,
+        other => other,
+    };
     if a.grant == GrantArg::ClientCredentials && matches!(auth, ClientAuth::None) {
         bail!(
             "the client-credentials grant needs client authentication: give --key or --client-secret-env VAR"

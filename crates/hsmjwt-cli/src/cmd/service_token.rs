@@ -27,7 +27,7 @@ pub(crate) struct ServiceTokenArgs {
     #[arg(long, default_value = DEFAULT_AUDIENCE)]
     pub aud: String,
     /// Lifetime (at most 24h).
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
     pub ttl: Duration,
     /// Header `kid` (required by Adobe Pass): a value, or `thumbprint`.
     #[arg(long, default_value = "thumbprint")]

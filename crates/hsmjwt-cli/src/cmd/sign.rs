@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use hsmjwt::core::with_key_id;
-use hsmjwt::soft::{Certificate, Validity, set_certificate_headers};
+use hsmjwt::soft::{Certificate, set_certificate_headers};
 use hsmjwt::{Algorithm, Claims, Header, NumericDate};
 
 use crate::args::SignArgs;
@@ -49,13 +49,7 @@ pub(crate) fn run(a: &SignArgs) -> Result<ExitCode> {
         let chain = Certificate::load_chain(path)?;
         let leaf = chain.first().context("no certificate")?;
         leaf.check_key(signer.public_key())?;
-        if let Validity::ExpiresSoon { days_left } = leaf.check(NumericDate::now())? {
-            eprintln!(
-                "warning: certificate `{}` expires in {days_left} days ({}); renew it",
-                leaf.subject(),
-                leaf.not_after_text()
-            );
-        }
+        super::check_certificate(leaf, NumericDate::now())?;
         set_certificate_headers(&mut header, &chain, a.x5c);
     }
     let token = match super::resolve_kid(a.kid.as_deref(), signer.public_key()) {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use hsmjwt::soft::{PublicKey, SoftVerifier, verifiers_from_jwks};
+use hsmjwt::soft::{Certificate, SoftVerifier, verifiers_from_jwks};
 use hsmjwt::{Algorithm, Jwks, NumericDate, Validation, Verifier};
 
 use crate::args::VerifyArgs;
@@ -12,6 +12,9 @@ use crate::input;
 pub(crate) fn run(a: &VerifyArgs) -> Result<ExitCode> {
     let token = input::token(a.token.as_deref())?;
     let alg = a.alg.map(Algorithm::from);
+    let now = a.now.map(NumericDate::from_unix);
+    // With --cert, the certificate whose thumbprints the token's header may name.
+    let mut certificate = None;
     let verifiers: Vec<SoftVerifier> = if let Some(path) = &a.jwks {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -23,8 +26,14 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<ExitCode> {
         }
         v
     } else if let Some(path) = &a.cert {
-        let key = PublicKey::load(path)?;
-        vec![SoftVerifier::from_jwk(&key.jwk(), alg)?]
+        let leaf = Certificate::load_chain(path)?
+            .into_iter()
+            .next()
+            .context("no certificate")?;
+        super::check_certificate(&leaf, now.unwrap_or_else(NumericDate::now))?;
+        let verifier = SoftVerifier::from_jwk(&leaf.public_key().jwk(), alg)?;
+        certificate = Some(leaf);
+        vec![verifier]
     } else {
         let key = a.key.as_deref().context("give --key, --jwks or --cert")?;
         let jwk = super::key_source(key)?.public_key()?;
@@ -49,11 +58,14 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<ExitCode> {
     if let Some(typ) = &a.typ {
         validation = validation.with_typ(typ.clone());
     }
-    if let Some(now) = a.now {
-        validation = validation.at(NumericDate::from_unix(now));
+    if let Some(now) = now {
+        validation = validation.at(now);
     }
     let keys = verifiers.iter().map(|v| v as &dyn Verifier);
     let verified = hsmjwt::decode_with_keys(&token, keys, &validation)?;
+    if let Some(certificate) = &certificate {
+        certificate.check_thumbprints(&verified.header)?;
+    }
     super::out_json(&serde_json::json!({
         "header": verified.header,
         "claims": verified.claims,

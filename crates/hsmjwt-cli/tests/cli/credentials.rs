@@ -1,23 +1,10 @@
 //! `hsmjwt credentials check` on AEM service credentials and Developer Console projects.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use crate::{Run, hsmjwt, json, p};
+use crate::{Run, hsmjwt, json, openssl, p};
 
 const SECRET: &str = "p8e-FAKE-check-secret-0042";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl")
-        .success();
-    assert!(ok, "openssl {args:?}");
-}
 
 /// An AEM service-credentials file as the Developer Console writes it: a PKCS#1 key and a
 /// certificate, both with CRLF line ends.

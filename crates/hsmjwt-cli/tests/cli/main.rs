@@ -8,6 +8,7 @@ mod files;
 mod hsm;
 mod ims;
 mod profiles;
+mod usage;
 
 use std::io::Write;
 use std::path::Path;
@@ -97,6 +98,19 @@ pub(crate) fn hsmjwt_softhsm(hsm: &SoftHsm, args: &[&str], pin: Option<&str>) ->
         .collect();
     env.extend(pin.map(|pin| ("HSMJWT_PIN", pin)));
     hsmjwt_with(args, None, &env)
+}
+
+/// Runs `openssl ARGS` in `dir`, which must succeed.
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed")
+        .success();
+    assert!(ok, "openssl {args:?}");
 }
 
 pub(crate) fn p(path: &Path) -> &str {

@@ -15,7 +15,7 @@ use crate::sign::Signer;
 use crate::time::NumericDate;
 use crate::validation::Validation;
 
-use super::{check_lifetime, new_jti, require};
+use super::{new_jti, require};
 
 /// `client_assertion_type` for `private_key_jwt`.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -28,6 +28,16 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(120);
 
 /// Longest assertion lifetime the builder accepts: 1 hour.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Checks an assertion lifetime against this profile's bounds: more than zero, at most
+/// [`MAX_LIFETIME`]. [`ClientAssertion::claims`] applies it; callers that take a lifetime
+/// from a user can apply it when they take it.
+///
+/// # Errors
+/// [`Error::Build`] naming the lifetime and the bound.
+pub fn check_lifetime(lifetime: Duration) -> Result<(), Error> {
+    super::check_lifetime("client assertion", lifetime, MAX_LIFETIME)
+}
 
 /// A client assertion to be minted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +88,7 @@ impl ClientAssertion {
         if let Some(sub) = &self.subject {
             require("subject", sub)?;
         }
-        check_lifetime("client assertion", self.lifetime, MAX_LIFETIME)?;
+        check_lifetime(self.lifetime)?;
         Ok(Claims::new()
             .with_issuer(self.client_id.clone())
             .with_subject(

@@ -98,6 +98,20 @@ impl SoftHsm {
     /// [`Error::Io`] when the executable's path is unknown, [`Error::Spawn`] when it cannot
     /// be run.
     pub fn rerun(&self, how: &Rerun) -> Result<ExitStatus, Error> {
+        let mut cmd = self.rerun_command(how)?;
+        cmd.status().map_err(|source| Error::Spawn {
+            program: cmd.get_program().to_string_lossy().into_owned(),
+            source,
+        })
+    }
+
+    /// The command [`rerun`](Self::rerun) runs, for a caller that spawns it itself (to
+    /// stop the child when it is interrupted, for example): this executable, as `how`
+    /// says, with [`env`](Self::env), the marker and stdin closed.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the executable's path is unknown.
+    pub fn rerun_command(&self, how: &Rerun) -> Result<Command, Error> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::io("find the path of", "this executable", e))?;
         let mut cmd = Command::new(&exe);
@@ -113,12 +127,8 @@ impl SoftHsm {
             };
         }
         cmd.env(CHILD_ENV, std::process::id().to_string())
-            .stdin(Stdio::null())
-            .status()
-            .map_err(|source| Error::Spawn {
-                program: exe.display().to_string(),
-                source,
-            })
+            .stdin(Stdio::null());
+        Ok(cmd)
     }
 
     /// [`rerun`](Self::rerun), then removes a temporary folder and exits this process with
