@@ -146,15 +146,7 @@ impl KeySource {
     /// As [`KeySource::open`].
     pub fn public_key(&self) -> Result<Jwk, KeyError> {
         match self {
-            KeySource::File(path) => {
-                let key = hsmjwt_soft::PublicKey::load(path)?;
-                // A public JWK's members other than the key material matter to verifiers.
-                let public_jwk = std::fs::read(path)
-                    .ok()
-                    .filter(|b| b.trim_ascii_start().starts_with(b"{"))
-                    .and_then(|b| Jwk::from_json(&b).ok());
-                Ok(public_jwk.unwrap_or_else(|| key.jwk()))
-            }
+            KeySource::File(path) => Ok(hsmjwt_soft::PublicKey::load_jwk(path)?.1),
             #[cfg(feature = "pkcs11")]
             KeySource::Pkcs11(_) => {
                 // The signer's JWK names the algorithm it was opened for; the key itself fits
@@ -195,6 +187,46 @@ mod tests {
             source.open_signer(Some(Algorithm::ES256)),
             Err(KeyError::Soft(_) | KeyError::Core(_))
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_public_key_file_is_read_once_and_with_a_bound() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let key = hsmjwt_soft::PrivateKey::generate(hsmjwt_soft::KeySpec::P256)?;
+        let jwk = key.public_jwk().with_kid("k1").with_alg(Algorithm::ES256);
+        // A pipe can be read only once: a second read would wait for a writer for ever, so
+        // the look-up runs on a thread the test gives up on.
+        let pipe = dir.path().join("jwk");
+        hsmjwt_testkit::fifo(&pipe, serde_json::to_vec(&jwk.to_map())?)?;
+        let source = KeySource::File(pipe);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(source.public_key().map_err(|e| e.to_string())));
+        let read = rx
+            .recv_timeout(std::time::Duration::from_secs(3))
+            .map_err(|_| "the key file was read twice (the second read waits for ever)")??;
+        assert_eq!(read, jwk, "the JWK file's own members are kept");
+
+        // One byte over the limit, from a pipe: refused, for the public key and the signer.
+        let limit = usize::try_from(hsmjwt_soft::MAX_KEY_FILE)?;
+        let over = |name: &str| -> Result<KeySource, hsmjwt_testkit::Error> {
+            let path = dir.path().join(name);
+            hsmjwt_testkit::fifo(&path, vec![b'x'; limit + 1])?;
+            Ok(KeySource::File(path))
+        };
+        let e = over("over-public")?.public_key();
+        assert!(
+            matches!(&e, Err(KeyError::Soft(hsmjwt_soft::Error::TooLarge { .. }))),
+            "{e:?}"
+        );
+        let e = over("over-private")?.open_signer(None).err();
+        assert!(
+            matches!(
+                &e,
+                Some(KeyError::Soft(hsmjwt_soft::Error::TooLarge { .. }))
+            ),
+            "{e:?}"
+        );
         Ok(())
     }
 }

@@ -93,6 +93,15 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The PIN file holds more than [`MAX_PIN_FILE`](crate::MAX_PIN_FILE) bytes; it was not
+    /// read past the limit.
+    #[error("PIN file `{}` is larger than the {} KiB limit for PIN files", path.display(), limit / 1024)]
+    PinFileTooLarge {
+        /// The PIN file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A [`PinSource::Callback`](crate::PinSource::Callback) failed.
     #[error("cannot get the PIN for token `{token}`")]
     PinCallback {

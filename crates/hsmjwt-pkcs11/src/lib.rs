@@ -39,7 +39,7 @@ mod pool;
 mod signer;
 pub mod uri;
 
-pub use access::{PinCallback, PinRequest, PinSource, TokenAccess};
+pub use access::{MAX_PIN_FILE, PinCallback, PinRequest, PinSource, TokenAccess};
 pub use context::shared_context;
 pub use error::{BoxError, Error, Result};
 pub use keygen::{KeyPairOptions, RSA_BITS, generate_key_pair, generate_key_pair_with};

@@ -229,8 +229,8 @@ pub struct KeyEntry {
 /// # Errors
 /// The module errors of [`Pkcs11Signer::open`](crate::Pkcs11Signer::open),
 /// [`Error::PinIncorrect`] and [`Error::PinLocked`] (the PIN is tried once),
-/// [`Error::PinSource`], [`Error::PinCallback`], and [`Error::Pkcs11`] when the library
-/// fails.
+/// [`Error::PinSource`], [`Error::PinFileTooLarge`], [`Error::PinCallback`], and
+/// [`Error::Pkcs11`] when the library fails.
 pub fn list(token_uri: Option<&Pkcs11Uri>, access: &TokenAccess) -> Result<Inventory> {
     let module_path = access.module_for(token_uri)?.to_owned();
     let module = context::shared_module(&module_path)?;

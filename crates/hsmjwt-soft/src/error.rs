@@ -24,6 +24,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file, or another input, holds more than the limit for its kind (see
+    /// [`crate::file`]); it was not read past the limit.
+    #[error("{name} is larger than the {} limit for {what}", crate::file::human_size(*limit))]
+    TooLarge {
+        /// The file's path, or the input's name ("stdin").
+        name: String,
+        /// The limit, in bytes.
+        limit: u64,
+        /// What was being read, in the plural ("key files").
+        what: &'static str,
+    },
     /// A key file exists and overwriting it was not allowed.
     #[error("{} already exists; refusing to overwrite it", path.display())]
     AlreadyExists {
@@ -243,7 +254,10 @@ impl Error {
     /// Wraps an error about a file's content with the file's path.
     pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
         match self {
-            e @ (Error::Io { .. } | Error::Load { .. } | Error::AlreadyExists { .. }) => e,
+            e @ (Error::Io { .. }
+            | Error::TooLarge { .. }
+            | Error::Load { .. }
+            | Error::AlreadyExists { .. }) => e,
             other => Error::Load {
                 path: path.to_owned(),
                 source: Box::new(other),

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use hsmjwt::soft::{PublicKey, SoftVerifier, verifiers_from_jwks};
+use hsmjwt::soft::{MAX_JWKS_FILE, PublicKey, SoftVerifier, verifiers_from_jwks};
 use hsmjwt::{Algorithm, Jwks, NumericDate, Validation, Verifier};
 
 use crate::args::VerifyArgs;
@@ -13,8 +13,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<ExitCode> {
     let token = input::token(a.token.as_deref())?;
     let alg = a.alg.map(Algorithm::from);
     let verifiers: Vec<SoftVerifier> = if let Some(path) = &a.jwks {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = hsmjwt::soft::file::read_file(path, MAX_JWKS_FILE, "JWK Set files")?;
         let jwks =
             Jwks::from_json(&bytes).with_context(|| format!("invalid JWKS {}", path.display()))?;
         let v = verifiers_from_jwks(&jwks, alg)?;
