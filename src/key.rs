@@ -59,6 +59,19 @@ pub enum KeySource {
     Pkcs11(Box<hsmjwt_pkcs11::Pkcs11Uri>),
 }
 
+impl std::fmt::Display for KeySource {
+    /// The key's name as it may be printed: the file's path, or the URI with its
+    /// `pin-value` redacted (see [`hsmjwt_pkcs11::Pkcs11Uri`]'s `Display`). Print a key
+    /// this way, never as the user gave it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::File(path) => write!(f, "{}", path.display()),
+            #[cfg(feature = "pkcs11")]
+            KeySource::Pkcs11(uri) => write!(f, "{uri}"),
+        }
+    }
+}
+
 impl FromStr for KeySource {
     type Err = KeyError;
 
@@ -187,6 +200,22 @@ mod tests {
             source.open_signer(Some(Algorithm::ES256)),
             Err(KeyError::Soft(_) | KeyError::Core(_))
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn printing_a_key_source_never_shows_a_pin() -> Result<(), KeyError> {
+        let file: KeySource = "keys/signer.pem".parse()?;
+        assert_eq!(file.to_string(), "keys/signer.pem");
+        #[cfg(feature = "pkcs11")]
+        {
+            let uri: KeySource =
+                "pkcs11:token=t;object=k?pin-value=pin-4711-secret&module-path=/m.so".parse()?;
+            let shown = uri.to_string();
+            assert!(!shown.contains("4711"), "{shown}");
+            assert!(shown.contains("pin-value=<redacted>"), "{shown}");
+            assert!(!format!("{uri:?}").contains("4711"));
+        }
         Ok(())
     }
 

@@ -198,7 +198,7 @@ fn read_pin_file(path: &Path) -> Result<SecretString> {
 fn warn_if_others_may_read(path: &Path, file: &std::fs::File) {
     if let Some(mode) = loose_mode(file) {
         tracing::warn!(
-            "PIN file {} may be read by other users (mode {mode:04o}); restrict it with `chmod 600 {}`",
+            "PIN file `{}` may be read by other users (mode {mode:04o}); restrict it with `chmod 600 {}`",
             path.display(),
             path.display()
         );

@@ -4,7 +4,9 @@
 //! fixture), removed when it ends. Without SoftHSM2 the tests print a skip line, unless
 //! `CI` or `HSMJWT_REQUIRE_SOFTHSM=1` is set: then they fail.
 
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
+use std::path::PathBuf;
+
+use hsmjwt_testkit::softhsm::{self, Builder, Login, PIN, SoftHsm};
 
 use crate::hsmjwt_softhsm as run;
 use crate::{hsmjwt_with, json, p};
@@ -21,6 +23,68 @@ fn fixture() -> Option<SoftHsm> {
         .build()
         .unwrap();
     Some(hsm)
+}
+
+/// Makes an RSA key and a self-signed certificate for it with `openssl`, in the fixture's
+/// folder, and writes the private key, the public key and the certificate to `token` as
+/// objects labelled `label` with id `id` (hex), as `pkcs11-tool --write-object` does;
+/// returns the certificate file (PEM).
+pub(crate) fn import_key_with_certificate(
+    hsm: &SoftHsm,
+    token: &str,
+    label: &str,
+    id: &str,
+) -> PathBuf {
+    let file = |what: &str| hsm.root().join(format!("{label}-{what}.pem"));
+    let (key, public, cert) = (file("key"), file("public"), file("cert"));
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        p(&key),
+    ]);
+    openssl(&["pkey", "-in", p(&key), "-pubout", "-out", p(&public)]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-key",
+        p(&key),
+        "-out",
+        p(&cert),
+        "-subj",
+        "/CN=hsmjwt test",
+        "-days",
+        "30",
+    ]);
+    for (path, kind) in [(&key, "privkey"), (&public, "pubkey"), (&cert, "cert")] {
+        hsm.pkcs11_tool(
+            token,
+            Login::User,
+            &[
+                "--write-object",
+                p(path),
+                "--type",
+                kind,
+                "--id",
+                id,
+                "--label",
+                label,
+            ],
+        )
+        .unwrap();
+    }
+    std::fs::remove_file(&key).unwrap();
+    cert
 }
 
 fn uri(object: &str) -> String {

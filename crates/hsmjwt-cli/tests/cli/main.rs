@@ -9,6 +9,7 @@ mod hsm;
 mod ims;
 mod limits;
 mod profiles;
+mod secrets;
 
 use std::io::Write;
 use std::path::Path;
