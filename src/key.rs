@@ -152,23 +152,23 @@ impl KeySource {
 
     /// The public key, as a JWK. A file may hold a private key, a public key, a certificate
     /// or a JWK; a public JWK file keeps its `kid`, `alg`, `use` and `key_ops` (so `alg` pins
-    /// the verification algorithm), anything else gives a JWK without them. An HSM key is
-    /// opened (which may need the PIN) and its JWK returned without `kid` and `alg`.
+    /// the verification algorithm), anything else gives a JWK without them.
+    ///
+    /// An HSM key is read by [`hsmjwt_pkcs11::public_key`] through [`env_access`], as a JWK
+    /// with only its key material: a `type=public` or `type=cert` URI (as `hsmjwt hsm list`
+    /// prints them) reads the public key object, or the certificate object with its id,
+    /// without a PIN; `type=private` logs in (the PIN from the URI, `$HSMJWT_PIN` or a
+    /// prompt); a URI without a type logs in only when a PIN is at hand without asking (the
+    /// URI's, or `$HSMJWT_PIN`), else reads the public objects. Nobody is prompted for a PIN
+    /// to read a public key.
     ///
     /// # Errors
-    /// As [`KeySource::open`].
+    /// As [`KeySource::open`], and [`hsmjwt_pkcs11::public_key`]'s.
     pub fn public_key(&self) -> Result<Jwk, KeyError> {
         match self {
             KeySource::File(path) => Ok(hsmjwt_soft::PublicKey::load_jwk(path)?.1),
             #[cfg(feature = "pkcs11")]
-            KeySource::Pkcs11(_) => {
-                // The signer's JWK names the algorithm it was opened for; the key itself fits
-                // several, so neither `alg` nor `kid` belongs to it.
-                let mut jwk = self.open_signer(None)?.public_key().clone();
-                jwk.kid = None;
-                jwk.alg = None;
-                Ok(jwk)
-            }
+            KeySource::Pkcs11(uri) => Ok(hsmjwt_pkcs11::public_key(uri, &env_access())?),
         }
     }
 }
@@ -347,8 +347,13 @@ mod pkcs11 {
 
     /// Lists the slots, tokens and keys of a module (see [`hsmjwt_pkcs11::list`]), reached
     /// through [`env_access`]. `module`, when given, comes before the token URI's
-    /// `module-path` and `$PKCS11_MODULE`. The notes on tokens not logged in say how to give
-    /// a PIN here (the URI's `pin-source`, or `$HSMJWT_PIN`).
+    /// `module-path` and `$PKCS11_MODULE`.
+    ///
+    /// It logs in with the token URI's PIN, else `$HSMJWT_PIN`, else (with a token URI
+    /// only) a prompt on a terminal. Without a token URI, `$HSMJWT_PIN` serves only a
+    /// module's only token: one PIN is never tried on several tokens, where a wrong PIN
+    /// counts towards locking each. The notes on tokens not logged in say how to give a
+    /// PIN here (the URI's `pin-source`, or `$HSMJWT_PIN` and the token named).
     ///
     /// # Errors
     /// [`KeyError::Pkcs11`] with the library's error (no module, a wrong PIN, a failing

@@ -149,18 +149,20 @@ pub enum Error {
     /// No key matches the URI on the token.
     #[error("no {what} matches {searched} on token `{token}`")]
     KeyNotFound {
-        /// The kind of object searched for ("private key", "public key").
+        /// The kind of object searched for ("private key", "public key or certificate").
         what: &'static str,
         /// The token label.
         token: String,
         /// What was searched for, for example ``label `jwt-rsa`, id 01``.
         searched: String,
     },
-    /// More than one key matches the URI.
+    /// More than one key (or certificate) matches the URI.
     #[error(
-        "{count} private keys match {searched} on token `{token}`; add `object=` or `id=` to the URI"
+        "{count} {what} match {searched} on token `{token}`; add `object=` or `id=` to the URI"
     )]
     AmbiguousKey {
+        /// The kind of objects that match ("private keys", "public keys", "certificates").
+        what: &'static str,
         /// The token label.
         token: String,
         /// What was searched for.

@@ -13,7 +13,6 @@ use hsmjwt_emulator::authz::{
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Integration};
 use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 
-use crate::hsm::import_key_with_certificate;
 use crate::{Run, hsmjwt_with, p};
 
 /// The token's PIN, distinctive enough that no other output contains it by chance.
@@ -58,7 +57,9 @@ impl Setup {
             .pin(PIN)
             .build()
             .unwrap();
-        let cert = import_key_with_certificate(&hsm, TOKEN, "tool-rsa", "0a");
+        let cert = hsm
+            .import_key_with_certificate(TOKEN, "tool-rsa", "0a")
+            .unwrap();
         let setup = Setup {
             aem: hsm.root().join("aem.json"),
             console: hsm.root().join("console.json"),
