@@ -230,7 +230,9 @@ mod tests {
         hsmjwt_testkit::fifo(&pipe, serde_json::to_vec(&jwk.to_map())?)?;
         let source = KeySource::File(pipe);
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || tx.send(source.public_key().map_err(|e| e.to_string())));
+        std::thread::spawn(move || {
+            let _ = tx.send(source.public_key().map_err(|e| e.to_string()));
+        });
         let read = rx
             .recv_timeout(std::time::Duration::from_secs(3))
             .map_err(|_| "the key file was read twice (the second read waits for ever)")??;

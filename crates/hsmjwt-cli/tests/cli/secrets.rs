@@ -4,15 +4,14 @@
 //! endpoint nobody listens on), at the default log level, with `-vvv` and with
 //! `HSMJWT_LOG=debug`. The hints and warnings about PINs are checked here too.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use hsmjwt::ims::CredentialsFile;
 use hsmjwt_emulator::authz::{
     AuthorizationServer, AuthorizationServerConfig, RegisteredAuth, RegisteredClient,
 };
-use hsmjwt_emulator::{Emulator, EmulatorConfig, Integration};
 use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 
+use crate::ims::{CLIENT_ID, aem_json, console_json, emulator_for};
 use crate::{Run, hsmjwt_with, p};
 
 /// The token's PIN, distinctive enough that no other output contains it by chance.
@@ -24,9 +23,7 @@ const SECRET: &str = "client-secret-4711-xyz";
 /// The variable the commands read the client secret from.
 const SECRET_ENV: &str = "CLI_SECRETS_TEST_SECRET";
 const TOKEN: &str = "cli-secrets";
-const CLIENT_ID: &str = "cli-secrets-client";
 const S2S_ID: &str = "cli-secrets-s2s";
-const ORG: &str = "AAAABBBBCCCCDDDD00001111@AdobeOrg";
 
 /// The ways the commands run: the default log level, the most verbose flag, the variable.
 const LOG_LEVELS: [(&[&str], Option<&str>); 3] =
@@ -66,8 +63,8 @@ impl Setup {
             hsm,
         };
         let cert = std::fs::read_to_string(cert).unwrap();
-        std::fs::write(&setup.aem, aem_json(&cert)).unwrap();
-        std::fs::write(&setup.console, console_json()).unwrap();
+        std::fs::write(&setup.aem, aem_json(None, &cert, SECRET)).unwrap();
+        std::fs::write(&setup.console, console_json(S2S_ID, SECRET)).unwrap();
         Some(setup)
     }
 
@@ -103,6 +100,17 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// [`Setup::check`] with the text output and, for a success, with `--json` too (a
+    /// failure prints the same line either way).
+    fn check_text_and_json(&self, args: &[&str], expect: Expect) {
+        self.check(args, expect);
+        if expect == Expect::Success {
+            self.check(&[args, &["--json"]].concat(), expect);
+        }
+    }
+}
+
 impl Expect {
     /// Checks that `run` did as expected; a failure at the default log level is one line.
     fn check(self, run: Run, default_level: bool) {
@@ -134,39 +142,6 @@ fn key(pin: &str) -> String {
     format!("pkcs11:token={TOKEN};object=tool-rsa?pin-value={pin}")
 }
 
-fn aem_json(certificate_pem: &str) -> String {
-    serde_json::json!({"ok": true, "statusCode": 200, "integration": {
-        "imsEndpoint": "ims-na1.adobelogin.com",
-        "metascopes": "ent_aem_cloud_api",
-        "technicalAccount": {"clientId": CLIENT_ID, "clientSecret": SECRET},
-        "email": "cli@techacct.adobe.com",
-        "id": "EEEEFFFF0000111122223333@techacct.adobe.com",
-        "org": ORG,
-        "publicKey": certificate_pem,
-        "certificateExpirationDate": "2099-01-01T00:00:00.000Z",
-    }})
-    .to_string()
-}
-
-fn console_json() -> String {
-    serde_json::json!({"project": {
-        "name": "cli-secrets",
-        "org": {"ims_org_id": ORG},
-        "workspace": {"name": "Production", "details": {"credentials": [{
-            "name": "s2s",
-            "integration_type": "oauth_server_to_server",
-            "oauth_server_to_server": {
-                "client_id": S2S_ID,
-                "client_secrets": [SECRET],
-                "technical_account_id": "S2S@techacct.adobe.com",
-                "technical_account_email": "s2s@techacct.adobe.com",
-                "scopes": ["openid", "AdobeID"],
-            }
-        }]}}
-    }})
-    .to_string()
-}
-
 /// An http URL on a loopback port nobody listens on.
 fn unreachable_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -175,20 +150,11 @@ fn unreachable_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-fn emulator(aem: &Path, console: &Path) -> Emulator {
-    let mut config = EmulatorConfig::new();
-    for path in [aem, console] {
-        let file = CredentialsFile::load(path).unwrap();
-        config = config.with_integrations(Integration::from_credentials_file(&file).unwrap());
-    }
-    Emulator::start_background(config).unwrap()
-}
-
 #[test]
 fn no_command_prints_a_pin_or_a_client_secret() {
     let Some(s) = Setup::new() else { return };
     let (good, wrong) = (key(PIN), key(WRONG_PIN));
-    let emu = emulator(&s.aem, &s.console);
+    let emu = emulator_for(&[&s.aem, &s.console]);
     let ims_url = emu.base_url();
     let token_endpoint = emu.token_endpoint();
     let nowhere = unreachable_url();
@@ -223,8 +189,7 @@ fn no_command_prints_a_pin_or_a_client_secret() {
     }
     for (pin, expect) in [(PIN, Success), (WRONG_PIN, Failure)] {
         let uri = format!("pkcs11:token={TOKEN}?pin-value={pin}");
-        s.check(&["hsm", "list", "--token", &uri], expect);
-        s.check(&["hsm", "list", "--token", &uri, "--json"], expect);
+        s.check_text_and_json(&["hsm", "list", "--token", &uri], expect);
     }
 
     // Exchanges: ims jwt and credentials check (the secret in the file), ims token and
@@ -235,90 +200,58 @@ fn no_command_prints_a_pin_or_a_client_secret() {
         (&wrong, &ims_url, Failure),
         (&good, &nowhere, Failure),
     ] {
-        s.check(
-            &[
-                "ims",
-                "jwt",
-                "--credentials",
-                aem,
-                "--key",
-                k,
-                "--ims-url",
-                url,
-            ],
-            expect,
-        );
-        s.check(
-            &[
-                "ims",
-                "jwt",
-                "--credentials",
-                aem,
-                "--key",
-                k,
-                "--ims-url",
-                url,
-                "--json",
-            ],
-            expect,
-        );
-    }
-    s.check(
-        &["credentials", "check", "--credentials", aem, "--key", &good],
-        Success,
-    );
-    s.check(
-        &[
-            "credentials",
-            "check",
+        let args = [
+            "ims",
+            "jwt",
             "--credentials",
             aem,
             "--key",
-            &wrong,
-        ],
-        Problem,
-    );
-    let console = p(&s.console);
-    for (url, expect) in [(&ims_url, Success), (&nowhere, Failure)] {
+            k,
+            "--ims-url",
+            url,
+        ];
+        s.check_text_and_json(&args, expect);
+    }
+    for (k, expect) in [(&good, Success), (&wrong, Problem)] {
         s.check(
-            &["ims", "token", "--credentials", console, "--ims-url", url],
-            expect,
-        );
-        s.check(
-            &[
-                "ims",
-                "token",
-                "--client-id",
-                S2S_ID,
-                "--client-secret-env",
-                SECRET_ENV,
-                "--scopes",
-                "openid",
-                "--ims-url",
-                url,
-                "--json",
-            ],
+            &["credentials", "check", "--credentials", aem, "--key", k],
             expect,
         );
     }
+    let console = p(&s.console);
+    for (url, expect) in [(&ims_url, Success), (&nowhere, Failure)] {
+        let args = ["ims", "token", "--credentials", console, "--ims-url", url];
+        s.check(&args, expect);
+        let args = [
+            "ims",
+            "token",
+            "--client-id",
+            S2S_ID,
+            "--client-secret-env",
+            SECRET_ENV,
+            "--scopes",
+            "openid",
+            "--ims-url",
+            url,
+        ];
+        s.check_text_and_json(&args, expect);
+    }
+    let oauth = |endpoint: &str, client: &str| {
+        [
+            "oauth",
+            "token",
+            "--token-endpoint",
+            endpoint,
+            "--client-id",
+            client,
+        ]
+        .map(str::to_owned)
+    };
     for (endpoint, expect) in [(&token_endpoint, Success), (&nowhere_token, Failure)] {
         for auth in ["client-secret-post", "client-secret-basic"] {
-            s.check(
-                &[
-                    "oauth",
-                    "token",
-                    "--token-endpoint",
-                    endpoint,
-                    "--client-id",
-                    S2S_ID,
-                    "--client-secret-env",
-                    SECRET_ENV,
-                    "--auth",
-                    auth,
-                    "--json",
-                ],
-                expect,
-            );
+            let mut args = oauth(endpoint, S2S_ID).to_vec();
+            args.extend(["--client-secret-env", SECRET_ENV, "--auth", auth].map(str::to_owned));
+            s.check_text_and_json(&strs(&args), expect);
         }
     }
     for (k, endpoint, expect) in [
@@ -326,19 +259,9 @@ fn no_command_prints_a_pin_or_a_client_secret() {
         (&wrong, &token_endpoint, Failure),
         (&good, &nowhere_token, Failure),
     ] {
-        s.check(
-            &[
-                "oauth",
-                "token",
-                "--token-endpoint",
-                endpoint,
-                "--client-id",
-                CLIENT_ID,
-                "--key",
-                k,
-            ],
-            expect,
-        );
+        let mut args = oauth(endpoint, CLIENT_ID).to_vec();
+        args.extend(["--key", k].map(str::to_owned));
+        s.check(&strs(&args), expect);
     }
 
     // JAR: by value with the key; pushed with the client secret or with the key as the
