@@ -59,6 +59,19 @@ pub enum KeySource {
     Pkcs11(Box<hsmjwt_pkcs11::Pkcs11Uri>),
 }
 
+impl std::fmt::Display for KeySource {
+    /// The key's name as it may be printed: the file's path, or the URI with its
+    /// `pin-value` redacted (see [`hsmjwt_pkcs11::Pkcs11Uri`]'s `Display`). Print a key
+    /// this way, never as the user gave it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::File(path) => write!(f, "{}", path.display()),
+            #[cfg(feature = "pkcs11")]
+            KeySource::Pkcs11(uri) => write!(f, "{uri}"),
+        }
+    }
+}
+
 impl FromStr for KeySource {
     type Err = KeyError;
 
@@ -149,31 +162,23 @@ impl KeySource {
 
     /// The public key, as a JWK. A file may hold a private key, a public key, a certificate
     /// or a JWK; a public JWK file keeps its `kid`, `alg`, `use` and `key_ops` (so `alg` pins
-    /// the verification algorithm), anything else gives a JWK without them. An HSM key is
-    /// opened (which may need the PIN) and its JWK returned without `kid` and `alg`.
+    /// the verification algorithm), anything else gives a JWK without them.
+    ///
+    /// An HSM key is read by [`hsmjwt_pkcs11::public_key`] through [`env_access`], as a JWK
+    /// with only its key material: a `type=public` or `type=cert` URI (as `hsmjwt hsm list`
+    /// prints them) reads the public key object, or the certificate object with its id,
+    /// without a PIN; `type=private` logs in (the PIN from the URI, `$HSMJWT_PIN` or a
+    /// prompt); a URI without a type logs in only when a PIN is at hand without asking (the
+    /// URI's, or `$HSMJWT_PIN`), else reads the public objects. Nobody is prompted for a PIN
+    /// to read a public key.
     ///
     /// # Errors
-    /// As [`KeySource::open`].
+    /// As [`KeySource::open`], and [`hsmjwt_pkcs11::public_key`]'s.
     pub fn public_key(&self) -> Result<Jwk, KeyError> {
         match self {
-            KeySource::File(path) => {
-                let key = hsmjwt_soft::PublicKey::load(path)?;
-                // A public JWK's members other than the key material matter to verifiers.
-                let public_jwk = std::fs::read(path)
-                    .ok()
-                    .filter(|b| b.trim_ascii_start().starts_with(b"{"))
-                    .and_then(|b| Jwk::from_json(&b).ok());
-                Ok(public_jwk.unwrap_or_else(|| key.jwk()))
-            }
+            KeySource::File(path) => Ok(hsmjwt_soft::PublicKey::load_jwk(path)?.1),
             #[cfg(feature = "pkcs11")]
-            KeySource::Pkcs11(_) => {
-                // The signer's JWK names the algorithm it was opened for; the key itself fits
-                // several, so neither `alg` nor `kid` belongs to it.
-                let mut jwk = self.open_signer(None)?.public_key().clone();
-                jwk.kid = None;
-                jwk.alg = None;
-                Ok(jwk)
-            }
+            KeySource::Pkcs11(uri) => Ok(hsmjwt_pkcs11::public_key(uri, &env_access())?),
         }
     }
 }
@@ -232,6 +237,64 @@ mod tests {
             source.open_signer(Some(Algorithm::ES256)),
             Err(KeyError::Soft(_) | KeyError::Core(_))
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn printing_a_key_source_never_shows_a_pin() -> Result<(), KeyError> {
+        let file: KeySource = "keys/signer.pem".parse()?;
+        assert_eq!(file.to_string(), "keys/signer.pem");
+        #[cfg(feature = "pkcs11")]
+        {
+            let uri: KeySource =
+                "pkcs11:token=t;object=k?pin-value=pin-4711-secret&module-path=/m.so".parse()?;
+            let shown = uri.to_string();
+            assert!(!shown.contains("4711"), "{shown}");
+            assert!(shown.contains("pin-value=<redacted>"), "{shown}");
+            assert!(!format!("{uri:?}").contains("4711"));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_public_key_file_is_read_once_and_with_a_bound() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let key = hsmjwt_soft::PrivateKey::generate(hsmjwt_soft::KeySpec::P256)?;
+        let jwk = key.public_jwk().with_kid("k1").with_alg(Algorithm::ES256);
+        // A pipe can be read only once: a second read would wait for a writer for ever, so
+        // the look-up runs on a thread the test gives up on.
+        let pipe = dir.path().join("jwk");
+        hsmjwt_testkit::fifo(&pipe, serde_json::to_vec(&jwk.to_map())?)?;
+        let source = KeySource::File(pipe);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(source.public_key().map_err(|e| e.to_string()));
+        });
+        let read = rx
+            .recv_timeout(std::time::Duration::from_secs(3))
+            .map_err(|_| "the key file was read twice (the second read waits for ever)")??;
+        assert_eq!(read, jwk, "the JWK file's own members are kept");
+
+        // One byte over the limit, from a pipe: refused, for the public key and the signer.
+        let limit = usize::try_from(hsmjwt_soft::MAX_KEY_FILE)?;
+        let over = |name: &str| -> Result<KeySource, hsmjwt_testkit::Error> {
+            let path = dir.path().join(name);
+            hsmjwt_testkit::fifo(&path, vec![b'x'; limit + 1])?;
+            Ok(KeySource::File(path))
+        };
+        let e = over("over-public")?.public_key();
+        assert!(
+            matches!(&e, Err(KeyError::Soft(hsmjwt_soft::Error::TooLarge { .. }))),
+            "{e:?}"
+        );
+        let e = over("over-private")?.open_signer(None).err();
+        assert!(
+            matches!(
+                &e,
+                Some(KeyError::Soft(hsmjwt_soft::Error::TooLarge { .. }))
+            ),
+            "{e:?}"
+        );
         Ok(())
     }
 }
@@ -323,8 +386,13 @@ mod pkcs11 {
 
     /// Lists the slots, tokens and keys of a module (see [`hsmjwt_pkcs11::list`]), reached
     /// through [`env_access`]. `module`, when given, comes before the token URI's
-    /// `module-path` and `$PKCS11_MODULE`. The notes on tokens not logged in say how to give
-    /// a PIN here (the URI's `pin-source`, or `$HSMJWT_PIN`).
+    /// `module-path` and `$PKCS11_MODULE`.
+    ///
+    /// It logs in with the token URI's PIN, else `$HSMJWT_PIN`, else (with a token URI
+    /// only) a prompt on a terminal. Without a token URI, `$HSMJWT_PIN` serves only a
+    /// module's only token: one PIN is never tried on several tokens, where a wrong PIN
+    /// counts towards locking each. The notes on tokens not logged in say how to give a
+    /// PIN here (the URI's `pin-source`, or `$HSMJWT_PIN` and the token named).
     ///
     /// # Errors
     /// [`KeyError::Pkcs11`] with the library's error (no module, a wrong PIN, a failing

@@ -340,7 +340,10 @@ pub(crate) struct DecodeArgs {
 pub(crate) enum HsmCommand {
     /// List slots, tokens and (after login) key objects.
     ///
-    /// Logs in when a PIN is available ($HSMJWT_PIN, or the --token URI's pin-source).
+    /// Logs in to show private keys (and how each is protected) when a PIN is at hand: the
+    /// --token URI's pin-source, else $HSMJWT_PIN, else, with --token, a prompt on a
+    /// terminal. Without --token, $HSMJWT_PIN is used only when the module has one token:
+    /// one PIN is never tried on several tokens (a wrong PIN counts towards locking them).
     #[command(after_help = "\
 Example:
   PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so HSMJWT_PIN=1234 hsmjwt hsm list")]

@@ -1,31 +1,35 @@
-//! Reading tokens and JSON from arguments, files and stdin.
-
-use std::io::Read;
+//! Reading tokens and JSON from arguments, files and stdin, each with a size limit that
+//! holds while reading (a pipe or a device such as `/dev/zero` tells no size and may never
+//! end).
 
 use anyhow::{Context, Result, bail};
+use hsmjwt::core::validation::DEFAULT_MAX_TOKEN_SIZE;
 
-/// Largest input read from stdin or a file: tokens are limited to 64 KiB by default, so a
-/// few MiB is more than any honest input.
-const MAX_INPUT: u64 = 4 * 1024 * 1024;
+/// Largest token read from stdin or a file: the decoder's default limit (64 KiB) and 4 KiB
+/// of room for whitespace or a prefix around it.
+pub(crate) const MAX_TOKEN_INPUT: u64 = DEFAULT_MAX_TOKEN_SIZE as u64 + 4096;
 
-fn read_limited(mut reader: impl Read, what: &str) -> Result<String> {
-    let mut buf = String::new();
-    reader
-        .by_ref()
-        .take(MAX_INPUT + 1)
-        .read_to_string(&mut buf)
-        .with_context(|| format!("cannot read {what}"))?;
-    if buf.len() as u64 > MAX_INPUT {
-        bail!("{what} is larger than {MAX_INPUT} bytes");
-    }
-    Ok(buf)
+/// Largest JSON text read from a file or stdin (`--claims @FILE`, `--claims -`): 1 MiB.
+pub(crate) const MAX_JSON_INPUT: u64 = 1 << 20;
+
+/// Reads `reader` (named `name` in messages) to its end as UTF-8 text of at most `limit`
+/// bytes; `what` says what it is, in the plural, for the message when it is larger.
+pub(crate) fn read_text(
+    reader: impl std::io::Read,
+    name: &str,
+    limit: u64,
+    what: &'static str,
+) -> Result<String> {
+    let bytes = hsmjwt::soft::file::read_limited(reader, name, limit, what)?;
+    let text = std::str::from_utf8(&bytes).with_context(|| format!("{name} is not UTF-8"))?;
+    Ok(text.to_owned())
 }
 
 /// The token from the argument, or from stdin when absent or `-`, without surrounding
 /// whitespace.
 pub(crate) fn token(arg: Option<&str>) -> Result<String> {
     let raw = match arg {
-        Some("-") | None => read_limited(std::io::stdin().lock(), "token from stdin")?,
+        Some("-") | None => read_text(std::io::stdin().lock(), "stdin", MAX_TOKEN_INPUT, "tokens")?,
         Some(t) => t.to_owned(),
     };
     let token = raw.trim_matches(|c: char| c.is_ascii_whitespace());
@@ -35,14 +39,15 @@ pub(crate) fn token(arg: Option<&str>) -> Result<String> {
     Ok(token.to_owned())
 }
 
-/// A JSON text from an inline value, `@FILE`, or `-` for stdin.
-pub(crate) fn json_arg(arg: &str, what: &str) -> Result<String> {
+/// A JSON text from an inline value, `@FILE`, or `-` for stdin; `what` names it in the
+/// plural ("claims").
+pub(crate) fn json_arg(arg: &str, what: &'static str) -> Result<String> {
     if arg == "-" {
-        read_limited(std::io::stdin().lock(), &format!("{what} from stdin"))
+        read_text(std::io::stdin().lock(), "stdin", MAX_JSON_INPUT, what)
     } else if let Some(path) = arg.strip_prefix('@') {
         let file =
             std::fs::File::open(path).with_context(|| format!("cannot open {what} file {path}"))?;
-        read_limited(file, &format!("{what} file {path}"))
+        read_text(file, path, MAX_JSON_INPUT, what)
     } else {
         Ok(arg.to_owned())
     }

@@ -6,6 +6,7 @@
 //! `key` module does, for the `hsmjwt` command).
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -159,17 +160,66 @@ impl TokenAccess {
     }
 }
 
-/// The PIN in a file, without one trailing `\n` or `\r\n`.
+/// Largest PIN file read: 4 KiB (a PIN is a few bytes; a longer file is not a PIN file). The
+/// bound holds while reading, so a pipe or a device such as `/dev/zero` cannot make the
+/// library read more.
+pub const MAX_PIN_FILE: u64 = 4096;
+
+/// The PIN in a file of at most [`MAX_PIN_FILE`] bytes, without one trailing `\n` or
+/// `\r\n`. A regular file that others may read or write draws a warning.
 fn read_pin_file(path: &Path) -> Result<SecretString> {
     let fail = |source: BoxError| Error::PinSource {
         path: path.to_owned(),
         source,
     };
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| fail(Box::new(e)))?);
+    let file = std::fs::File::open(path).map_err(|e| fail(Box::new(e)))?;
+    warn_if_others_may_read(path, &file);
+    // Room for one byte past the limit, so the buffer never grows (a grown buffer would
+    // leave an unwiped copy of the PIN behind).
+    let room = usize::try_from(MAX_PIN_FILE + 1).unwrap_or(usize::MAX);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(room));
+    file.take(MAX_PIN_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(Box::new(e)))?;
+    if bytes.len() as u64 > MAX_PIN_FILE {
+        return Err(Error::PinFileTooLarge {
+            path: path.to_owned(),
+            limit: MAX_PIN_FILE,
+        });
+    }
     let text = std::str::from_utf8(&bytes).map_err(|e| fail(Box::new(e)))?;
     let pin = text.strip_suffix('\n').unwrap_or(text);
     let pin = pin.strip_suffix('\r').unwrap_or(pin);
     Ok(SecretString::from(pin))
+}
+
+/// Warns (through `tracing`) when the PIN file is a regular file that users other than its
+/// owner may read or write.
+fn warn_if_others_may_read(path: &Path, file: &std::fs::File) {
+    if let Some(mode) = loose_mode(file) {
+        tracing::warn!(
+            "PIN file `{}` may be read by other users (mode {mode:04o}); restrict it with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+/// The permission bits of a regular file that users other than its owner may access
+/// (`mode & 0o077` set); `None` for a private file, a pipe or a device, and off Unix.
+fn loose_mode(file: &std::fs::File) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = file.metadata().ok()?;
+        let mode = meta.permissions().mode() & 0o7777;
+        (meta.is_file() && mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        None
+    }
 }
 
 #[cfg(test)]
@@ -268,6 +318,63 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn pin_files_are_read_with_a_bound_even_from_a_pipe() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let pin_of = |path: &Path| {
+            TokenAccess::new()
+                .with_pin_source(PinSource::file(path))
+                .pin_for(&Pkcs11Uri::new(), "t", true)
+                .map(exposed)
+        };
+        let limit = usize::try_from(MAX_PIN_FILE)?;
+        // Exactly the limit (a trailing newline included) is a PIN.
+        let exact = dir.path().join("exact");
+        hsmjwt_testkit::fifo(&exact, [vec![b'7'; limit - 1], b"\n".to_vec()].concat())?;
+        assert_eq!(pin_of(&exact)?.map(|p| p.len()), Some(limit - 1));
+        // One byte more is refused, naming the file and the limit, from a pipe or a file.
+        let over = dir.path().join("over");
+        hsmjwt_testkit::fifo(&over, vec![b'7'; limit + 1])?;
+        let regular = dir.path().join("regular");
+        std::fs::write(&regular, vec![b'7'; limit + 100])?;
+        for path in [over, regular] {
+            match pin_of(&path) {
+                Err(e @ Error::PinFileTooLarge { .. }) => assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "PIN file `{}` is larger than the 4 KiB limit for PIN files",
+                        path.display()
+                    )
+                ),
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pin_files_others_may_read_are_told_apart() -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("pin");
+        std::fs::write(&path, "1234")?;
+        for (mode, loose) in [
+            (0o600, None),
+            (0o400, None),
+            (0o644, Some(0o644)),
+            (0o640, Some(0o640)),
+            (0o602, Some(0o602)),
+        ] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+            assert_eq!(loose_mode(&std::fs::File::open(&path)?), loose, "{mode:o}");
+        }
+        // Devices and pipes are not PIN files someone forgot to protect.
+        assert_eq!(loose_mode(&std::fs::File::open("/dev/null")?), None);
+        Ok(())
     }
 
     #[test]

@@ -93,6 +93,15 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The PIN file holds more than [`MAX_PIN_FILE`](crate::MAX_PIN_FILE) bytes; it was not
+    /// read past the limit.
+    #[error("PIN file `{}` is larger than the {} KiB limit for PIN files", path.display(), limit / 1024)]
+    PinFileTooLarge {
+        /// The PIN file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A [`PinSource::Callback`](crate::PinSource::Callback) failed.
     #[error("cannot get the PIN for token `{token}`")]
     PinCallback {
@@ -140,18 +149,20 @@ pub enum Error {
     /// No key matches the URI on the token.
     #[error("no {what} matches {searched} on token `{token}`")]
     KeyNotFound {
-        /// The kind of object searched for ("private key", "public key").
+        /// The kind of object searched for ("private key", "public key or certificate").
         what: &'static str,
         /// The token label.
         token: String,
         /// What was searched for, for example ``label `jwt-rsa`, id 01``.
         searched: String,
     },
-    /// More than one key matches the URI.
+    /// More than one key (or certificate) matches the URI.
     #[error(
-        "{count} private keys match {searched} on token `{token}`; add `object=` or `id=` to the URI"
+        "{count} {what} match {searched} on token `{token}`; add `object=` or `id=` to the URI"
     )]
     AmbiguousKey {
+        /// The kind of objects that match ("private keys", "public keys", "certificates").
+        what: &'static str,
         /// The token label.
         token: String,
         /// What was searched for.

@@ -82,6 +82,7 @@ pub(crate) fn find_private_key(
             searched: uri.describe_object(),
         }),
         many => Err(Error::AmbiguousKey {
+            what: "private keys",
             token: token.to_owned(),
             searched: uri.describe_object(),
             count: many.len(),

@@ -2,8 +2,9 @@
 //!
 //! Keys are named by RFC 7512 PKCS#11 URIs ([`Pkcs11Uri`]). A [`Pkcs11Signer`] implements
 //! [`hsmjwt_core::Signer`] (and the RustCrypto [`signature::Signer`]) for RS256/384/512,
-//! PS256/384/512, ES256 and ES384; [`generate_key_pair`] makes keys inside the token and
-//! [`list`] shows what a module holds.
+//! PS256/384/512, ES256 and ES384; [`generate_key_pair`] makes keys inside the token,
+//! [`public_key`] reads a key's public half (without a PIN from a public key or certificate
+//! object) and [`list`] shows what a module holds.
 //!
 //! One PKCS#11 context per module is shared by the whole process (see [`shared_context`]);
 //! each signer keeps a pool of sessions so that threads sign in parallel.
@@ -36,17 +37,19 @@ mod key;
 mod keygen;
 mod list;
 mod pool;
+mod public;
 mod signer;
 pub mod uri;
 
-pub use access::{PinCallback, PinRequest, PinSource, TokenAccess};
+pub use access::{MAX_PIN_FILE, PinCallback, PinRequest, PinSource, TokenAccess};
 pub use context::shared_context;
 pub use error::{BoxError, Error, Result};
 pub use keygen::{KeyPairOptions, RSA_BITS, generate_key_pair, generate_key_pair_with};
 pub use list::{
-    Inventory, KeyClass, KeyEntry, LibraryInfo, NotLoggedIn, SlotEntry, TokenEntry, TokenFlags,
-    list,
+    Inventory, KeyClass, KeyEntry, KeyProtection, LibraryInfo, NotLoggedIn, SlotEntry, TokenEntry,
+    TokenFlags, list,
 };
+pub use public::public_key;
 pub use signer::{Pkcs11Signer, Signature, SignerOptions};
 pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};
 

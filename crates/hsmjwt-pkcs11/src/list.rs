@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use cryptoki::context::Pkcs11;
-use cryptoki::object::{ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki::slot::{Slot, TokenInfo};
 use hsmjwt_core::{Algorithm, KeyKind};
@@ -214,6 +214,78 @@ pub struct KeyEntry {
     pub algorithms: Vec<Algorithm>,
     /// A URI naming the key.
     pub uri: String,
+    /// How a private key is protected; `None` for public keys.
+    pub protection: Option<KeyProtection>,
+}
+
+/// How a private key is protected, as the token tells it (each `None` when the token does
+/// not say). A key made inside the token and never exportable in plain is sensitive, not
+/// extractable, always sensitive, never extractable and local.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct KeyProtection {
+    /// `CKA_SENSITIVE`: the key's secret parts cannot be read out in plain.
+    pub sensitive: Option<bool>,
+    /// `CKA_EXTRACTABLE`: the key can be exported, wrapped by another key.
+    pub extractable: Option<bool>,
+    /// `CKA_ALWAYS_SENSITIVE`: the key has been sensitive since it was made.
+    pub always_sensitive: Option<bool>,
+    /// `CKA_NEVER_EXTRACTABLE`: the key has never been extractable.
+    pub never_extractable: Option<bool>,
+    /// `CKA_LOCAL`: the key was generated in the token, not imported.
+    pub local: Option<bool>,
+}
+
+impl KeyProtection {
+    /// Reads the protection attributes of a private key object.
+    fn read(session: &Session, token: &str, handle: ObjectHandle) -> Result<Self> {
+        let attrs = key::attributes(
+            session,
+            token,
+            handle,
+            &[
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+                AttributeType::AlwaysSensitive,
+                AttributeType::NeverExtractable,
+                AttributeType::Local,
+            ],
+        )?;
+        let mut p = KeyProtection::default();
+        for a in attrs {
+            match a {
+                Attribute::Sensitive(v) => p.sensitive = Some(v),
+                Attribute::Extractable(v) => p.extractable = Some(v),
+                Attribute::AlwaysSensitive(v) => p.always_sensitive = Some(v),
+                Attribute::NeverExtractable(v) => p.never_extractable = Some(v),
+                Attribute::Local(v) => p.local = Some(v),
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    /// The attributes the token told, in words ("sensitive", "not extractable", ...).
+    fn words(&self) -> Vec<&'static str> {
+        [
+            (self.sensitive, "sensitive", "not sensitive"),
+            (self.extractable, "extractable", "not extractable"),
+            (
+                self.always_sensitive,
+                "always sensitive",
+                "not always sensitive",
+            ),
+            (
+                self.never_extractable,
+                "never extractable",
+                "may have been extractable",
+            ),
+            (self.local, "generated in the token", "imported"),
+        ]
+        .into_iter()
+        .filter_map(|(value, yes, no)| value.map(|v| if v { yes } else { no }))
+        .collect()
+    }
 }
 
 /// Lists the slots, tokens and keys of a module.
@@ -229,8 +301,8 @@ pub struct KeyEntry {
 /// # Errors
 /// The module errors of [`Pkcs11Signer::open`](crate::Pkcs11Signer::open),
 /// [`Error::PinIncorrect`] and [`Error::PinLocked`] (the PIN is tried once),
-/// [`Error::PinSource`], [`Error::PinCallback`], and [`Error::Pkcs11`] when the library
-/// fails.
+/// [`Error::PinSource`], [`Error::PinFileTooLarge`], [`Error::PinCallback`], and
+/// [`Error::Pkcs11`] when the library fails.
 pub fn list(token_uri: Option<&Pkcs11Uri>, access: &TokenAccess) -> Result<Inventory> {
     let module_path = access.module_for(token_uri)?.to_owned();
     let module = context::shared_module(&module_path)?;
@@ -438,6 +510,10 @@ fn key_entry(
         curve,
         algorithms,
         uri: uri.to_string(),
+        protection: match class {
+            KeyClass::Private => Some(KeyProtection::read(session, token, handle)?),
+            KeyClass::Public => None,
+        },
     })
 }
 
@@ -526,6 +602,9 @@ impl fmt::Display for KeyEntry {
             size,
             algs
         )?;
+        if let Some(words) = self.protection.map(|p| p.words()).filter(|w| !w.is_empty()) {
+            writeln!(f, "      {}", words.join(", "))?;
+        }
         writeln!(f, "      {}", self.uri)
     }
 }

@@ -216,8 +216,8 @@ impl Pkcs11Signer {
     /// # Errors
     /// - [`Error::NoModule`], [`Error::ModuleNotFound`], [`Error::ModuleLoad`];
     /// - [`Error::TokenNotFound`], [`Error::AmbiguousToken`];
-    /// - [`Error::NoPin`], [`Error::PinSource`], [`Error::PinCallback`],
-    ///   [`Error::PinIncorrect`] (the PIN was tried once), [`Error::PinLocked`],
+    /// - [`Error::NoPin`], [`Error::PinSource`], [`Error::PinFileTooLarge`],
+    ///   [`Error::PinCallback`], [`Error::PinIncorrect`] (the PIN was tried once), [`Error::PinLocked`],
     ///   [`Error::Login`];
     /// - [`Error::KeyNotFound`], [`Error::AmbiguousKey`];
     /// - [`Error::UnsupportedKey`], [`Error::PublicKey`] (RSA under 2048 bits),

@@ -383,7 +383,14 @@ impl Spec {
     /// Parses a raw (percent-encoded) value of this attribute.
     fn decode(&self, raw: &str) -> Result<Value, Error> {
         let name = self.name;
-        let bytes = percent_decode(name, raw, self.part)?;
+        let bytes = percent_decode(name, raw, self.part).map_err(|e| match self.kind {
+            // A PIN's characters are not repeated, not even the one at fault.
+            Kind::Secret => Error::uri(
+                name,
+                "has a character that must be percent-encoded, or a bad percent-encoding",
+            ),
+            _ => e,
+        })?;
         let not_utf8 = || Error::uri(name, "is not UTF-8 after percent-decoding");
         match self.kind {
             Kind::Bytes => return Ok(Value::Bytes(bytes)),
@@ -1061,6 +1068,21 @@ mod tests {
         assert_ne!(with_pin, parse("pkcs11:?pin-value=1235")?);
         assert_eq!(with_pin, parse("pkcs11:?pin-value=12%334")?);
         Ok(())
+    }
+
+    #[test]
+    fn a_malformed_pin_value_is_not_repeated() {
+        for uri in [
+            "pkcs11:?pin-value=pin\"4711",
+            "pkcs11:?pin-value=pin%zz4711",
+        ] {
+            let e = parse(uri).err().map(|e| e.to_string()).unwrap_or_default();
+            assert_eq!(
+                e,
+                "invalid PKCS#11 URI: attribute `pin-value` has a character that must be \
+                 percent-encoded, or a bad percent-encoding"
+            );
+        }
     }
 
     #[test]

@@ -12,20 +12,6 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
-/// Reads a key or certificate file into a buffer that is wiped on drop.
-///
-/// # Errors
-/// [`Error::Io`] naming the file when it cannot be read.
-pub(crate) fn read_file(path: &std::path::Path) -> Result<Zeroizing<Vec<u8>>> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })
-}
-
 /// `rsaEncryption` (PKCS#1).
 pub(crate) const RSA_ENCRYPTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");

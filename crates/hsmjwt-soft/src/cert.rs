@@ -11,6 +11,7 @@ use hsmjwt_core::{HashAlg, Header, Jwk, NumericDate, b64};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::file::{MAX_CERTIFICATE_FILE, read_file};
 use crate::public::{PublicKey, load_certificate_chain, parse_certificate};
 
 /// Days before expiry from which [`Certificate::check`] reports
@@ -90,13 +91,14 @@ impl Certificate {
             .collect()
     }
 
-    /// Reads a chain from a file; see [`Certificate::chain_from_bytes`].
+    /// Reads a chain from a file of at most [`MAX_CERTIFICATE_FILE`] bytes; see
+    /// [`Certificate::chain_from_bytes`].
     ///
     /// # Errors
-    /// As [`Certificate::chain_from_bytes`], and when the file cannot be read; the error
-    /// names the file.
+    /// As [`Certificate::chain_from_bytes`]; [`Error::Io`] when the file cannot be read and
+    /// [`Error::TooLarge`] when it is larger than the limit. The error names the file.
     pub fn load_chain(path: &Path) -> Result<Vec<Certificate>> {
-        let bytes = crate::asn1::read_file(path)?;
+        let bytes = read_file(path, MAX_CERTIFICATE_FILE, "certificate files")?;
         Self::chain_from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 

@@ -24,6 +24,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file, or another input, holds more than the limit for its kind (see
+    /// [`crate::file`]); it was not read past the limit.
+    #[error("{name} is larger than the {} limit for {what}", crate::file::human_size(*limit))]
+    TooLarge {
+        /// The file's path, or the input's name ("stdin").
+        name: String,
+        /// The limit, in bytes.
+        limit: u64,
+        /// What was being read, in the plural ("key files").
+        what: &'static str,
+    },
     /// A key file exists and overwriting it was not allowed.
     #[error("{} already exists; refusing to overwrite it", path.display())]
     AlreadyExists {
@@ -268,6 +279,7 @@ impl Error {
     pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
         match self {
             e @ (Error::Io { .. }
+            | Error::TooLarge { .. }
             | Error::Load { .. }
             | Error::AlreadyExists { .. }
             | Error::NotRegularFile { .. }) => e,

@@ -5,6 +5,7 @@
 mod asn1;
 mod cert;
 mod error;
+pub mod file;
 mod private;
 mod public;
 mod signer;
@@ -12,6 +13,7 @@ mod verifier;
 
 pub use cert::{Certificate, EXPIRY_WARNING_DAYS, Validity, set_certificate_headers};
 pub use error::{Error, Result};
+pub use file::{MAX_CERTIFICATE_FILE, MAX_JWKS_FILE, MAX_KEY_FILE};
 pub use private::{KeySpec, PrivateKey};
 pub use public::{PublicKey, load_certificate_chain};
 pub use signer::SoftSigner;

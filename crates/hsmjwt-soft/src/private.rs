@@ -19,6 +19,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::asn1::{self, EC_PUBLIC_KEY, Encoding, RSA_ENCRYPTION};
 use crate::error::{Error, Result};
+use crate::file::{MAX_KEY_FILE, read_file};
 use crate::public::PublicKey;
 
 /// What kind of key to generate.
@@ -423,13 +424,15 @@ impl PrivateKey {
         }
     }
 
-    /// Reads and parses a private key file in any format [`PrivateKey::from_bytes`] accepts.
+    /// Reads and parses a private key file of at most [`MAX_KEY_FILE`] bytes, in any
+    /// format [`PrivateKey::from_bytes`] accepts.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; otherwise [`Error::Load`] naming the file,
-    /// with the parse error as its source.
+    /// [`Error::Io`] when the file cannot be read, [`Error::TooLarge`] when it is larger
+    /// than the limit; otherwise [`Error::Load`] naming the file, with the parse error as
+    /// its source.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = asn1::read_file(path)?;
+        let bytes = read_file(path, MAX_KEY_FILE, "key files")?;
         Self::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 

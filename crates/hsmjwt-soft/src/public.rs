@@ -11,6 +11,7 @@ use hsmjwt_core::{Curve, Jwk, PublicKeyParams};
 
 use crate::asn1::{self, Encoding};
 use crate::error::{Error, Result};
+use crate::file::{MAX_KEY_FILE, read_file};
 use crate::private::{PrivateKey, WipeOnDrop};
 
 /// A public key for signature verification: RSA (2048 to 8192 bits) or EC on P-256 or
@@ -158,13 +159,18 @@ impl PublicKey {
     /// As [`PublicKey::from_pem`], [`PublicKey::from_der`], [`Jwk::from_json`] or
     /// [`PrivateKey::from_jwk`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::parse(bytes).map(|(key, _)| key)
+    }
+
+    /// As [`PublicKey::from_bytes`], with the JWK itself when `bytes` are a public JWK.
+    fn parse(bytes: &[u8]) -> Result<(Self, Option<Jwk>)> {
         match asn1::encoding(bytes)? {
-            Encoding::Pem(text) => Self::from_pem(text),
+            Encoding::Pem(text) => Ok((Self::from_pem(text)?, None)),
             Encoding::Json => {
                 let map = WipeOnDrop(hsmjwt_core::json::parse_object(bytes, "JWK")?);
                 if map.0.contains_key("d") {
                     drop(map);
-                    return Ok(PrivateKey::from_jwk(bytes)?.public_key().clone());
+                    return Ok((PrivateKey::from_jwk(bytes)?.public_key().clone(), None));
                 }
                 let map = &map.0;
                 if map.contains_key("keys") {
@@ -172,20 +178,36 @@ impl PublicKey {
                         "a JWK Set was given where a single JWK is expected".to_owned(),
                     ));
                 }
-                Self::from_jwk(&Jwk::from_map(map)?)
+                let jwk = Jwk::from_map(map)?;
+                Ok((Self::from_jwk(&jwk)?, Some(jwk)))
             }
-            Encoding::Der => Self::from_der(bytes),
+            Encoding::Der => Ok((Self::from_der(bytes)?, None)),
         }
     }
 
-    /// Reads and parses a public key file in any format [`PublicKey::from_bytes`] accepts.
+    /// Reads and parses a public key file of at most [`MAX_KEY_FILE`] bytes, in any
+    /// format [`PublicKey::from_bytes`] accepts.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; otherwise [`Error::Load`] naming the file,
-    /// with the parse error as its source.
+    /// [`Error::Io`] when the file cannot be read, [`Error::TooLarge`] when it is larger
+    /// than the limit; otherwise [`Error::Load`] naming the file, with the parse error as
+    /// its source.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = asn1::read_file(path)?;
-        Self::from_bytes(&bytes).map_err(|e| e.in_file(path))
+        Self::load_jwk(path).map(|(key, _)| key)
+    }
+
+    /// As [`PublicKey::load`], with the file's JWK: a public JWK file's own, which keeps its
+    /// `kid`, `alg`, `use` and `key_ops` (they matter to verifiers: `alg` pins the
+    /// algorithm), or for any other file (PEM, DER, a certificate, a private JWK) the key's
+    /// bare JWK. The file is read once.
+    ///
+    /// # Errors
+    /// As [`PublicKey::load`].
+    pub fn load_jwk(path: &Path) -> Result<(Self, Jwk)> {
+        let bytes = read_file(path, MAX_KEY_FILE, "key files")?;
+        let (key, jwk) = Self::parse(&bytes).map_err(|e| e.in_file(path))?;
+        let jwk = jwk.unwrap_or_else(|| key.jwk());
+        Ok((key, jwk))
     }
 
     /// The key material.

@@ -6,7 +6,9 @@
 //! - [`close_all_sessions`]: the PKCS#11 call `C_CloseAllSessions`, which the safe `cryptoki`
 //!   API does not offer, for tests that break a token's state under a signer;
 //! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
-//!   the key bits of a SubjectPublicKeyInfo), for interoperability tests and benchmarks.
+//!   the key bits of a SubjectPublicKeyInfo), for interoperability tests and benchmarks;
+//! - [`fifo`]: a named pipe that feeds given bytes to a reader, for tests of code that must
+//!   bound what it reads (a FIFO's metadata tells no size).
 //!
 //! The one module with `unsafe` code is `ffi` (private, behind [`close_all_sessions`]); the
 //! rest of the crate denies it.
@@ -17,9 +19,13 @@ pub mod der;
 mod error;
 #[allow(unsafe_code)]
 mod ffi;
+#[cfg(unix)]
+mod fifo;
 pub mod softhsm;
 
 pub use error::{BoxError, Error};
+#[cfg(unix)]
+pub use fifo::fifo;
 /// The PINs are [`secrecy::SecretString`]s.
 pub use secrecy;
 

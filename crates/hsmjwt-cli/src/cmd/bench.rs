@@ -59,17 +59,18 @@ pub(crate) fn run(a: &BenchArgs) -> Result<ExitCode> {
         pool_size: Some(a.threads),
         ..OpenOptions::default()
     };
-    let signer = super::key_source(&a.key)?
+    let source = super::key_source(&a.key)?;
+    let signer = source
         .open(&open)
-        .with_context(|| format!("cannot open {}", a.key))?;
+        .with_context(|| format!("cannot open {source}"))?;
     let alg = signer.algorithm();
     let options = BenchOptions::new()
         .with_threads(a.threads)
         .with_duration(Duration::from_secs_f64(a.seconds));
     if !a.json {
         eprintln!(
-            "minting {alg} tokens with {} for {}s on {} thread(s)...",
-            a.key, a.seconds, a.threads
+            "minting {alg} tokens with {source} for {}s on {} thread(s)...",
+            a.seconds, a.threads
         );
     }
     let stats = hsmjwt::bench::run(&signer, &Header::jwt(alg), &claims(), &options)?;

@@ -48,7 +48,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Parses a KEY argument (file path or pkcs11: URI).
+/// Parses a KEY argument (file path or pkcs11: URI). Name the key in output through the
+/// `KeySource`'s `Display` (its `pin-value` redacted), never as the argument was given.
 pub(crate) fn key_source(arg: &str) -> Result<KeySource> {
     Ok(arg.parse::<KeySource>()?)
 }

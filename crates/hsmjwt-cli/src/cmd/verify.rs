@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use hsmjwt::soft::{Certificate, SoftVerifier, verifiers_from_jwks};
+use hsmjwt::soft::{Certificate, MAX_JWKS_FILE, SoftVerifier, verifiers_from_jwks};
 use hsmjwt::{Algorithm, Jwks, NumericDate, Validation, Verifier};
 
 use crate::args::VerifyArgs;
@@ -16,8 +16,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<ExitCode> {
     // With --cert, the certificate whose thumbprints the token's header may name.
     let mut certificate = None;
     let verifiers: Vec<SoftVerifier> = if let Some(path) = &a.jwks {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = hsmjwt::soft::file::read_file(path, MAX_JWKS_FILE, "JWK Set files")?;
         let jwks =
             Jwks::from_json(&bytes).with_context(|| format!("invalid JWKS {}", path.display()))?;
         let v = verifiers_from_jwks(&jwks, alg)?;

@@ -4,7 +4,7 @@
 //! fixture), removed when it ends. Without SoftHSM2 the tests print a skip line, unless
 //! `CI` or `HSMJWT_REQUIRE_SOFTHSM=1` is set: then they fail.
 
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, Login, PIN, SoftHsm};
 
 use crate::hsmjwt_softhsm as run;
 use crate::{hsmjwt_with, json, p};
@@ -212,4 +212,189 @@ fn hsm_errors_are_one_clear_line() {
     );
     let line = out.fails();
     assert!(line.contains("PKCS11_MODULE"), "{line}");
+}
+
+/// The keys `hsm list --json` shows on `token`.
+fn listed_keys(list: &serde_json::Value, token: &str) -> Vec<serde_json::Value> {
+    list["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["token"]["label"] == token)
+        .unwrap_or_else(|| panic!("{token} is listed: {list}"))["token"]["keys"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The listed key of `class` labelled `label`.
+fn listed<'a>(keys: &'a [serde_json::Value], label: &str, class: &str) -> &'a serde_json::Value {
+    keys.iter()
+        .find(|k| k["label"] == label && k["class"] == class)
+        .unwrap_or_else(|| panic!("{class} key {label} is listed: {keys:?}"))
+}
+
+#[test]
+fn a_verifying_host_reads_the_public_half_without_a_pin() {
+    let Some(hsm) = fixture() else { return };
+    let f = &hsm;
+    // An imported key whose public key object is gone, and its certificate (same id).
+    let cert = f
+        .import_key_with_certificate(TOKEN, "with-cert", "0c")
+        .unwrap();
+    f.pkcs11_tool(
+        TOKEN,
+        Login::User,
+        &["--delete-object", "--type", "pubkey", "--id", "0c"],
+    )
+    .unwrap();
+
+    // The URI `hsm list` prints for the public object; no PIN anywhere (the child runs
+    // without HSMJWT_PIN, and its stdin is no terminal).
+    let keys = listed_keys(&json(&run(f, &["hsm", "list", "--json"], None).ok()), TOKEN);
+    let public_uri = listed(&keys, "tool-rsa", "public")["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(public_uri.contains("type=public"), "{public_uri}");
+    let with_pin = run(f, &["pubkey", "--key", &uri("tool-rsa")], Some(PIN)).ok();
+    assert_eq!(
+        run(f, &["pubkey", "--key", &public_uri], None).ok(),
+        with_pin
+    );
+    // A URI without a type falls back to the public object when no PIN is given.
+    assert_eq!(
+        run(f, &["pubkey", "--key", &uri("tool-rsa")], None).ok(),
+        with_pin
+    );
+    // The private key itself needs the PIN, and nobody is asked.
+    let private = format!("{};type=private", uri("tool-rsa"));
+    let line = run(f, &["pubkey", "--key", &private], None).fails();
+    assert!(line.contains("no PIN for token"), "{line}");
+
+    // Signed by the HSM key (with the PIN), verified with the public object only.
+    let token = run(
+        f,
+        &["sign", "--key", &uri("tool-rsa"), "--aud", "you"],
+        Some(PIN),
+    )
+    .ok();
+    let out = run(
+        f,
+        &["verify", "--key", &public_uri, "--aud", "you", token.trim()],
+        None,
+    )
+    .ok();
+    assert_eq!(json(&out)["header"]["alg"], "RS256");
+
+    // Without a public key object, the certificate with the same id gives the key.
+    let from_cert = hsmjwt_with(&["pubkey", "--key", p(&cert)], None, &[]).ok();
+    for key in [
+        format!("{};type=public;id=%0c", uri("with-cert")),
+        format!("{};type=cert", uri("with-cert")),
+        uri("with-cert"),
+    ] {
+        assert_eq!(
+            run(f, &["pubkey", "--key", &key], None).ok(),
+            from_cert,
+            "{key}"
+        );
+    }
+    let token = run(
+        f,
+        &["sign", "--key", &uri("with-cert"), "--aud", "you"],
+        Some(PIN),
+    )
+    .ok();
+    let public = format!("{};type=public", uri("with-cert"));
+    run(
+        f,
+        &["verify", "--key", &public, "--aud", "you", token.trim()],
+        None,
+    )
+    .ok();
+}
+
+#[test]
+fn hsm_list_shows_how_private_keys_are_protected() {
+    let Some(hsm) = fixture() else { return };
+    let f = &hsm;
+    f.import_key_with_certificate(TOKEN, "imported", "0d")
+        .unwrap();
+    let list = json(&run(f, &["hsm", "list", "--json"], Some(PIN)).ok());
+    let keys = listed_keys(&list, TOKEN);
+    assert_eq!(
+        listed(&keys, "tool-rsa", "private")["protection"],
+        serde_json::json!({
+            "sensitive": true,
+            "extractable": false,
+            "always_sensitive": true,
+            "never_extractable": true,
+            "local": true,
+        })
+    );
+    let imported = &listed(&keys, "imported", "private")["protection"];
+    assert_eq!(imported["local"], false, "{imported}");
+    assert_eq!(imported["always_sensitive"], false, "{imported}");
+    assert_eq!(
+        listed(&keys, "tool-rsa", "public")["protection"],
+        serde_json::Value::Null
+    );
+
+    let text = run(f, &["hsm", "list"], Some(PIN)).ok();
+    assert!(
+        text.contains(
+            "sensitive, not extractable, always sensitive, never extractable, generated in the token"
+        ) && text.contains(", imported"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hsm_list_logs_in_with_hsmjwt_pin_as_its_help_says() {
+    let help = hsmjwt_with(&["hsm", "list", "--help"], None, &[]).ok();
+    assert!(help.contains("$HSMJWT_PIN"), "{help}");
+    let Some(installation) = softhsm::installed_or_skip() else {
+        return;
+    };
+    // One token: $HSMJWT_PIN logs in to it.
+    let Some(one) = fixture() else { return };
+    let list = json(&run(&one, &["hsm", "list", "--json"], Some(PIN)).ok());
+    let token = &list["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["token"]["label"] == TOKEN)
+        .unwrap()["token"];
+    assert_eq!(token["logged_in"], true, "{token}");
+    // Two tokens: only the one --token names (one PIN is never tried on several tokens).
+    let two = Builder::new(installation)
+        .tokens([TOKEN, "cli-other"])
+        .key(TOKEN, "tool-rsa", "0a", "rsa:2048")
+        .build()
+        .unwrap();
+    let all = json(&run(&two, &["hsm", "list", "--json"], Some(PIN)).ok());
+    for slot in all["slots"].as_array().unwrap() {
+        if slot["token"]["flags"]["initialized"] == true {
+            assert_eq!(slot["token"]["logged_in"], false, "{slot}");
+            assert!(
+                slot["token"]["note"]
+                    .as_str()
+                    .unwrap()
+                    .contains("HSMJWT_PIN"),
+                "{slot}"
+            );
+        }
+    }
+    let named = format!("pkcs11:token={TOKEN}");
+    let one_token = json(
+        &run(
+            &two,
+            &["hsm", "list", "--token", &named, "--json"],
+            Some(PIN),
+        )
+        .ok(),
+    );
+    let keys = listed_keys(&one_token, TOKEN);
+    listed(&keys, "tool-rsa", "private");
 }

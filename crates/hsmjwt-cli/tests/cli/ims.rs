@@ -16,7 +16,7 @@ use hsmjwt_testkit::softhsm::{self, Builder, PIN};
 
 use crate::{hsmjwt, hsmjwt_softhsm, hsmjwt_with, json, p};
 
-const CLIENT_ID: &str = "cm-p111-e222-integration";
+pub(crate) const CLIENT_ID: &str = "cm-p111-e222-integration";
 const SECRET: &str = "p8e-FAKE-cli-secret-abcdef";
 const ORG: &str = "AAAABBBBCCCCDDDD00001111@AdobeOrg";
 const TECH: &str = "EEEEFFFF0000111122223333@techacct.adobe.com";
@@ -34,7 +34,9 @@ struct Files {
     console: PathBuf,
 }
 
-fn aem_json(private_pem: Option<&str>, public_pem: &str, secret: &str) -> String {
+/// AEM service credentials for [`CLIENT_ID`] with `secret`, the certificate (or public key)
+/// `public_pem` and, when given, the private key.
+pub(crate) fn aem_json(private_pem: Option<&str>, public_pem: &str, secret: &str) -> String {
     let mut integration = serde_json::json!({
         "imsEndpoint": "ims-na1.adobelogin.com",
         "metascopes": "ent_aem_cloud_api",
@@ -49,6 +51,26 @@ fn aem_json(private_pem: Option<&str>, public_pem: &str, secret: &str) -> String
         integration["privateKey"] = serde_json::Value::String(pem.replace('\n', "\r\n"));
     }
     serde_json::json!({"ok": true, "integration": integration, "statusCode": 200}).to_string()
+}
+
+/// A Developer Console project with one OAuth server-to-server credential.
+pub(crate) fn console_json(client_id: &str, secret: &str) -> String {
+    serde_json::json!({"project": {
+        "name": "cli-project",
+        "org": {"ims_org_id": ORG},
+        "workspace": {"name": "Production", "details": {"credentials": [{
+            "name": "s2s",
+            "integration_type": "oauth_server_to_server",
+            "oauth_server_to_server": {
+                "client_id": client_id,
+                "client_secrets": [secret],
+                "technical_account_id": "S2S@techacct.adobe.com",
+                "technical_account_email": "s2s@techacct.adobe.com",
+                "scopes": ["openid", "AdobeID", "read_organizations"],
+            }
+        }]}}
+    }})
+    .to_string()
 }
 
 fn files() -> &'static Files {
@@ -67,25 +89,7 @@ fn files() -> &'static Files {
         };
         let aem_with_key = write("aem-key.json", aem_json(Some(&private), &public, SECRET));
         let aem_without_key = write("aem.json", aem_json(None, &public, SECRET));
-        let console = write(
-            "console.json",
-            serde_json::json!({"project": {
-                "name": "cli-project",
-                "org": {"ims_org_id": ORG},
-                "workspace": {"name": "Production", "details": {"credentials": [{
-                    "name": "s2s",
-                    "integration_type": "oauth_server_to_server",
-                    "oauth_server_to_server": {
-                        "client_id": S2S_ID,
-                        "client_secrets": [S2S_SECRET],
-                        "technical_account_id": "S2S@techacct.adobe.com",
-                        "technical_account_email": "s2s@techacct.adobe.com",
-                        "scopes": ["openid", "AdobeID", "read_organizations"],
-                    }
-                }]}}
-            }})
-            .to_string(),
-        );
+        let console = write("console.json", console_json(S2S_ID, S2S_SECRET));
         Files {
             dir,
             key_pem,
@@ -100,8 +104,13 @@ fn files() -> &'static Files {
 /// its key) and the S2S client; stops when dropped.
 fn emulator() -> Emulator {
     let f = files();
+    emulator_for(&[&f.aem_without_key, &f.console])
+}
+
+/// An emulator in this process knowing the integrations of the credential files.
+pub(crate) fn emulator_for(credentials: &[&Path]) -> Emulator {
     let mut config = EmulatorConfig::new();
-    for path in [&f.aem_without_key, &f.console] {
+    for path in credentials {
         let file = CredentialsFile::load(path).unwrap();
         config = config.with_integrations(Integration::from_credentials_file(&file).unwrap());
     }

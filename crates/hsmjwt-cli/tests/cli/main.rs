@@ -7,12 +7,15 @@ mod credentials;
 mod files;
 mod hsm;
 mod ims;
+mod limits;
 mod profiles;
+mod secrets;
 mod usage;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use hsmjwt_testkit::softhsm::SoftHsm;
 
@@ -83,6 +86,49 @@ pub(crate) fn hsmjwt_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str
         pipe.write_all(input.as_bytes()).expect("write stdin");
     }
     drop(pipe);
+    Run {
+        out: child.wait_with_output().expect("wait"),
+    }
+}
+
+/// Runs `hsmjwt` as [`hsmjwt_with`] does, with `stdin` given as a file, under a memory
+/// limit (`ulimit -v`, 4 GiB) and a time limit: a run still going after `limit` is killed.
+/// For inputs that never end (`/dev/zero`): a command that reads without a bound then fails
+/// at once (out of memory, or killed), and the test suite neither hangs nor exhausts the
+/// machine.
+pub(crate) fn hsmjwt_bounded(
+    args: &[&str],
+    stdin: Option<&Path>,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Run {
+    let stdin = match stdin {
+        Some(path) => Stdio::from(std::fs::File::open(path).expect("open stdin")),
+        None => Stdio::null(),
+    };
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 4194304 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_hsmjwt"))
+        .args(args)
+        .env_remove("HSMJWT_PIN")
+        .env_remove("PKCS11_MODULE")
+        .env_remove("SOFTHSM2_CONF")
+        .envs(env.iter().copied())
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hsmjwt");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            // The child is ours; it ran past its time.
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Run {
         out: child.wait_with_output().expect("wait"),
     }

@@ -29,6 +29,13 @@ pub(crate) const CLOSE_ALL: &str = "hsmjwt-closeall";
 pub(crate) const CHURN: &str = "hsmjwt-churn";
 /// A token only `pkcs11-tool` logs in to, again and again, in the other-process test.
 pub(crate) const BUSY: &str = "hsmjwt-busy";
+/// A token this process never logs in to: the public halves are read there without a PIN.
+pub(crate) const PUBLIC: &str = "hsmjwt-public";
+/// On [`PUBLIC`]: a key pair made by `pkcs11-tool` (label, id).
+pub(crate) const PUBLIC_PAIR: (&str, &str) = ("public-p256", "0d");
+/// On [`PUBLIC`]: an imported key with its certificate and no public key object (label,
+/// id); the certificate file is [`Fixture::imported_certificate`].
+pub(crate) const IMPORTED: (&str, &str) = ("imported-rsa", "0c");
 
 /// Keys made by `pkcs11-tool` on the main token: (label, id, key type).
 pub(crate) const TOOL_KEYS: [(&str, &str, &str); 3] = [
@@ -53,6 +60,8 @@ pub(crate) const LIB_KEYS: [(&str, Algorithm); 3] = [
 
 pub(crate) struct Fixture {
     pub(crate) module: PathBuf,
+    /// The certificate of the [`IMPORTED`] key (PEM).
+    pub(crate) imported_certificate: PathBuf,
     hsm: SoftHsm,
 }
 
@@ -102,7 +111,8 @@ fn init() -> Option<Fixture> {
     let mut spec = Builder::new(softhsm::installed_or_skip()?)
         .temp_in(env!("CARGO_TARGET_TMPDIR"))
         .prefix("hsmjwt-pkcs11-softhsm-")
-        .tokens([MAIN, NO_LOGIN, RECOVER, CLOSE_ALL, CHURN, BUSY]);
+        .tokens([MAIN, NO_LOGIN, RECOVER, CLOSE_ALL, CHURN, BUSY, PUBLIC])
+        .key(PUBLIC, PUBLIC_PAIR.0, PUBLIC_PAIR.1, "EC:prime256v1");
     for (label, id, key_type) in TOOL_KEYS {
         spec = spec.key(MAIN, label, id, key_type);
     }
@@ -113,8 +123,20 @@ fn init() -> Option<Fixture> {
     let hsm = spec
         .build_in_child(&Rerun::same_args().env_remove("HSMJWT_PIN"))
         .expect("the SoftHSM2 fixture");
+    // A key whose public key object is gone, with its certificate (same id).
+    let (label, id) = IMPORTED;
+    let imported_certificate = hsm
+        .import_key_with_certificate(PUBLIC, label, id)
+        .expect("import a key with its certificate");
+    hsm.pkcs11_tool(
+        PUBLIC,
+        Login::User,
+        &["--delete-object", "--type", "pubkey", "--id", id],
+    )
+    .expect("delete the public key object");
     let fixture = Fixture {
         module: hsm.module().to_owned(),
+        imported_certificate,
         hsm,
     };
     // The library's own key generation, into the same token.

@@ -104,6 +104,24 @@ fn list_after_login_shows_keys_and_their_algorithms() {
     );
     let public = key("tool-p256", KeyClass::Public);
     assert!(public.algorithms.is_empty());
+    // How the private keys are protected: made in the token, never exportable.
+    for label in ["tool-rsa", "lib-p256"] {
+        let p = key(label, KeyClass::Private)
+            .protection
+            .unwrap_or_else(|| panic!("{label} has its protection listed"));
+        assert_eq!(
+            (
+                p.sensitive,
+                p.extractable,
+                p.always_sensitive,
+                p.never_extractable,
+                p.local
+            ),
+            (Some(true), Some(false), Some(true), Some(true), Some(true)),
+            "{label}"
+        );
+    }
+    assert_eq!(public.protection, None);
     // The key URI it shows opens the key.
     let shown: Pkcs11Uri = rsa.uri.parse().expect("listed URI parses");
     let signer = Pkcs11Signer::open(
@@ -133,6 +151,25 @@ fn list_after_login_shows_keys_and_their_algorithms() {
     let json = serde_json::to_value(&inventory).expect("serializes");
     assert!(!shows_pin(&json.to_string()), "{json}");
     assert_eq!(json["slots"][0]["token"]["label"], MAIN);
+    let listed = json["slots"][0]["token"]["keys"].as_array().expect("keys");
+    let rsa_json = listed
+        .iter()
+        .find(|k| k["label"] == "tool-rsa" && k["class"] == "private")
+        .expect("tool-rsa in JSON");
+    assert_eq!(
+        rsa_json["protection"],
+        serde_json::json!({
+            "sensitive": true,
+            "extractable": false,
+            "always_sensitive": true,
+            "never_extractable": true,
+            "local": true,
+        })
+    );
+    assert!(
+        text.contains("sensitive, not extractable, always sensitive, never extractable, generated in the token"),
+        "{text}"
+    );
     assert!(
         json["slots"][0]["token"]["keys"]
             .as_array()

@@ -10,6 +10,7 @@ mod faults;
 mod fixture;
 mod inventory;
 mod pins;
+mod public;
 mod sign;
 
 /// The fixture's module, with no PIN source: PINs come from the URIs.

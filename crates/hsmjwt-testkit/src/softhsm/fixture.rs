@@ -464,6 +464,89 @@ impl SoftHsm {
         .map(drop)
     }
 
+    /// Makes an RSA 2048-bit key and a self-signed X.509 certificate for it (valid 30
+    /// days, subject `CN=label`) with `openssl` in the fixture's folder, and writes the
+    /// private key, its public key and the certificate to `token` as objects labelled
+    /// `label` with id `id` (hex), as `pkcs11-tool --write-object` does: a key pair with its
+    /// certificate, as a CA would have issued it for an imported key. The private key file
+    /// is removed; returns the certificate file (PEM).
+    ///
+    /// # Errors
+    /// [`Error::NoSuchToken`] for a token not in the fixture; [`Error::Spawn`] or
+    /// [`Error::Tool`] when `openssl` or `pkcs11-tool` fails; [`Error::Io`] when the key
+    /// file cannot be removed.
+    pub fn import_key_with_certificate(
+        &self,
+        token: &str,
+        label: &str,
+        id: &str,
+    ) -> Result<PathBuf, Error> {
+        self.known(token)?;
+        let file = |what: &str| self.root.join(format!("{label}.{id}.{what}.pem"));
+        let (key, public, cert) = (file("key"), file("public"), file("cert"));
+        let openssl = |args: &[&OsStr]| {
+            let mut cmd = Command::new("openssl");
+            cmd.args(args);
+            let shown = format!(
+                "openssl {}",
+                args.iter()
+                    .map(|a| a.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            self.run(cmd, shown)
+        };
+        let os = |s: &'static str| OsStr::new(s);
+        openssl(&[
+            os("genpkey"),
+            os("-algorithm"),
+            os("RSA"),
+            os("-pkeyopt"),
+            os("rsa_keygen_bits:2048"),
+            os("-out"),
+            key.as_os_str(),
+        ])?;
+        openssl(&[
+            os("pkey"),
+            os("-in"),
+            key.as_os_str(),
+            os("-pubout"),
+            os("-out"),
+            public.as_os_str(),
+        ])?;
+        let subject = format!("/CN={label}");
+        openssl(&[
+            os("req"),
+            os("-x509"),
+            os("-key"),
+            key.as_os_str(),
+            os("-out"),
+            cert.as_os_str(),
+            os("-subj"),
+            OsStr::new(&subject),
+            os("-days"),
+            os("30"),
+        ])?;
+        let written = [(&key, "privkey"), (&public, "pubkey"), (&cert, "cert")]
+            .into_iter()
+            .try_for_each(|(path, kind)| {
+                let path = path.to_string_lossy();
+                let args = [
+                    "--write-object",
+                    &path,
+                    "--type",
+                    kind,
+                    "--id",
+                    id,
+                    "--label",
+                    label,
+                ];
+                self.pkcs11_tool(token, Login::User, &args).map(drop)
+            });
+        let removed = std::fs::remove_file(&key).map_err(|e| Error::io("remove", &key, e));
+        written.and(removed).map(|()| cert)
+    }
+
     /// Whether `token` holds a private key labelled `label`.
     fn has_private_key(&self, token: &str, label: &str) -> Result<bool, Error> {
         let listed =
