@@ -54,9 +54,10 @@ pub(crate) fn out(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Prints JSON on stdout, pretty.
-pub(crate) fn out_json(value: &serde_json::Value) -> Result<()> {
-    out(&serde_json::to_string_pretty(value)?)
+/// Prints JSON on stdout, pretty, with what a terminal would act on escaped
+/// ([`hsmjwt::core::text::pretty_json`]): values from tokens, files and servers included.
+pub(crate) fn out_json(value: &(impl serde::Serialize + ?Sized)) -> Result<()> {
+    out(&hsmjwt::core::text::pretty_json(value)?)
 }
 
 /// Resolves a `--kid` argument: `thumbprint` means the RFC 7638 thumbprint of `jwk`.

@@ -52,7 +52,7 @@ pub(crate) fn run(a: &SignArgs) -> Result<ExitCode> {
         if let Validity::ExpiresSoon { days_left } = leaf.check(NumericDate::now())? {
             eprintln!(
                 "warning: certificate `{}` expires in {days_left} days ({}); renew it",
-                leaf.subject(),
+                hsmjwt::core::text::Untrusted(leaf.subject()),
                 leaf.not_after_text()
             );
         }

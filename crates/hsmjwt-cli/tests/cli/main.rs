@@ -8,6 +8,7 @@ mod files;
 mod hsm;
 mod ims;
 mod profiles;
+mod untrusted;
 
 use std::io::Write;
 use std::path::Path;
