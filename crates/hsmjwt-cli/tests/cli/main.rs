@@ -7,6 +7,7 @@ mod credentials;
 mod files;
 mod hsm;
 mod ims;
+mod inspect;
 mod profiles;
 mod untrusted;
 
