@@ -212,7 +212,7 @@ impl Printed<'_> {
         ] {
             if let Some(v) = value {
                 // `request_uri` is the server's: printed escaped, never cut.
-                let v = hsmjwt::core::text::clean(&v, usize::MAX);
+                let v = hsmjwt::core::text::clean(v, usize::MAX);
                 super::out(&format!("{name}: {v}"))?;
             }
         }
