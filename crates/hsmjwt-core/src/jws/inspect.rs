@@ -103,7 +103,10 @@ impl Serialize for Inspection {
 /// assert_eq!(seen.claims.unwrap().get(), r#"{"exp":12345678901234567890,"exp":"soon"}"#);
 /// let problems: Vec<String> = seen.problems.iter().map(|p| p.to_string()).collect();
 /// assert!(problems[0].starts_with("unsupported algorithm `none`"));
-/// assert_eq!(problems[1..], ["payload has a duplicate member `exp`", "claim `exp` must be a number (NumericDate)"]);
+/// assert_eq!(
+///     problems[1..],
+///     ["payload has a duplicate member `exp`", "claim `exp` must be a number (NumericDate)"]
+/// );
 /// # Ok::<(), hsmjwt_core::Error>(())
 /// ```
 ///
@@ -112,9 +115,11 @@ impl Serialize for Inspection {
 /// token), [`Error::WrongPartCount`] for any other number but three, and the strict
 /// decoder's error for a header that is not base64 even leniently or not a JSON object.
 pub fn inspect(token: &str) -> Result<Inspection, Error> {
-    let parts: Vec<&str> = token.split('.').collect();
-    let [h, p, s] = parts[..] else {
-        return Err(match parts.len() {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(match token.split('.').count() {
             5 => Error::Jwe,
             parts => Error::WrongPartCount { parts },
         });
