@@ -85,7 +85,10 @@ Examples:
   hsmjwt verify --jwks jwks.json --iss me --aud you - < token.txt
   hsmjwt verify --cert signer.crt --aud you \"$TOKEN\"")]
     Verify(VerifyArgs),
-    /// Print a token's header and claims WITHOUT verifying anything.
+    /// Print a token's header and claims WITHOUT verifying anything, as the token has them.
+    ///
+    /// Shows hostile tokens too (`alg: none`, HMAC, duplicate members, wrongly typed claims,
+    /// non-canonical base64), listing what `verify` would refuse them for under `problems`.
     Decode(DecodeArgs),
     /// Inspect PKCS#11 modules and tokens.
     #[command(subcommand)]
@@ -332,7 +335,8 @@ pub(crate) struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct DecodeArgs {
-    /// The token, or - (or nothing) to read it from stdin.
+    /// The token (`Bearer TOKEN` and an `AD-Service-Token: TOKEN` line work too), @FILE to
+    /// read it from a file, or - (or nothing) to read it from stdin.
     pub token: Option<String>,
 }
 

@@ -39,6 +39,32 @@ pub(crate) fn token(arg: Option<&str>) -> Result<String> {
     Ok(token.to_owned())
 }
 
+/// The token to inspect (`decode`): as [`token`] takes it, or read from `@FILE` (with the
+/// same bound), and as people copy it from HTTP: an `Authorization:` or `AD-Service-Token:`
+/// header name and a `Bearer` scheme in front of it are taken off.
+pub(crate) fn token_to_inspect(arg: Option<&str>) -> Result<String> {
+    let raw = match arg.and_then(|a| a.strip_prefix('@')) {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open token file {path}"))?;
+            read_text(file, path, MAX_TOKEN_INPUT, "tokens")?
+        }
+        None => token(arg)?,
+    };
+    let mut rest = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+    for prefix in ["Authorization:", "AD-Service-Token:", "Bearer "] {
+        if let Some(head) = rest.get(..prefix.len())
+            && head.eq_ignore_ascii_case(prefix)
+        {
+            rest = rest[prefix.len()..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+        }
+    }
+    if rest.is_empty() {
+        bail!("no token given (pass it as an argument, as @FILE or on stdin)");
+    }
+    Ok(rest.to_owned())
+}
+
 /// A JSON text from an inline value, `@FILE`, or `-` for stdin; `what` names it in the
 /// plural ("claims").
 pub(crate) fn json_arg(arg: &str, what: &'static str) -> Result<String> {

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use hsmjwt::core::text::Chain;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
@@ -23,11 +24,15 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            let hint = hint(&err);
             let mut stderr = std::io::stderr().lock();
-            // One line: the error, its causes, and what to do about it here.
-            let _ = match hint(&err) {
-                Some(hint) => writeln!(stderr, "error: {err:#}; {hint}"),
-                None => writeln!(stderr, "error: {err:#}"),
+            // One line: the error, its causes, and what to do about it here. The libraries
+            // escape what they quote from tokens, files and servers; `Chain` escapes again
+            // whatever a cause might still carry, so the line stays one line.
+            let err = Chain(err.as_ref());
+            let _ = match hint {
+                Some(hint) => writeln!(stderr, "error: {err}; {hint}"),
+                None => writeln!(stderr, "error: {err}"),
             };
             ExitCode::FAILURE
         }

@@ -68,6 +68,32 @@ pub fn validate(input: &[u8]) -> Result<(), base64::DecodeError> {
     SIMD.check(input).map_err(|_| detailed_error(input))
 }
 
+/// Decodes base64 as a lenient decoder would, for showing what a token holds: padding,
+/// whitespace, the standard alphabet's `+` and `/`, and non-zero unused bits in the last
+/// character are all accepted. Never use it to decide anything: [`decode`] is the rule.
+///
+/// # Errors
+/// When the input is not base64 even so (another character, or one character too many).
+pub(crate) fn decode_lenient(input: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let url_safe: Vec<u8> = input
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|&b| match b {
+            b'+' => b'-',
+            b'/' => b'_',
+            b => b,
+        })
+        .collect();
+    LENIENT.decode(url_safe)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +168,24 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn lenient_decoding_accepts_what_strict_refuses() {
+        for (input, expected) in [
+            (&b"AQAB"[..], &[1u8, 0, 1][..]),
+            (b"AQ==", &[1]),
+            (b"AR", &[1]),
+            (b"+/8", &[0xfb, 0xff]),
+            (b"-_8", &[0xfb, 0xff]),
+            (b"AQ AB\n", &[1, 0, 1]),
+            (b"", &[]),
+        ] {
+            assert_eq!(decode_lenient(input).unwrap(), expected, "{input:?}");
+        }
+        for bad in [&b"A"[..], b"AQ.B", b"A=QB", b"\xff"] {
+            assert!(decode_lenient(bad).is_err(), "{bad:?}");
         }
     }
 

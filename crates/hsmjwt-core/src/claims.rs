@@ -94,6 +94,7 @@ member::typed_members! {
     // `aud` first, then the others in the order of the list.
     first: aud,
     check: |_| Ok(()),
+    problems: |_, _| {},
 }
 
 /// The error for claim `name`.

@@ -1,6 +1,14 @@
 //! The one error type of `hsmjwt-core`.
+//!
+//! Variants keep the values they are about as they were (a token's `kid`, an `alg` name,
+//! a member name), for callers to match on; their `Display` shows every such string
+//! through [`Untrusted`] (a value) or [`UntrustedMessage`] (a reason that quotes values),
+//! so a forged token cannot put a newline or an escape sequence into a message.
+
+use std::fmt;
 
 use crate::alg::Algorithm;
+use crate::text::{Untrusted, UntrustedMessage};
 use crate::time::NumericDate;
 
 /// A boxed error from a signing or verification backend, kept as the `source`.
@@ -49,6 +57,10 @@ pub enum Error {
         /// How many parts the token had.
         parts: usize,
     },
+    /// The token has five parts: it is a JWE (RFC 7516), encrypted, not a JWS. Said by
+    /// [`crate::jws::inspect`]; the strict decoder says [`Error::WrongPartCount`].
+    #[error("this is a JWE (5 parts), not a JWS: it is encrypted and cannot be shown")]
+    Jwe,
     /// A part is not canonical unpadded base64url.
     #[error("{part} is not canonical base64url without padding")]
     InvalidBase64 {
@@ -68,7 +80,7 @@ pub enum Error {
         source: BoxError,
     },
     /// A JSON object names the same member twice.
-    #[error("{what} has a duplicate member `{name}`")]
+    #[error("{what} has a duplicate member `{}`", Untrusted(.name))]
     DuplicateMember {
         /// What was being parsed.
         what: &'static str,
@@ -83,11 +95,12 @@ pub enum Error {
     },
     /// An algorithm name that this library does not support (including `none` and HMAC).
     #[error(
-        "unsupported algorithm `{0}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)"
+        "unsupported algorithm `{}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)",
+        Untrusted(.0)
     )]
     UnsupportedAlgorithm(String),
     /// A header member is missing or has the wrong type or value.
-    #[error("header member `{name}` {reason}")]
+    #[error("header member `{}` {}", Untrusted(.name), UntrustedMessage(.reason))]
     InvalidHeader {
         /// The header member.
         name: String,
@@ -95,10 +108,10 @@ pub enum Error {
         reason: String,
     },
     /// The header lists a critical extension this verifier does not understand.
-    #[error("header lists critical extension `{0}`, which is not understood")]
+    #[error("header lists critical extension `{}`, which is not understood", Untrusted(.0))]
     UnsupportedCritical(String),
     /// A claim has the wrong JSON type or an impossible value.
-    #[error("claim `{name}` {reason}")]
+    #[error("claim `{}` {}", Untrusted(.name), UntrustedMessage(.reason))]
     InvalidClaim {
         /// The claim.
         name: String,
@@ -114,7 +127,7 @@ pub enum Error {
         found: Algorithm,
     },
     /// No verifying key matches the token's `kid` and `alg`.
-    #[error("no key matches the token (alg {alg}{})", kid.as_deref().map(|k| format!(", kid `{k}`")).unwrap_or_default())]
+    #[error("no key matches the token (alg {alg}{})", kid.as_deref().map(|k| format!(", kid `{}`", Untrusted(k))).unwrap_or_default())]
     NoMatchingKey {
         /// The token's algorithm.
         alg: Algorithm,
@@ -125,7 +138,7 @@ pub enum Error {
     #[error("signature invalid")]
     InvalidSignature,
     /// A required claim is absent.
-    #[error("required claim `{0}` is missing")]
+    #[error("required claim `{}` is missing", Untrusted(.0))]
     MissingClaim(String),
     /// The token has expired (`exp` plus leeway is in the past).
     #[error("token expired at {exp} (now {now})")]
@@ -160,19 +173,26 @@ pub enum Error {
         max: u64,
     },
     /// `iss` is not one of the expected issuers.
-    #[error("issuer `{0}` is not the expected one")]
+    #[error("issuer `{}` is not the expected one", Untrusted(.0))]
     InvalidIssuer(String),
     /// `sub` is not the expected subject.
-    #[error("subject `{0}` is not the expected one")]
+    #[error("subject `{}` is not the expected one", Untrusted(.0))]
     InvalidSubject(String),
     /// None of the token's audiences is expected.
-    #[error("audience {0:?} does not include an expected audience")]
+    #[error("audience {} does not include an expected audience", UntrustedList(.0))]
     InvalidAudience(Vec<String>),
     /// The token has an audience but the validation expects none.
-    #[error("token has an audience {0:?} but no expected audience was configured")]
+    #[error(
+        "token has an audience {} but no expected audience was configured",
+        UntrustedList(.0)
+    )]
     UnexpectedAudience(Vec<String>),
     /// The `typ` header is not the expected one.
-    #[error("token type `{found}` is not the expected `{expected}`")]
+    #[error(
+        "token type `{}` is not the expected `{}`",
+        Untrusted(.found),
+        Untrusted(.expected)
+    )]
     InvalidType {
         /// The expected type.
         expected: String,
@@ -180,10 +200,10 @@ pub enum Error {
         found: String,
     },
     /// A JWK or JWKS is malformed or unsupported.
-    #[error("invalid JWK: {0}")]
+    #[error("invalid JWK: {}", UntrustedMessage(.0))]
     InvalidJwk(String),
     /// A token or profile was asked to be built with a missing or out-of-range field.
-    #[error("cannot build token: {0}")]
+    #[error("cannot build token: {}", UntrustedMessage(.0))]
     Build(String),
     /// The signer failed. The backend's error is kept as the source.
     #[error("signing failed")]
@@ -243,5 +263,89 @@ impl Error {
     }
 }
 
+/// The most entries of a list of untrusted values that a message shows.
+const MAX_LISTED: usize = 10;
+
+/// Shows a list of untrusted values as `["a", "b"]`, each through [`Untrusted`], at most
+/// [`MAX_LISTED`] of them (then `…`).
+struct UntrustedList<'a>(&'a [String]);
+
+impl fmt::Display for UntrustedList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        list.entries(self.0.iter().take(MAX_LISTED).map(|s| Untrusted(s)));
+        if self.0.len() > MAX_LISTED {
+            list.entry(&format_args!("…"));
+        }
+        list.finish()
+    }
+}
+
 /// The `Result` type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every string a variant holds is shown escaped: a forged value cannot add a line or
+    /// an escape sequence to the message, and a long one is cut.
+    #[test]
+    fn untrusted_strings_are_escaped_in_messages() {
+        let forged = "x\nerror: forged\r\u{1b}]0;title\u{7}\u{202e}";
+        let s = || forged.to_owned();
+        let errors = [
+            Error::DuplicateMember {
+                what: "header",
+                name: s(),
+            },
+            Error::UnsupportedAlgorithm(s()),
+            Error::InvalidHeader {
+                name: s(),
+                reason: format!("lists `{forged}`"),
+            },
+            Error::UnsupportedCritical(s()),
+            Error::InvalidClaim {
+                name: s(),
+                reason: s(),
+            },
+            Error::NoMatchingKey {
+                alg: Algorithm::RS256,
+                kid: Some(s()),
+            },
+            Error::MissingClaim(s()),
+            Error::InvalidIssuer(s()),
+            Error::InvalidSubject(s()),
+            Error::InvalidAudience(vec![s(), s()]),
+            Error::UnexpectedAudience(vec![s()]),
+            Error::InvalidType {
+                expected: s(),
+                found: s(),
+            },
+            Error::InvalidJwk(format!("unsupported key type `{forged}`")),
+            Error::Build(s()),
+        ];
+        for err in errors {
+            let shown = err.to_string();
+            assert!(
+                !shown.contains(['\n', '\r', '\u{1b}', '\u{7}', '\u{202e}']),
+                "{shown:?}"
+            );
+            assert!(
+                shown.contains(r"x\nerror: forged\r\u{1b}]0;title"),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            Error::InvalidAudience(vec!["a".into(), "b\n".into()]).to_string(),
+            r#"audience ["a", "b\n"] does not include an expected audience"#
+        );
+        let many: Vec<String> = (0..12).map(|i| i.to_string()).collect();
+        assert_eq!(
+            Error::UnexpectedAudience(many).to_string(),
+            r#"token has an audience ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", …] but no expected audience was configured"#
+        );
+        let long = Error::UnsupportedCritical("k".repeat(5000)).to_string();
+        assert!(long.len() < 300, "{}", long.len());
+    }
+}

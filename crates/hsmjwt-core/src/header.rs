@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::alg::Algorithm;
 use crate::error::Error;
 use crate::member::{self, Field, MemberValue, MemberVisitor, Members, WriteMember};
+use crate::text::Untrusted;
 
 /// Header member names registered by RFC 7515 (and `b64` from RFC 7797); these may not be
 /// listed in `crit`.
@@ -44,6 +45,7 @@ member::typed_members! {
     invalid: invalid,
     first: alg,
     check: Header::check_members,
+    problems: extension_problems_in,
 }
 
 /// The error for header member `name`.
@@ -160,40 +162,14 @@ impl Header {
         member::from_map(map)
     }
 
-    /// The checks across members, after each typed member has its type: `crit` (not
-    /// empty, no registered name, no name twice, every name present) and `b64`.
+    /// The checks across members, after each typed member has its type: the first fault
+    /// [`extension_problems`] finds.
     fn check_members(&self) -> Result<(), Error> {
-        let bad = invalid;
-        if let Some(crit) = &self.crit {
-            if crit.is_empty() {
-                return Err(bad("crit", "must not be empty"));
-            }
-            for (i, name) in crit.iter().enumerate() {
-                if REGISTERED_HEADER_NAMES.contains(&name.as_str()) {
-                    return Err(bad(
-                        "crit",
-                        &format!("must not list registered member `{name}`"),
-                    ));
-                }
-                if crit[..i].contains(name) {
-                    return Err(bad("crit", &format!("lists `{name}` twice")));
-                }
-                // Registered names were refused above, so the others are all in `extra`.
-                if !self.extra.contains_key(name) {
-                    return Err(bad(
-                        "crit",
-                        &format!("lists `{name}`, which is not in the header"),
-                    ));
-                }
-            }
-        }
-        match self.extra.get("b64") {
-            None | Some(Value::Bool(true)) => Ok(()),
-            Some(Value::Bool(false)) => Err(bad(
-                "b64",
-                "is false (unencoded payloads, RFC 7797, are not supported)",
-            )),
-            Some(_) => Err(bad("b64", "must be a boolean")),
+        let mut problems = Vec::new();
+        extension_problems(self.crit.as_deref(), &self.extra, &mut problems);
+        match problems.into_iter().next() {
+            Some(first) => Err(first),
+            None => Ok(()),
         }
     }
 
@@ -201,6 +177,53 @@ impl Header {
     pub fn to_map(&self) -> Map<String, Value> {
         member::to_map(self)
     }
+}
+
+/// The checks across members, each fault pushed to `out` in this order: `crit` (not empty,
+/// no registered name, no name twice, every name present) and `b64`. `members` holds the
+/// members that are not typed (it may hold the typed ones too: no name `crit` may list is
+/// typed).
+fn extension_problems(crit: Option<&[String]>, members: &Map<String, Value>, out: &mut Vec<Error>) {
+    let bad = invalid;
+    if let Some(crit) = crit {
+        if crit.is_empty() {
+            out.push(bad("crit", "must not be empty"));
+        }
+        for (i, name) in crit.iter().enumerate() {
+            let name_shown = Untrusted(name);
+            if REGISTERED_HEADER_NAMES.contains(&name.as_str()) {
+                out.push(bad(
+                    "crit",
+                    &format!("must not list registered member `{name_shown}`"),
+                ));
+            } else if crit[..i].contains(name) {
+                out.push(bad("crit", &format!("lists `{name_shown}` twice")));
+            } else if !members.contains_key(name) {
+                // Registered names were refused above, so the others are all in `members`.
+                out.push(bad(
+                    "crit",
+                    &format!("lists `{name_shown}`, which is not in the header"),
+                ));
+            }
+        }
+    }
+    match members.get("b64") {
+        None | Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => out.push(bad(
+            "b64",
+            "is false (unencoded payloads, RFC 7797, are not supported)",
+        )),
+        Some(_) => out.push(bad("b64", "must be a boolean")),
+    }
+}
+
+/// [`extension_problems`] on a header's JSON object, with `crit` when it is a list of
+/// strings (a `crit` of another type is a fault of its own, found with the typed members).
+fn extension_problems_in(map: &Map<String, Value>, out: &mut Vec<Error>) {
+    let crit = member::from_slot::<Option<Vec<String>>>(map.get("crit").cloned(), "crit", invalid)
+        .ok()
+        .flatten();
+    extension_problems(crit.as_deref(), map, out);
 }
 
 impl Header {

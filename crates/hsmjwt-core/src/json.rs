@@ -19,6 +19,19 @@ use crate::error::Error;
 /// [`Error::InvalidJson`] for malformed JSON or trailing data, [`Error::DuplicateMember`]
 /// for a repeated name, [`Error::NotAnObject`] when the top level is not an object.
 pub fn parse_object(bytes: &[u8], what: &'static str) -> Result<Map<String, Value>, Error> {
+    match parse_value(bytes, what)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(Error::NotAnObject { what }),
+    }
+}
+
+/// Parses `bytes` as one JSON value, rejecting duplicate member names at any depth: the
+/// rules of [`parse_object`], for any value.
+///
+/// # Errors
+/// [`Error::InvalidJson`] for malformed JSON or trailing data, [`Error::DuplicateMember`]
+/// for a repeated name.
+pub(crate) fn parse_value(bytes: &[u8], what: &'static str) -> Result<Value, Error> {
     let duplicate = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = StrictSeed {
@@ -26,17 +39,13 @@ pub fn parse_object(bytes: &[u8], what: &'static str) -> Result<Map<String, Valu
     }
     .deserialize(&mut de)
     .and_then(|v| de.end().map(|()| v));
-    match parsed {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Error::NotAnObject { what }),
-        Err(source) => match duplicate.into_inner() {
-            Some(name) => Err(Error::DuplicateMember { what, name }),
-            None => Err(Error::InvalidJson {
-                what,
-                source: Box::new(source),
-            }),
+    parsed.map_err(|source| match duplicate.into_inner() {
+        Some(name) => Error::DuplicateMember { what, name },
+        None => Error::InvalidJson {
+            what,
+            source: Box::new(source),
         },
-    }
+    })
 }
 
 /// Any JSON value, with duplicate member names refused at every depth; the first repeated

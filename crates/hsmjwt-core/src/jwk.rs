@@ -7,6 +7,7 @@ use crate::alg::{Algorithm, Curve, KeyKind};
 use crate::b64;
 use crate::error::Error;
 use crate::json;
+use crate::text::Untrusted;
 
 /// Private-key members that a public JWK must not carry.
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -277,7 +278,8 @@ impl Jwk {
             }
             other => {
                 return Err(Error::InvalidJwk(format!(
-                    "unsupported key type `{other}` (supported: RSA, EC)"
+                    "unsupported key type `{}` (supported: RSA, EC)",
+                    Untrusted(other)
                 )));
             }
         };

@@ -1,4 +1,9 @@
-//! The JWS compact serialisation (RFC 7515 section 7.1): encoding and strict decoding.
+//! The JWS compact serialisation (RFC 7515 section 7.1): encoding and strict decoding, and
+//! [`inspect`], which shows any JWS as it is and lists what the strict decoder refuses.
+
+mod inspect;
+
+pub use inspect::{Inspection, Problem, inspect};
 
 use crate::alg::KeyKind;
 use crate::b64;

@@ -22,7 +22,8 @@ pub use error::{BoxError, Error, Part, Result};
 pub use header::Header;
 pub use jwk::{Jwk, Jwks, PublicKeyParams};
 pub use jws::{
-    Token, UnverifiedToken, decode, decode_insecure, decode_with_keys, encode, encode_payload,
+    Inspection, Token, UnverifiedToken, decode, decode_insecure, decode_with_keys, encode,
+    encode_payload, inspect,
 };
 pub use sign::{KeyIdSigner, Signer, Verifier, with_key_id};
 pub use time::{Clock, FixedClock, NumericDate, SystemClock};

@@ -134,6 +134,12 @@ pub(crate) trait Members: Sized {
 
     /// The checks across members, after each typed member has its type.
     fn check(&self) -> Result<(), Error>;
+
+    /// Every fault the general path finds in the members of `map`, not only the first:
+    /// each typed member checked as [`from_slot`] checks it, in the order of the checks,
+    /// then the checks across members as far as they can be made. For inspection
+    /// ([`problems`]).
+    fn problems(map: &Map<String, Value>, out: &mut Vec<Error>);
 }
 
 /// Sees the typed members of a value, in the order of the list ([`Members::visit`]).
@@ -160,6 +166,14 @@ pub(crate) fn from_json<T: Members>(bytes: &[u8], what: &'static str) -> Result<
         Some(value) => Ok(value),
         None => json::parse_object(bytes, what).and_then(from_map),
     }
+}
+
+/// Every fault of the members of `map` that the general path ([`from_map`]) would refuse,
+/// by the same rules; empty when it accepts them. See [`Members::problems`].
+pub(crate) fn problems<T: Members>(map: &Map<String, Value>) -> Vec<Error> {
+    let mut out = Vec::new();
+    T::problems(map, &mut out);
+    out
 }
 
 /// The general path: `T` from a parsed JSON object, every check named.
@@ -558,9 +572,10 @@ impl WriteMember for Vec<String> {
 /// parsers, setting a member, and the visit that both serialisations use), `Serialize`
 /// and `Deserialize`.
 ///
-/// After the struct: the doc and name of the map of other members (`extra`); `invalid`, the function that makes the error for
-/// a member at fault; `first`, the member the general path checks first; `check`, the
-/// checks across members.
+/// After the struct: the doc and name of the map of other members (`extra`); `invalid`, the
+/// function that makes the error for a member at fault; `first`, the member the general
+/// path checks first; `check`, the checks across members; `problems`, the same checks made
+/// on a JSON object, each fault pushed (for [`Members::problems`]).
 macro_rules! typed_members {
     (
         $(#[$meta:meta])*
@@ -575,7 +590,8 @@ macro_rules! typed_members {
         slot: $slot:ident,
         invalid: $invalid:path,
         first: $first:ident,
-        check: $check:expr $(,)?
+        check: $check:expr,
+        problems: $problems:expr $(,)?
     ) => {
         $(#[$meta])*
         pub struct $ty {
@@ -698,6 +714,31 @@ macro_rules! typed_members {
             fn check(&self) -> Result<(), $crate::error::Error> {
                 let check: fn(&Self) -> Result<(), $crate::error::Error> = $check;
                 check(self)
+            }
+
+            fn problems(
+                map: &serde_json::Map<String, serde_json::Value>,
+                out: &mut Vec<$crate::error::Error>,
+            ) {
+                let all = [$($slot::$field),*];
+                for slot in $crate::member::check_order(&all, $slot::$first as usize) {
+                    let checked = match slot {
+                        $(
+                            $slot::$field => $crate::member::from_slot::<$field_ty>(
+                                map.get($name).cloned(),
+                                $name,
+                                $invalid,
+                            )
+                            .map(drop),
+                        )*
+                    };
+                    out.extend(checked.err());
+                }
+                let across: fn(
+                    &serde_json::Map<String, serde_json::Value>,
+                    &mut Vec<$crate::error::Error>,
+                ) = $problems;
+                across(map, out);
             }
         }
 

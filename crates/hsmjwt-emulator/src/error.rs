@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use hsmjwt_core::text::UntrustedMessage;
+
 /// A cause from another library, kept as the `source` without naming its type here.
 pub type BoxedSource = Box<dyn std::error::Error + Send + Sync>;
 
@@ -45,7 +47,7 @@ pub enum Error {
         reason: String,
     },
     /// An integration or a client cannot be registered as given.
-    #[error("invalid registration: {reason}")]
+    #[error("invalid registration: {}", UntrustedMessage(.reason))]
     Registration {
         /// What is wrong.
         reason: String,
@@ -62,3 +64,19 @@ impl Error {
 
 /// The `Result` type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A registration error quotes the credentials file: escaped.
+    #[test]
+    fn registration_reasons_are_escaped() {
+        let shown =
+            Error::registration("integration `a\nerror: forged\u{1b}]0;x\u{7}`").to_string();
+        assert_eq!(
+            shown,
+            r"invalid registration: integration `a\nerror: forged\u{1b}]0;x\u{7}`"
+        );
+    }
+}

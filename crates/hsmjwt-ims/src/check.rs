@@ -22,6 +22,7 @@
 
 use std::fmt;
 
+use hsmjwt_core::text::{MESSAGE_MAX_CHARS, clean};
 use hsmjwt_core::{Jwk, NumericDate};
 use hsmjwt_soft::{Certificate, PrivateKey, Validity};
 use secrecy::ExposeSecret;
@@ -72,7 +73,7 @@ pub struct Finding {
     /// What it is about: `format`, `flow`, `secret`, `scopes`, `claims`, `key`,
     /// `certificate`.
     pub topic: &'static str,
-    /// What was found.
+    /// What was found, on one line (what it quotes from the file escaped).
     pub message: String,
 }
 
@@ -169,11 +170,13 @@ impl CheckReport {
         Value::Object(v)
     }
 
+    /// Adds a finding. Its message quotes values from the file (a host, a credential's
+    /// name, a reason): it is kept one line, escaped as [`clean`] does.
     fn push(&mut self, level: Level, topic: &'static str, message: impl Into<String>) {
         self.findings.push(Finding {
             level,
             topic,
-            message: message.into(),
+            message: clean(&message.into(), MESSAGE_MAX_CHARS),
         });
     }
 }
@@ -418,5 +421,26 @@ fn certificate(
                 "the key does not match the certificate: IMS will answer invalid_signature",
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod untrusted_tests {
+    use super::*;
+
+    /// A finding quotes the file (a credential's name and type): one line, escaped.
+    #[test]
+    fn findings_are_one_line() {
+        let forged = "a\nok       flow         forged\u{1b}]0;x\u{7}\u{202e}";
+        let file = serde_json::json!({"project": {"org": {"ims_org_id": "O"},
+            "workspace": {"details": {"credentials": [
+                {"name": forged, "integration_type": forged}]}}}});
+        let file = CredentialsFile::from_json(file.to_string().as_bytes()).unwrap();
+        let report = check(&file, &CheckOptions::new());
+        let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(
+            messages.contains(&r"credential a\nok       flow         forged\u{1b}]0;x\u{7}\u{202e} of type a\nok       flow         forged\u{1b}]0;x\u{7}\u{202e} is not used by hsmjwt"),
+            "{messages:?}"
+        );
     }
 }

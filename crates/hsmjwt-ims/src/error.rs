@@ -1,5 +1,7 @@
 //! The one error type of `hsmjwt-ims`.
 
+use hsmjwt_core::text::{Untrusted, UntrustedMessage};
+
 /// A cause from another library, kept as the `source` without naming its type in this
 /// crate's API.
 pub type BoxedSource = Box<dyn std::error::Error + Send + Sync>;
@@ -11,7 +13,8 @@ pub type BoxedSource = Box<dyn std::error::Error + Send + Sync>;
 /// of a failed request is [`crate::debug_id`].
 ///
 /// No variant ever holds a secret: client secrets and private keys are never part of a
-/// message.
+/// message. What a message quotes from a credentials file or a certificate (a host, a
+/// member's path or value) is shown escaped ([`Untrusted`], [`UntrustedMessage`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -19,7 +22,7 @@ pub enum Error {
     #[error(transparent)]
     OAuth(#[from] hsmjwt_oauth::Error),
     /// An IMS host name that is not a bare host name.
-    #[error("invalid ims host `{host}`: {reason}")]
+    #[error("invalid ims host `{}`: {}", Untrusted(.host), UntrustedMessage(.reason))]
     InvalidHost {
         /// The host as given.
         host: String,
@@ -27,7 +30,7 @@ pub enum Error {
         reason: String,
     },
     /// A credentials document is malformed or lacks a member.
-    #[error("invalid credentials ({format}): {reason}")]
+    #[error("invalid credentials ({format}): {}", UntrustedMessage(.reason))]
     Credentials {
         /// Which kind of document ("AEM service credentials", "Developer Console project", ...).
         format: &'static str,
@@ -42,7 +45,7 @@ pub enum Error {
         source: BoxedSource,
     },
     /// A file could not be read.
-    #[error("cannot read {path}")]
+    #[error("cannot read {}", Untrusted(.path))]
     Io {
         /// The file.
         path: String,
@@ -51,7 +54,7 @@ pub enum Error {
         source: BoxedSource,
     },
     /// A certificate could not be parsed, or its stated expiry is not a date.
-    #[error("invalid certificate: {reason}")]
+    #[error("invalid certificate: {}", UntrustedMessage(.reason))]
     Certificate {
         /// What is wrong.
         reason: String,
@@ -69,3 +72,44 @@ impl Error {
 
 /// The `Result` type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORGED: &str = "a\nerror: forged\r\u{1b}]0;pwned\u{7}\u{202e}\0";
+
+    /// What a message quotes from a credentials file is escaped.
+    #[test]
+    fn credential_values_are_escaped() {
+        let s = || FORGED.to_owned();
+        let file = serde_json::json!({"integration": {
+            "imsEndpoint": FORGED,
+            "metascopes": "m",
+            "technicalAccount": {"clientId": "c", "clientSecret": "s"},
+            "id": "T", "org": "O",
+        }});
+        let errors = [
+            Error::InvalidHost {
+                host: s(),
+                reason: s(),
+            },
+            Error::credentials("AEM", s()),
+            Error::Io {
+                path: s(),
+                source: Box::new(std::io::Error::other("x")),
+            },
+            Error::Certificate { reason: s() },
+            crate::CredentialsFile::from_json(file.to_string().as_bytes()).unwrap_err(),
+        ];
+        for err in errors {
+            let shown = err.to_string();
+            // Nothing a terminal acts on is left to escape.
+            assert_eq!(hsmjwt_core::text::clean(&shown, usize::MAX), shown);
+            assert!(
+                shown.contains(r"a\nerror: forged\r\u{1b}]0;pwned"),
+                "{shown}"
+            );
+        }
+    }
+}

@@ -1,9 +1,10 @@
 //! The one error type of `hsmjwt-pkcs11`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cryptoki::error::RvError;
 use hsmjwt_core::Algorithm;
+use hsmjwt_core::text::{Untrusted, UntrustedMessage};
 
 /// The error of the `cryptoki` crate, used inside this crate only: [`Error`] keeps it as a
 /// boxed `source`.
@@ -19,12 +20,15 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// The cause (the PKCS#11 library's error, the file system's) is kept as a boxed `source`;
 /// [`Error::return_value`] names the PKCS#11 return value when there is one. Messages never
 /// contain a PIN, and they speak of URIs and options, not of any application's commands or
-/// environment: an application adds its own hints.
+/// environment: an application adds its own hints. What they quote from a URI (attribute
+/// names and values, paths) or from a token (labels) is shown escaped ([`Untrusted`],
+/// [`UntrustedMessage`]): `%0a` in a URI decodes to a newline, and a token's label is
+/// whatever was written to it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A PKCS#11 URI (RFC 7512) is malformed or names an unsupported attribute.
-    #[error("invalid PKCS#11 URI: {}", attribute.as_deref().map(|a| format!("attribute `{a}` {reason}")).unwrap_or_else(|| reason.clone()))]
+    #[error("invalid PKCS#11 URI: {}", attribute.as_deref().map(|a| format!("attribute `{}` {}", Untrusted(a), UntrustedMessage(reason))).unwrap_or_else(|| UntrustedMessage(reason).to_string()))]
     InvalidUri {
         /// The attribute at fault, when the fault is in one attribute.
         attribute: Option<String>,
@@ -38,7 +42,7 @@ pub enum Error {
     #[error("no PKCS#11 module given: the URI has no `module-path` and the options name no module")]
     NoModule,
     /// The module file does not exist or cannot be resolved.
-    #[error("PKCS#11 module `{}` cannot be found", path.display())]
+    #[error("PKCS#11 module `{}` cannot be found", shown(path))]
     ModuleNotFound {
         /// The path as given.
         path: PathBuf,
@@ -47,7 +51,10 @@ pub enum Error {
         source: BoxError,
     },
     /// The module could not be loaded or initialized (`C_Initialize`).
-    #[error("cannot load PKCS#11 module `{}` (for SoftHSM, check that SOFTHSM2_CONF names a readable configuration)", path.display())]
+    #[error(
+        "cannot load PKCS#11 module `{}` (for SoftHSM, check that SOFTHSM2_CONF names a readable configuration)",
+        shown(path)
+    )]
     ModuleLoad {
         /// The module path.
         path: PathBuf,
@@ -56,14 +63,16 @@ pub enum Error {
         source: BoxError,
     },
     /// No token matches the URI.
-    #[error("no token matches {searched}")]
+    #[error("no token matches {}", UntrustedMessage(.searched))]
     TokenNotFound {
         /// What was searched for, for example ``token `jwt` ``.
         searched: String,
     },
     /// More than one token matches the URI.
     #[error(
-        "{count} tokens match {searched} ({labels}); add `token=`, `serial=` or `slot-id=` to the URI"
+        "{count} tokens match {} ({}); add `token=`, `serial=` or `slot-id=` to the URI",
+        UntrustedMessage(.searched),
+        UntrustedMessage(.labels)
     )]
     AmbiguousToken {
         /// What was searched for.
@@ -77,7 +86,8 @@ pub enum Error {
     /// `pin-source`, and the options' [`PinSource`](crate::PinSource) is missing or (a
     /// callback) returned none.
     #[error(
-        "no PIN for token `{token}`: the URI has no `pin-value` or `pin-source` and the options give no PIN source"
+        "no PIN for token `{}`: the URI has no `pin-value` or `pin-source` and the options give no PIN source",
+        Untrusted(.token)
     )]
     NoPin {
         /// The token label.
@@ -85,7 +95,7 @@ pub enum Error {
     },
     /// The PIN file (the URI's `pin-source` or a [`PinSource::File`](crate::PinSource::File))
     /// cannot be read.
-    #[error("cannot read the PIN from `{}`", path.display())]
+    #[error("cannot read the PIN from `{}`", shown(path))]
     PinSource {
         /// The PIN file.
         path: PathBuf,
@@ -103,7 +113,7 @@ pub enum Error {
         limit: u64,
     },
     /// A [`PinSource::Callback`](crate::PinSource::Callback) failed.
-    #[error("cannot get the PIN for token `{token}`")]
+    #[error("cannot get the PIN for token `{}`", Untrusted(.token))]
     PinCallback {
         /// The token label.
         token: String,
@@ -113,7 +123,8 @@ pub enum Error {
     },
     /// The token rejected the PIN (`CKR_PIN_INCORRECT`). It is never retried automatically.
     #[error(
-        "wrong PIN for token `{token}` (not retried: tokens lock the user after a few failures)"
+        "wrong PIN for token `{}` (not retried: tokens lock the user after a few failures)",
+        Untrusted(.token)
     )]
     PinIncorrect {
         /// The token label.
@@ -123,7 +134,10 @@ pub enum Error {
         source: BoxError,
     },
     /// The user PIN of the token is locked (`CKR_PIN_LOCKED` or the token's flag).
-    #[error("the user PIN of token `{token}` is locked; the security officer must unlock it")]
+    #[error(
+        "the user PIN of token `{}` is locked; the security officer must unlock it",
+        Untrusted(.token)
+    )]
     PinLocked {
         /// The token label.
         token: String,
@@ -132,13 +146,16 @@ pub enum Error {
         source: Option<BoxError>,
     },
     /// The PIN was rejected by an earlier login of this signer, so it is not tried again.
-    #[error("the PIN for token `{token}` was rejected earlier; not trying it again")]
+    #[error(
+        "the PIN for token `{}` was rejected earlier; not trying it again",
+        Untrusted(.token)
+    )]
     PinRejectedEarlier {
         /// The token label.
         token: String,
     },
     /// Logging in failed for another reason.
-    #[error("cannot log in to token `{token}`")]
+    #[error("cannot log in to token `{}`", Untrusted(.token))]
     Login {
         /// The token label.
         token: String,
@@ -147,7 +164,11 @@ pub enum Error {
         source: BoxError,
     },
     /// No key matches the URI on the token.
-    #[error("no {what} matches {searched} on token `{token}`")]
+    #[error(
+        "no {what} matches {} on token `{}`",
+        UntrustedMessage(.searched),
+        Untrusted(.token)
+    )]
     KeyNotFound {
         /// The kind of object searched for ("private key", "public key or certificate").
         what: &'static str,
@@ -158,7 +179,9 @@ pub enum Error {
     },
     /// More than one key (or certificate) matches the URI.
     #[error(
-        "{count} {what} match {searched} on token `{token}`; add `object=` or `id=` to the URI"
+        "{count} {what} match {} on token `{}`; add `object=` or `id=` to the URI",
+        UntrustedMessage(.searched),
+        Untrusted(.token)
     )]
     AmbiguousKey {
         /// The kind of objects that match ("private keys", "public keys", "certificates").
@@ -171,7 +194,11 @@ pub enum Error {
         count: usize,
     },
     /// A key with the requested label or id already exists (key generation).
-    #[error("a key with {searched} already exists on token `{token}`")]
+    #[error(
+        "a key with {} already exists on token `{}`",
+        UntrustedMessage(.searched),
+        Untrusted(.token)
+    )]
     KeyExists {
         /// The token label.
         token: String,
@@ -179,7 +206,7 @@ pub enum Error {
         searched: String,
     },
     /// The key cannot be used: unsupported type or curve, too small, or unreadable public part.
-    #[error("unsupported key: {0}")]
+    #[error("unsupported key: {}", UntrustedMessage(.0))]
     UnsupportedKey(String),
     /// The key's public part does not make a valid JWK (for example RSA under 2048 bits).
     #[error("the key's public part is not usable")]
@@ -193,7 +220,7 @@ pub enum Error {
         key: String,
     },
     /// A request that cannot be carried out as asked (for example a bad RSA size).
-    #[error("invalid request: {0}")]
+    #[error("invalid request: {}", UntrustedMessage(.0))]
     InvalidRequest(String),
     /// The token returned a signature of the wrong length.
     #[error("the token returned a {found}-byte signature where {expected} bytes were expected")]
@@ -268,8 +295,13 @@ fn on_token(token: &str) -> String {
     if token.is_empty() {
         String::new()
     } else {
-        format!(" on token `{token}`")
+        format!(" on token `{}`", Untrusted(token))
     }
+}
+
+/// A path from a URI (`module-path`, `pin-source`), escaped as [`Untrusted`] shows it.
+fn shown(path: &Path) -> String {
+    Untrusted(&path.to_string_lossy()).to_string()
 }
 
 /// The `Result` type of this crate.
@@ -303,5 +335,97 @@ mod tests {
             source: Box::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
         };
         assert_eq!(io.return_value(), None);
+    }
+}
+
+#[cfg(test)]
+mod untrusted_tests {
+    use super::*;
+
+    const FORGED: &str = "a\nerror: forged\r\u{1b}]0;pwned\u{7}\u{202e}\0";
+
+    /// What a message quotes from a URI (`%0a` decodes to a newline) or a token is escaped.
+    #[test]
+    fn uri_and_token_values_are_escaped() {
+        let s = || FORGED.to_owned();
+        let source = || -> BoxError { Box::new(std::io::Error::other("x")) };
+        let mut errors = vec![
+            Error::uri(s(), s()),
+            Error::InvalidUri {
+                attribute: None,
+                reason: s(),
+            },
+            Error::ModuleNotFound {
+                path: s().into(),
+                source: source(),
+            },
+            Error::ModuleLoad {
+                path: s().into(),
+                source: source(),
+            },
+            Error::TokenNotFound { searched: s() },
+            Error::AmbiguousToken {
+                searched: s(),
+                count: 2,
+                labels: s(),
+            },
+            Error::NoPin { token: s() },
+            Error::PinSource {
+                path: s().into(),
+                source: source(),
+            },
+            Error::PinCallback {
+                token: s(),
+                source: source(),
+            },
+            Error::PinIncorrect {
+                token: s(),
+                source: source(),
+            },
+            Error::PinLocked {
+                token: s(),
+                source: None,
+            },
+            Error::PinRejectedEarlier { token: s() },
+            Error::Login {
+                token: s(),
+                source: source(),
+            },
+            Error::KeyNotFound {
+                what: "private key",
+                token: s(),
+                searched: s(),
+            },
+            Error::AmbiguousKey {
+                what: "private keys",
+                token: s(),
+                searched: s(),
+                count: 2,
+            },
+            Error::KeyExists {
+                token: s(),
+                searched: s(),
+            },
+            Error::UnsupportedKey(s()),
+            Error::InvalidRequest(s()),
+            Error::Pkcs11 {
+                operation: "C_Sign",
+                token: s(),
+                source: source(),
+            },
+        ];
+        for uri in [
+            "pkcs11:token=t;slot-id=1%0aerror:%1b%5d0%3bx%07%00",
+            "pkcs11:token=t;x\nerror:\u{1b}[2J=1",
+            "pkcs11:token=t?pin-source=file://remote%0a%1b/pin",
+        ] {
+            errors.push(uri.parse::<crate::Pkcs11Uri>().unwrap_err());
+        }
+        for err in errors {
+            let shown = err.to_string();
+            // Nothing a terminal acts on is left to escape.
+            assert_eq!(hsmjwt_core::text::clean(&shown, usize::MAX), shown);
+            assert!(shown.contains(r"\n"), "{shown}");
+        }
     }
 }

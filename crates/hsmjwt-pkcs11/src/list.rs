@@ -7,6 +7,7 @@ use cryptoki::context::Pkcs11;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki::slot::{Slot, TokenInfo};
+use hsmjwt_core::text::Untrusted;
 use hsmjwt_core::{Algorithm, KeyKind};
 use serde::Serialize;
 
@@ -522,9 +523,9 @@ impl fmt::Display for Inventory {
         writeln!(
             f,
             "module {}: {} by {}, version {}, PKCS#11 {}",
-            self.module.display(),
-            self.library.description,
-            self.library.manufacturer,
+            Untrusted(&self.module.to_string_lossy()),
+            Untrusted(&self.library.description),
+            Untrusted(&self.library.manufacturer),
             self.library.version,
             self.library.cryptoki_version
         )?;
@@ -542,7 +543,7 @@ fn write_each<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T], none: &s
 
 impl fmt::Display for SlotEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "slot {}: {}", self.id, self.description)?;
+        writeln!(f, "slot {}: {}", self.id, Untrusted(&self.description))?;
         match &self.token {
             None => writeln!(f, "  no token"),
             Some(t) => write!(f, "{t}"),
@@ -556,13 +557,17 @@ impl fmt::Display for TokenEntry {
             return writeln!(
                 f,
                 "  token not initialized ({}, {})",
-                self.manufacturer, self.model
+                Untrusted(&self.manufacturer),
+                Untrusted(&self.model)
             );
         }
         writeln!(
             f,
             "  token `{}`: {} {}, serial {}",
-            self.label, self.manufacturer, self.model, self.serial
+            Untrusted(&self.label),
+            Untrusted(&self.manufacturer),
+            Untrusted(&self.model),
+            Untrusted(&self.serial)
         )?;
         writeln!(f, "    flags: {}", self.flags.names().join(", "))?;
         writeln!(f, "    uri:   {}", self.uri)?;
@@ -596,7 +601,7 @@ impl fmt::Display for KeyEntry {
             f,
             "    {} key `{}` id {}: {} {}{}",
             self.class,
-            self.label.as_deref().unwrap_or(""),
+            Untrusted(self.label.as_deref().unwrap_or("")),
             if self.id.is_empty() { "-" } else { &self.id },
             self.key_type,
             size,

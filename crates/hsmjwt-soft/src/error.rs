@@ -2,9 +2,14 @@
 
 use std::path::PathBuf;
 
+use hsmjwt_core::text::{Untrusted, UntrustedMessage};
 use hsmjwt_core::{Algorithm, BoxError};
 
 /// Everything that can go wrong while loading, generating, writing or using a software key.
+///
+/// What a message quotes from a key or certificate file (PEM labels, JWK members,
+/// certificate subjects) is shown escaped ([`Untrusted`], [`UntrustedMessage`]); the
+/// variants keep it as it was.
 ///
 /// Signing and verification failures reach callers through the [`hsmjwt_core::Signer`] and
 /// [`hsmjwt_core::Verifier`] traits as [`hsmjwt_core::Error`]; a signing failure keeps this
@@ -85,7 +90,7 @@ pub enum Error {
     )]
     EncryptedKey,
     /// A public key or certificate was given where a private key is needed.
-    #[error("{0} is a public key, not a private key")]
+    #[error("{} is a public key, not a private key", UntrustedMessage(.0))]
     NotPrivate(String),
     /// The bytes are in none of the supported encodings.
     #[error("not {expected}")]
@@ -113,7 +118,7 @@ pub enum Error {
     #[error("no certificate found")]
     NoCertificate,
     /// A key type or curve this crate does not support.
-    #[error("unsupported key: {0}")]
+    #[error("unsupported key: {}", UntrustedMessage(.0))]
     UnsupportedKey(String),
     /// An RSA key under 2048 bits.
     #[error("RSA key of {bits} bits is too small (at least 2048)")]
@@ -152,10 +157,13 @@ pub enum Error {
         source: BoxError,
     },
     /// A JWK is malformed or unusable here.
-    #[error("invalid JWK: {0}")]
+    #[error("invalid JWK: {}", UntrustedMessage(.0))]
     InvalidJwk(String),
     /// The certificate's validity period has ended.
-    #[error("certificate `{subject}` expired on {not_after}; renew it and register the new one")]
+    #[error(
+        "certificate `{}` expired on {not_after}; renew it and register the new one",
+        Untrusted(.subject)
+    )]
     CertificateExpired {
         /// The certificate's subject.
         subject: String,
@@ -163,7 +171,7 @@ pub enum Error {
         not_after: String,
     },
     /// The certificate's validity period has not begun.
-    #[error("certificate `{subject}` is not valid before {not_before}")]
+    #[error("certificate `{}` is not valid before {not_before}", Untrusted(.subject))]
     CertificateNotYetValid {
         /// The certificate's subject.
         subject: String,
@@ -171,7 +179,10 @@ pub enum Error {
         not_before: String,
     },
     /// The certificate does not certify the key it is used with.
-    #[error("certificate `{subject}` does not belong to this key (their public keys differ)")]
+    #[error(
+        "certificate `{}` does not belong to this key (their public keys differ)",
+        Untrusted(.subject)
+    )]
     CertificateKeyMismatch {
         /// The certificate's subject.
         subject: String,
@@ -211,7 +222,7 @@ pub enum Error {
         jwk: Algorithm,
     },
     /// The JWK's `use` or `key_ops` exclude signature verification.
-    #[error("JWK{} is not for signature verification ({reason})", kid.as_deref().map(|k| format!(" `{k}`")).unwrap_or_default())]
+    #[error("JWK{} is not for signature verification ({})", kid.as_deref().map(|k| format!(" `{}`", Untrusted(k))).unwrap_or_default(), UntrustedMessage(.reason))]
     NotForVerification {
         /// The JWK's `kid`.
         kid: Option<String>,
@@ -232,7 +243,7 @@ fn found_blocks(found: &[String]) -> String {
     } else {
         found
             .iter()
-            .map(|t| format!("`{t}`"))
+            .map(|t| format!("`{}`", Untrusted(t)))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -293,3 +304,49 @@ impl Error {
 
 /// The `Result` type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORGED: &str = "a\nerror: forged\r\u{1b}]0;pwned\u{7}\u{202e}\0";
+
+    /// What a message quotes from a key or certificate file is escaped.
+    #[test]
+    fn file_values_are_escaped() {
+        let s = || FORGED.to_owned();
+        let jwk = serde_json::json!({"kty": FORGED, "d": "AQAB"}).to_string();
+        let errors = [
+            Error::NoPemBlock {
+                expected: "private key",
+                found: vec![s(), s()],
+            },
+            Error::NotPrivate(format!("PEM block `{FORGED}`")),
+            Error::UnsupportedKey(s()),
+            Error::InvalidJwk(s()),
+            Error::CertificateExpired {
+                subject: s(),
+                not_after: "2020-01-01".into(),
+            },
+            Error::CertificateNotYetValid {
+                subject: s(),
+                not_before: "2020-01-01".into(),
+            },
+            Error::CertificateKeyMismatch { subject: s() },
+            Error::NotForVerification {
+                kid: Some(s()),
+                reason: s(),
+            },
+            crate::PrivateKey::from_bytes(jwk.as_bytes()).unwrap_err(),
+        ];
+        for err in errors {
+            let shown = err.to_string();
+            // Nothing a terminal acts on is left to escape.
+            assert_eq!(hsmjwt_core::text::clean(&shown, usize::MAX), shown);
+            assert!(
+                shown.contains(r"a\nerror: forged\r\u{1b}]0;pwned"),
+                "{shown}"
+            );
+        }
+    }
+}

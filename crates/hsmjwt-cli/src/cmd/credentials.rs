@@ -94,7 +94,7 @@ fn print(r: &CheckReport, json_out: bool) -> Result<()> {
     if let Some(claims) = r.claims() {
         super::out(&format!(
             "claims it would mint:\n{}",
-            serde_json::to_string_pretty(claims)?
+            hsmjwt::core::text::pretty_json(claims)?
         ))?;
     }
     Ok(())

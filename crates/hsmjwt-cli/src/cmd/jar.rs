@@ -220,6 +220,8 @@ impl Printed<'_> {
             ("code_verifier", verifier),
         ] {
             if let Some(v) = value {
+                // `request_uri` is the server's: printed escaped, never cut.
+                let v = hsmjwt::core::text::clean(v, usize::MAX);
                 super::out(&format!("{name}: {v}"))?;
             }
         }

@@ -62,9 +62,10 @@ pub(crate) fn out(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Prints JSON on stdout, pretty.
-pub(crate) fn out_json(value: &serde_json::Value) -> Result<()> {
-    out(&serde_json::to_string_pretty(value)?)
+/// Prints JSON on stdout, pretty, with what a terminal would act on escaped
+/// ([`hsmjwt::core::text::pretty_json`]): values from tokens, files and servers included.
+pub(crate) fn out_json(value: &(impl serde::Serialize + ?Sized)) -> Result<()> {
+    out(&hsmjwt::core::text::pretty_json(value)?)
 }
 
 /// Refuses a certificate that is expired or not yet valid at `now`, and warns on stderr
@@ -73,7 +74,7 @@ pub(crate) fn check_certificate(cert: &Certificate, now: NumericDate) -> Result<
     if let Validity::ExpiresSoon { days_left } = cert.check(now)? {
         eprintln!(
             "warning: certificate `{}` expires in {days_left} days ({}); renew it",
-            cert.subject(),
+            hsmjwt::core::text::Untrusted(cert.subject()),
             cert.not_after_text()
         );
     }

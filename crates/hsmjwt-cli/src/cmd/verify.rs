@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use hsmjwt::soft::{Certificate, MAX_JWKS_FILE, SoftVerifier, verifiers_from_jwks};
 use hsmjwt::{Algorithm, Jwks, NumericDate, Validation, Verifier};
+use serde_json::value::RawValue;
 
 use crate::args::VerifyArgs;
 use crate::input;
@@ -65,9 +66,19 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<ExitCode> {
     if let Some(certificate) = &certificate {
         certificate.check_thumbprints(&verified.header)?;
     }
-    super::out_json(&serde_json::json!({
-        "header": verified.header,
-        "claims": verified.claims,
-    }))?;
+    // Printed as the token has them (numbers as written, not rounded to floats): the same
+    // bytes, which the strict decoder has just accepted.
+    let shown = hsmjwt::core::jws::inspect(&token)?;
+    super::out_json(&Verified {
+        header: &shown.header,
+        claims: shown.claims.as_deref(),
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `verify` prints: the header and the claims as JSON text.
+#[derive(serde::Serialize)]
+struct Verified<'a> {
+    header: &'a RawValue,
+    claims: Option<&'a RawValue>,
 }

@@ -376,8 +376,16 @@ fn verify_failures_are_one_line_and_exit_1() {
     );
     for garbage in ["garbage", "a.b.c", "..", "e30.e30.", "\u{1F600}.x.y"] {
         hsmjwt(&["verify", "--key", k, garbage]).fails();
+    }
+    for garbage in ["garbage", "a.b.c", "..", "\u{1F600}.x.y"] {
         hsmjwt(&["decode", garbage]).fails();
     }
+    // A JWS without `alg` is shown, with the problem (`inspect::decode_shows_hostile_tokens`).
+    let shown = json(&hsmjwt(&["decode", "e30.e30."]).ok());
+    assert_eq!(
+        shown["problems"],
+        serde_json::json!(["header member `alg` is missing"])
+    );
     hsmjwt_stdin(&["verify", "--key", k], Some("")).fails();
     let line = hsmjwt(&[
         "verify",

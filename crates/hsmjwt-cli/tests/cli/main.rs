@@ -7,9 +7,11 @@ mod credentials;
 mod files;
 mod hsm;
 mod ims;
+mod inspect;
 mod limits;
 mod profiles;
 mod secrets;
+mod untrusted;
 mod usage;
 
 use std::io::Write;
