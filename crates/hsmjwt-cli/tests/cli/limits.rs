@@ -30,7 +30,6 @@ fn key_certificate_jwks_and_claims_files_are_read_with_a_bound() {
         &["sign", "--key", "/dev/zero"][..],
         &["pubkey", "--key", "/dev/zero"],
         &["verify", "--key", "/dev/zero", token],
-        &["verify", "--cert", "/dev/zero", token],
         &[
             "service-token",
             "--key",
@@ -53,6 +52,12 @@ fn key_certificate_jwks_and_claims_files_are_read_with_a_bound() {
     );
     refused(
         &["sign", "--key", p(&key), "--cert", "/dev/zero"],
+        None,
+        "/dev/zero is larger than the 1 MiB limit for certificate files",
+    );
+    // `verify --cert` reads a certificate chain (and checks its validity), not a key file.
+    refused(
+        &["verify", "--cert", "/dev/zero", token],
         None,
         "/dev/zero is larger than the 1 MiB limit for certificate files",
     );
