@@ -35,6 +35,7 @@ mod error;
 mod key;
 mod keygen;
 mod list;
+mod objects;
 mod pool;
 mod signer;
 pub mod uri;
@@ -47,6 +48,7 @@ pub use list::{
     Inventory, KeyClass, KeyEntry, LibraryInfo, NotLoggedIn, SlotEntry, TokenEntry, TokenFlags,
     list,
 };
+pub use objects::{CertificateEntry, StoreOptions, StoredCertificate, store_certificate};
 pub use signer::{Pkcs11Signer, Signature, SignerOptions};
 pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};
 
