@@ -67,6 +67,16 @@ const DAY: u64 = 86_400;
 /// The length of the random serial numbers, in bytes.
 const SERIAL_LEN: usize = 16;
 
+/// Makes [`Error::InvalidCertificateField`] about `field`, whose value was `value`, from a
+/// reason.
+fn invalid<'a>(field: &'static str, value: &'a str) -> impl Fn(&str) -> Error + 'a {
+    move |reason| Error::InvalidCertificateField {
+        field,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
 /// A distinguished name, parsed from its RFC 4514 string form (`CN=svc,O=Example`).
 ///
 /// Attributes are written most significant last, as RFC 4514 and `openssl -nameopt
@@ -97,11 +107,7 @@ impl FromStr for DistinguishedName {
     /// an RFC 4514 name, has an empty value, or a `C` or `serialNumber` that is not a
     /// PrintableString.
     fn from_str(s: &str) -> Result<Self> {
-        let invalid = |reason: &str| Error::InvalidCertificateField {
-            field: "subject",
-            value: s.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let invalid = invalid("subject", s);
         if s.trim().is_empty() {
             return Err(invalid("it is empty (for example CN=my-service,O=Example)"));
         }
@@ -166,13 +172,10 @@ impl SubjectAltName {
     }
 
     fn general_name(&self) -> Result<GeneralName> {
-        let ia5 = |v: &str| {
-            Ia5String::new(v).map_err(|_| Error::InvalidCertificateField {
-                field: "subject alternative name",
-                value: self.to_string(),
-                reason: "only ASCII characters are allowed".to_owned(),
-            })
-        };
+        let text = self.to_string();
+        let invalid = invalid("subject alternative name", &text);
+        let ia5 =
+            |v: &str| Ia5String::new(v).map_err(|_| invalid("only ASCII characters are allowed"));
         Ok(match self {
             SubjectAltName::Dns(v) => GeneralName::DnsName(ia5(v)?),
             SubjectAltName::Ip(ip) => GeneralName::from(*ip),
@@ -194,11 +197,7 @@ impl FromStr for SubjectAltName {
     /// `*.`), an IP address that does not parse, a URI without a scheme, or an e-mail
     /// address without `@`.
     fn from_str(s: &str) -> Result<Self> {
-        let invalid = |reason: &str| Error::InvalidCertificateField {
-            field: "subject alternative name",
-            value: s.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let invalid = invalid("subject alternative name", s);
         let (kind, value) = s
             .split_once(':')
             .ok_or_else(|| invalid("write DNS:name, IP:address, URI:uri or email:address"))?;
@@ -332,16 +331,13 @@ impl CertificateParams {
 
     /// notBefore and notAfter for a certificate made at `now`.
     fn validity(&self, now: NumericDate) -> Result<Validity> {
-        let invalid = |reason: String| Error::InvalidCertificateField {
-            field: "validity",
-            value: format!("{} days", self.days),
-            reason,
-        };
+        let days = format!("{} days", self.days);
+        let invalid = invalid("validity", &days);
         if !(1..=MAX_DAYS).contains(&self.days) {
-            return Err(invalid(format!("must be 1 to {MAX_DAYS} days")));
+            return Err(invalid(&format!("must be 1 to {MAX_DAYS} days")));
         }
-        let now = u64::try_from(now.as_unix())
-            .map_err(|_| invalid("the current time is before 1970".to_owned()))?;
+        let now =
+            u64::try_from(now.as_unix()).map_err(|_| invalid("the current time is before 1970"))?;
         let time = |secs: u64| -> Result<Time> {
             let date = der::DateTime::from_unix_duration(Duration::from_secs(secs))
                 .map_err(Error::der("certificate validity"))?;

@@ -28,28 +28,39 @@ fn openssl_signature_name(alg: &str) -> &'static str {
 fn certificate_and_csr(run: &dyn Fn(&[&str]) -> Run, dir: &Path, key: &str, alg: &str) {
     let cert = dir.join(format!("{alg}-{}.crt", key.len()));
     let csr = dir.join(format!("{alg}-{}.csr", key.len()));
-    let made = run(&[
-        "cert",
+    // `cert KIND` with the key, the subject, a DNS name and --out, then `extra`.
+    let make = |kind: &str, out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "cert",
+            kind,
+            "--key",
+            key,
+            "--alg",
+            alg,
+            "--subject",
+            SUBJECT,
+            "--san",
+            "DNS:svc.example",
+            "--out",
+            p(out),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let made = make(
         "self-signed",
-        "--key",
-        key,
-        "--alg",
-        alg,
-        "--subject",
-        SUBJECT,
-        "--days",
-        "30",
-        "--san",
-        "DNS:svc.example",
-        "--san",
-        "IP:192.0.2.1",
-        "--san",
-        "URI:spiffe://example/svc",
-        "--san",
-        "email:ops@example.com",
-        "--out",
-        p(&cert),
-    ]);
+        &cert,
+        &[
+            "--days",
+            "30",
+            "--san",
+            "IP:192.0.2.1",
+            "--san",
+            "URI:spiffe://example/svc",
+            "--san",
+            "email:ops@example.com",
+        ],
+    );
     assert!(made.stdout().is_empty(), "{}", made.stdout());
     made.ok();
 
@@ -113,21 +124,7 @@ fn certificate_and_csr(run: &dyn Fn(&[&str]) -> Run, dir: &Path, key: &str, alg:
     let pubkey = run(&["pubkey", "--key", key]).ok();
     assert_eq!(spki.trim(), pubkey.trim(), "{alg}");
 
-    run(&[
-        "cert",
-        "csr",
-        "--key",
-        key,
-        "--alg",
-        alg,
-        "--subject",
-        SUBJECT,
-        "--san",
-        "DNS:svc.example",
-        "--out",
-        p(&csr),
-    ])
-    .ok();
+    make("csr", &csr, &[]).ok();
     let req = openssl(dir, &["req", "-in", p(&csr), "-noout", "-verify", "-text"]);
     assert!(
         req.contains("Subject: O = hsmjwt tests, CN = \"Acme, Inc.\"")
