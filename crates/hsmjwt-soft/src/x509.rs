@@ -31,7 +31,7 @@ use std::time::Duration;
 use const_oid::db::rfc5912;
 use der::asn1::{AnyRef, BitString, GeneralizedTime, Ia5String, PrintableStringRef, UintRef};
 use der::{Any, Decode, Encode, Sequence, Tag, Tagged};
-use hsmjwt_core::{Algorithm, NumericDate, Signer, Verifier};
+use hsmjwt_core::{Algorithm, KeyKind, NumericDate, Signer, Verifier};
 use spki::{
     AlgorithmIdentifierOwned, AlgorithmIdentifierRef, DynSignatureAlgorithmIdentifier,
     EncodePublicKey, SignatureBitStringEncoding, SubjectPublicKeyInfoOwned,
@@ -484,43 +484,43 @@ fn random_serial() -> Result<SerialNumber> {
 /// How a JWS signature becomes an X.509 signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encoding {
-    /// As it is (RSA, EdDSA).
+    /// As it is (RSA; EdDSA too).
     Same,
     /// Raw `r || s` to the DER `Ecdsa-Sig-Value` of RFC 3279.
     EcdsaDer,
 }
 
-/// The X.509 signature algorithm of a JWS algorithm, and how its signatures are encoded.
-/// One line per algorithm: a new one (ES512, EdDSA) is one more line.
+/// The X.509 signature algorithm of a JWS algorithm, and how its signatures are encoded
+/// (ECDSA's raw `r || s` as DER, everything else as it is). One line per algorithm: a new
+/// one is one more line.
 fn signature_algorithm(alg: Algorithm) -> Result<(AlgorithmIdentifierOwned, Encoding)> {
-    let with_null = |oid| AlgorithmIdentifierOwned {
+    use rfc5912::*;
+    let rsa = |oid| AlgorithmIdentifierOwned {
         oid,
         parameters: Some(Any::from(AnyRef::NULL)),
     };
-    let ecdsa = |oid| AlgorithmIdentifierOwned {
+    let bare = |oid| AlgorithmIdentifierOwned {
         oid,
         parameters: None,
     };
-    Ok(match alg {
-        Algorithm::RS256 => (
-            with_null(rfc5912::SHA_256_WITH_RSA_ENCRYPTION),
-            Encoding::Same,
-        ),
-        Algorithm::RS384 => (
-            with_null(rfc5912::SHA_384_WITH_RSA_ENCRYPTION),
-            Encoding::Same,
-        ),
-        Algorithm::RS512 => (
-            with_null(rfc5912::SHA_512_WITH_RSA_ENCRYPTION),
-            Encoding::Same,
-        ),
-        Algorithm::PS256 => (rsa_pss(rfc5912::ID_SHA_256, alg)?, Encoding::Same),
-        Algorithm::PS384 => (rsa_pss(rfc5912::ID_SHA_384, alg)?, Encoding::Same),
-        Algorithm::PS512 => (rsa_pss(rfc5912::ID_SHA_512, alg)?, Encoding::Same),
-        Algorithm::ES256 => (ecdsa(rfc5912::ECDSA_WITH_SHA_256), Encoding::EcdsaDer),
-        Algorithm::ES384 => (ecdsa(rfc5912::ECDSA_WITH_SHA_384), Encoding::EcdsaDer),
+    let identifier = match alg {
+        Algorithm::RS256 => rsa(SHA_256_WITH_RSA_ENCRYPTION),
+        Algorithm::RS384 => rsa(SHA_384_WITH_RSA_ENCRYPTION),
+        Algorithm::RS512 => rsa(SHA_512_WITH_RSA_ENCRYPTION),
+        Algorithm::PS256 => rsa_pss(ID_SHA_256, alg)?,
+        Algorithm::PS384 => rsa_pss(ID_SHA_384, alg)?,
+        Algorithm::PS512 => rsa_pss(ID_SHA_512, alg)?,
+        Algorithm::ES256 => bare(ECDSA_WITH_SHA_256),
+        Algorithm::ES384 => bare(ECDSA_WITH_SHA_384),
+        // Next: `Algorithm::ES512 => bare(ECDSA_WITH_SHA_512),` and
+        // `Algorithm::EdDSA => bare(const_oid::db::rfc8410::ID_ED_25519),` (RFC 8410).
         other => return Err(Error::UnsupportedAlgorithm(other)),
-    })
+    };
+    let encoding = match alg.key_kind() {
+        KeyKind::Ec(_) => Encoding::EcdsaDer,
+        _ => Encoding::Same,
+    };
+    Ok((identifier, encoding))
 }
 
 /// `id-RSASSA-PSS` with the parameters of the JWS algorithm: the hash, MGF1 with the same

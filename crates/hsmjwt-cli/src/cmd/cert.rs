@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hsmjwt::core::PublicKeyParams;
 use hsmjwt::core::text::clean;
-use hsmjwt::key::KeySource;
+use hsmjwt::key::{KeyError, KeySource};
 use hsmjwt::soft::{
     Certificate, CertificateParams, DEFAULT_DAYS, DistinguishedName, SubjectAltName, Validity,
 };
@@ -166,12 +166,8 @@ fn self_signed(a: &SelfSignedArgs) -> Result<ExitCode> {
     let stored = match store_uri {
         None => None,
         Some(uri) => {
-            let options = hsmjwt::pkcs11::StoreOptions {
-                replace: a.make.force,
-                access: hsmjwt::key::env_access(),
-            };
-            match hsmjwt::pkcs11::store_certificate(&uri, cert.der(), &options) {
-                Err(e @ hsmjwt::pkcs11::Error::CertificateExists { .. }) => {
+            match hsmjwt::key::store_certificate_in_token(&uri, cert.der(), a.make.force) {
+                Err(KeyError::Pkcs11(e @ hsmjwt::pkcs11::Error::CertificateExists { .. })) => {
                     bail!("{e}; add --force to replace it")
                 }
                 other => Some(other.context("cannot store the certificate in the token")?),
