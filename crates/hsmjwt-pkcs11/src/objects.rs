@@ -233,3 +233,34 @@ impl fmt::Display for CertificateEntry {
         writeln!(f, "      {}", self.uri)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_not_a_certificate_is_refused_before_any_module_is_loaded() {
+        let uri: Pkcs11Uri = "pkcs11:token=t;object=k?module-path=/nonexistent/module.so"
+            .parse()
+            .unwrap();
+        for junk in [
+            &b""[..],
+            b"-----BEGIN CERTIFICATE-----",
+            &[0x30, 0x03, 0x02, 0x01, 0x01],
+        ] {
+            assert!(matches!(
+                store_certificate(&uri, junk, &StoreOptions::default()),
+                Err(Error::InvalidCertificate(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn certificate_uris() {
+        assert_eq!(
+            object_uri("t", Some("signer"), &[1]),
+            "pkcs11:token=t;object=signer;type=cert;id=%01"
+        );
+        assert_eq!(object_uri("t", None, &[]), "pkcs11:token=t;type=cert");
+    }
+}
