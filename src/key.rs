@@ -5,8 +5,8 @@
 //! to its caller ([`env_access`]): the module is the URI's `module-path`, else
 //! `$PKCS11_MODULE` ([`MODULE_ENV`]); the PIN, looked for only when a login is needed, is
 //! the URI's `pin-value` or `pin-source`, else `$HSMJWT_PIN` ([`PIN_ENV`]), else a prompt
-//! on the terminal when stdin is one. [`KeySource::open`], [`generate_in_token`] and
-//! [`list_tokens`] use it.
+//! on the terminal when stdin is one. [`KeySource::open`], [`generate_in_token`],
+//! [`store_certificate_in_token`] and [`list_tokens`] use it.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -300,7 +300,7 @@ mod tests {
 }
 
 #[cfg(feature = "pkcs11")]
-pub use pkcs11::{env_access, generate_in_token, list_tokens};
+pub use pkcs11::{env_access, generate_in_token, list_tokens, store_certificate_in_token};
 
 /// The PKCS#11 policy of applications: the environment and the terminal.
 #[cfg(feature = "pkcs11")]
@@ -312,7 +312,7 @@ mod pkcs11 {
     use hsmjwt_core::{Algorithm, Jwk};
     use hsmjwt_pkcs11::{
         BoxError, Inventory, KeyPairOptions, NotLoggedIn, PinRequest, PinSource, Pkcs11Uri,
-        TokenAccess,
+        StoreOptions, StoredCertificate, TokenAccess,
     };
     use secrecy::SecretString;
     use zeroize::Zeroizing;
@@ -382,6 +382,25 @@ mod pkcs11 {
             access: env_access(),
         };
         Ok(hsmjwt_pkcs11::generate_key_pair_with(uri, alg, &options)?)
+    }
+
+    /// Stores the DER certificate `der` in the token beside the private key the URI names
+    /// (see [`hsmjwt_pkcs11::store_certificate`]: the key's id and label), reached through
+    /// [`env_access`]; with `replace`, a certificate already there with that id is replaced.
+    ///
+    /// # Errors
+    /// [`KeyError::Pkcs11`] with the library's error (a certificate already there, a key not
+    /// found, the module, token and login errors), or the PIN errors of [`env_access`].
+    pub fn store_certificate_in_token(
+        uri: &Pkcs11Uri,
+        der: &[u8],
+        replace: bool,
+    ) -> Result<StoredCertificate, KeyError> {
+        let options = StoreOptions {
+            replace,
+            access: env_access(),
+        };
+        Ok(hsmjwt_pkcs11::store_certificate(uri, der, &options)?)
     }
 
     /// Lists the slots, tokens and keys of a module (see [`hsmjwt_pkcs11::list`]), reached

@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "service-token",
     "jar",
     "credentials",
+    "cert",
     "completions",
     "man",
 ];
@@ -37,6 +38,9 @@ const NESTED: &[&str] = &[
     "ims-emulator",
     "oauth-token",
     "credentials-check",
+    "cert-self-signed",
+    "cert-csr",
+    "cert-show",
 ];
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {

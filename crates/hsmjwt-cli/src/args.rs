@@ -63,7 +63,8 @@ Examples:
     #[command(after_help = "\
 Examples:
   hsmjwt pubkey --key key.pem
-  hsmjwt pubkey --key key.pem --format jwks --kid thumbprint > jwks.json")]
+  hsmjwt pubkey --key key.pem --format jwks --kid thumbprint > jwks.json
+  hsmjwt pubkey --key jwks.json --key next.pem --format jwks --kid thumbprint > both.json")]
     Pubkey(PubkeyArgs),
     /// Sign claims into a compact JWS and print it.
     ///
@@ -72,7 +73,8 @@ Examples:
 Examples:
   hsmjwt sign --key key.pem --iss me --aud you --ttl 10m
   echo '{\"scope\":\"read\"}' | hsmjwt sign --key key.pem --claims - --jti auto
-  hsmjwt sign --key 'pkcs11:token=jwt;object=signer' --alg PS256 --kid thumbprint")]
+  hsmjwt sign --key 'pkcs11:token=jwt;object=signer' --alg PS256 --kid thumbprint
+  hsmjwt sign --key key.pem --cert cert.pem --x5t --aud https://login.example/token")]
     Sign(SignArgs),
     /// Verify a token's signature and claims; print its header and claims as JSON.
     ///
@@ -128,6 +130,9 @@ Examples:
     --redirect-uri https://app.example/cb --par-endpoint https://as.example/oauth/par \\
     --auth-key client-auth.pem --authorize-endpoint https://as.example/authorize")]
     Jar(crate::cmd::jar::JarArgs),
+    /// Certificates and CSRs made by any key (file or HSM); what a certificate holds.
+    #[command(subcommand)]
+    Cert(crate::cmd::cert::CertCommand),
     /// Inspect credential files.
     #[command(subcommand)]
     Credentials(crate::cmd::credentials::CredentialsCommand),
@@ -216,7 +221,7 @@ pub(crate) enum PubkeyFormat {
     Pem,
     /// One JWK.
     Jwk,
-    /// A JWK Set with one key.
+    /// A JWK Set (of every --key).
     Jwks,
     /// Auth0's credential body: {"name","credential_type":"public_key","pem","alg"}.
     #[value(name = "auth0-credential")]
@@ -225,18 +230,22 @@ pub(crate) enum PubkeyFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct PubkeyArgs {
-    /// The key: file (private key, public key, certificate or JWK) or pkcs11: URI.
-    #[arg(long, value_name = "KEY")]
-    pub key: String,
+    /// The key: file (private key, public key, certificate or JWK) or pkcs11: URI. With
+    /// --format jwks, repeat it to publish several keys in one set (for a rollover); a JWKS
+    /// file then contributes all its keys, which keep their own members.
+    #[arg(long, value_name = "KEY", required = true)]
+    pub key: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "pem")]
     pub format: PubkeyFormat,
     /// `kid` for JWK and JWKS output: a value, or `thumbprint` for the RFC 7638
-    /// thumbprint.
+    /// thumbprint. With several keys it applies to each (keys from a JWKS file that have a
+    /// `kid` keep it); two keys with the same `kid` are an error.
     #[arg(long)]
     pub kid: Option<String>,
     /// `alg` member for JWK, JWKS and Auth0 output (must fit the key; Auth0 takes RS256 or
-    /// PS256, RS256 by default).
+    /// PS256, RS256 by default). With several keys it applies to each (keys from a JWKS
+    /// file that have an `alg` keep it).
     #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
     /// Credential name for Auth0 output (default: "hsmjwt " and the key's thumbprint).
@@ -283,6 +292,10 @@ pub(crate) struct SignArgs {
     /// With --cert: also put the chain in `x5c`.
     #[arg(long, requires = "cert")]
     pub x5c: bool,
+    /// With --cert: also set `x5t`, the certificate's SHA-1 thumbprint (base64url), for
+    /// services that want the legacy form (Microsoft Entra ID's older documentation).
+    #[arg(long, requires = "cert")]
+    pub x5t: bool,
     /// Issue the token as of this time (seconds since the epoch) instead of now.
     #[arg(long, value_name = "UNIX")]
     pub now: Option<i64>,
@@ -417,7 +430,8 @@ mod tests {
                 }
             }
         }
-        // keygen, pubkey, sign, verify, oauth token, bench, jar (--alg and --auth-alg).
-        assert_eq!(flags.len(), 8, "{flags:?}");
+        // keygen, pubkey, sign, verify, oauth token, bench, jar (--alg and --auth-alg), cert
+        // self-signed and cert csr.
+        assert_eq!(flags.len(), 10, "{flags:?}");
     }
 }

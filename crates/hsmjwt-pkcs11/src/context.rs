@@ -294,3 +294,43 @@ pub(crate) fn ensure_login(
     }
     Ok(pin)
 }
+
+/// A read-write session on the one token a URI selects, logged in when the token needs a
+/// login, for creating objects; `module` is the module it came from (creation takes its
+/// [`Module::creating`] lock).
+pub(crate) struct RwSession {
+    pub(crate) module: Module,
+    pub(crate) token: String,
+    pub(crate) session: Session,
+}
+
+/// Opens an [`RwSession`] on the token the URI selects, with the module and PIN of `access`
+/// where the URI does not give them. Token look-up holds the module's look-up lock.
+///
+/// # Errors
+/// The module, token and login errors, and [`Error::InvalidRequest`] for a write-protected
+/// token.
+pub(crate) fn open_rw_session(uri: &Pkcs11Uri, access: &TokenAccess) -> Result<RwSession> {
+    let module = shared_module(access.module_for(Some(uri))?)?;
+    let (token, session) = {
+        let _looking_up = module.looking_up();
+        let token = find_token(&module.ctx, uri)?;
+        let label = token.label().to_owned();
+        if token.info.write_protected() {
+            return Err(Error::InvalidRequest(format!(
+                "token `{label}` is write-protected"
+            )));
+        }
+        let session = module
+            .ctx
+            .open_rw_session(token.slot)
+            .map_err(|e| Error::pkcs11("C_OpenSession", &label, e))?;
+        ensure_login(&session, &token, uri, access)?;
+        (label, session)
+    };
+    Ok(RwSession {
+        module,
+        token,
+        session,
+    })
+}

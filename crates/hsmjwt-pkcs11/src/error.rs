@@ -205,6 +205,18 @@ pub enum Error {
         /// The label and id that collide.
         searched: String,
     },
+    /// A certificate object with the key's id is already on the token (storing a
+    /// certificate without replacing).
+    #[error("a certificate with id {id} already exists on token `{token}`")]
+    CertificateExists {
+        /// The token label.
+        token: String,
+        /// The id, lower-case hex.
+        id: String,
+    },
+    /// The bytes given as a certificate are not a DER X.509 certificate.
+    #[error("not a DER X.509 certificate")]
+    InvalidCertificate(#[source] BoxError),
     /// The key cannot be used: unsupported type or curve, too small, or unreadable public part.
     #[error("unsupported key: {}", UntrustedMessage(.0))]
     UnsupportedKey(String),

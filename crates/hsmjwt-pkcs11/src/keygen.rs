@@ -129,23 +129,11 @@ pub fn generate_key_pair_with(
         }
     };
 
-    let module = context::shared_module(options.access.module_for(Some(uri))?)?;
-    let (token_label, session) = {
-        let _looking_up = module.looking_up();
-        let token = context::find_token(&module.ctx, uri)?;
-        let token_label = token.label().to_owned();
-        if token.info.write_protected() {
-            return Err(Error::InvalidRequest(format!(
-                "token `{token_label}` is write-protected"
-            )));
-        }
-        let session = module
-            .ctx
-            .open_rw_session(token.slot)
-            .map_err(|e| Error::pkcs11("C_OpenSession", &token_label, e))?;
-        context::ensure_login(&session, &token, uri, &options.access)?;
-        (token_label, session)
-    };
+    let context::RwSession {
+        module,
+        token: token_label,
+        session,
+    } = context::open_rw_session(uri, &options.access)?;
     // From the check that the label and id are free until the new key is read back, no
     // other look-up or generation of this process runs (see `context`).
     let _creating = module.creating();

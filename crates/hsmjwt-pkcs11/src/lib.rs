@@ -4,7 +4,8 @@
 //! [`hsmjwt_core::Signer`] (and the RustCrypto [`signature::Signer`]) for RS256/384/512,
 //! PS256/384/512, ES256 and ES384; [`generate_key_pair`] makes keys inside the token,
 //! [`public_key`] reads a key's public half (without a PIN from a public key or certificate
-//! object) and [`list`] shows what a module holds.
+//! object), [`store_certificate`] puts a key's certificate beside it, and [`list`] shows
+//! what a module holds.
 //!
 //! One PKCS#11 context per module is shared by the whole process (see [`shared_context`]);
 //! each signer keeps a pool of sessions so that threads sign in parallel.
@@ -36,6 +37,7 @@ mod error;
 mod key;
 mod keygen;
 mod list;
+mod objects;
 mod pool;
 mod public;
 mod signer;
@@ -49,6 +51,7 @@ pub use list::{
     Inventory, KeyClass, KeyEntry, KeyProtection, LibraryInfo, NotLoggedIn, SlotEntry, TokenEntry,
     TokenFlags, list,
 };
+pub use objects::{CertificateEntry, StoreOptions, StoredCertificate, store_certificate};
 pub use public::public_key;
 pub use signer::{Pkcs11Signer, Signature, SignerOptions};
 pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};

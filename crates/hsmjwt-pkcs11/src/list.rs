@@ -15,6 +15,7 @@ use crate::access::TokenAccess;
 use crate::context;
 use crate::error::{CryptokiError, Error, Result};
 use crate::key::{self, KeyFacts};
+use crate::objects::CertificateEntry;
 use crate::uri::{ObjectType, Pkcs11Uri, hex};
 
 /// What a PKCS#11 module shows: its slots, their tokens and the tokens' keys.
@@ -77,6 +78,8 @@ pub struct TokenEntry {
     pub logged_in: bool,
     /// The key objects that could be seen (public keys only when not logged in).
     pub keys: Vec<KeyEntry>,
+    /// The X.509 certificate objects.
+    pub certificates: Vec<CertificateEntry>,
     /// Why private keys are not shown, when they are not (the text of [`Self::not_logged_in`]).
     pub note: Option<String>,
     /// Why the listing did not log in, when it needed to and did not.
@@ -400,6 +403,7 @@ fn token_entry(
         uri: token_ref.to_string(),
         logged_in: false,
         keys: Vec::new(),
+        certificates: Vec::new(),
         note: None,
         not_logged_in: None,
     };
@@ -459,6 +463,7 @@ fn token_entry(
     entry
         .keys
         .sort_by(|a, b| (&a.label, &a.id, a.class as u8).cmp(&(&b.label, &b.id, b.class as u8)));
+    entry.certificates = crate::objects::list_certificates(&session, &label)?;
     Ok(entry)
 }
 
@@ -574,7 +579,8 @@ impl fmt::Display for TokenEntry {
         if let Some(note) = &self.note {
             writeln!(f, "    {note}")?;
         }
-        write_each(f, &self.keys, "    no keys")
+        write_each(f, &self.keys, "    no keys")?;
+        self.certificates.iter().try_for_each(|c| write!(f, "{c}"))
     }
 }
 

@@ -219,6 +219,16 @@ pub(crate) fn pem_encode_secret(label: &str, der: &[u8]) -> Zeroizing<String> {
     out
 }
 
+/// PEM-encodes public data (a public key, a certificate, a request) under `label` with
+/// LF line endings.
+pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
+    let block = pem::Pem::new(label, der.to_vec());
+    pem::encode_config(
+        &block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
 /// Whether text looks like PEM.
 pub(crate) fn looks_like_pem(bytes: &[u8]) -> bool {
     bytes.windows(11).any(|w| w == b"-----BEGIN ")

@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hsmjwt_core::{HashAlg, Header, Jwk, NumericDate, b64};
 use serde_json::Value;
+use x509_parser::extensions::GeneralName;
 
 use crate::error::{Error, Result};
 use crate::file::{MAX_CERTIFICATE_FILE, read_file};
@@ -31,6 +32,8 @@ pub struct Certificate {
     not_after: NumericDate,
     not_before_text: String,
     not_after_text: String,
+    serial: Vec<u8>,
+    subject_alt_names: Vec<String>,
 }
 
 /// Where a certificate stands in its validity period at a given time.
@@ -66,6 +69,16 @@ impl Certificate {
         let cert = parse_certificate(der)?;
         let validity = cert.validity();
         let public_key = PublicKey::from_certificate_der(der)?;
+        let subject_alt_names = match cert.subject_alternative_name() {
+            Ok(Some(ext)) => ext
+                .value
+                .general_names
+                .iter()
+                .map(general_name_text)
+                .collect(),
+            Ok(None) => Vec::new(),
+            Err(e) => return Err(Error::certificate(e)),
+        };
         Ok(Certificate {
             der: der.to_vec(),
             public_key,
@@ -75,6 +88,8 @@ impl Certificate {
             not_after: NumericDate::from_unix(validity.not_after.timestamp()),
             not_before_text: validity.not_before.to_string(),
             not_after_text: validity.not_after.to_string(),
+            serial: cert.raw_serial().to_vec(),
+            subject_alt_names,
         })
     }
 
@@ -132,9 +147,40 @@ impl Certificate {
         self.not_after
     }
 
+    /// Start of the validity period as text (e.g. `Feb 14 07:30:37 2025 +00:00`).
+    pub fn not_before_text(&self) -> &str {
+        &self.not_before_text
+    }
+
     /// End of the validity period as text (e.g. `Feb 14 07:35:37 2026 +00:00`).
     pub fn not_after_text(&self) -> &str {
         &self.not_after_text
+    }
+
+    /// The PEM encoding (`CERTIFICATE`).
+    pub fn to_pem(&self) -> String {
+        crate::asn1::pem_encode("CERTIFICATE", &self.der)
+    }
+
+    /// The serial number as colon-separated upper-case hex bytes, as encoded (`4A:0F:...`).
+    pub fn serial_hex(&self) -> String {
+        colon_hex(&self.serial)
+    }
+
+    /// The subject alternative names, as `DNS:name`, `IP:address`, `URI:uri`,
+    /// `email:address` (other kinds as x509-parser names them), in certificate order.
+    pub fn subject_alt_names(&self) -> &[String] {
+        &self.subject_alt_names
+    }
+
+    /// The SHA-1 fingerprint as colon-separated upper-case hex, as `openssl x509
+    /// -fingerprint` and certificate portals show it (`x5t` is the same hash in base64url).
+    pub fn sha1_fingerprint(&self) -> String {
+        colon_hex(self.sha1().as_ref())
+    }
+
+    fn sha1(&self) -> aws_lc_rs::digest::Digest {
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der)
     }
 
     /// The `x5t#S256` value: base64url of the SHA-256 of the DER certificate.
@@ -145,9 +191,7 @@ impl Certificate {
     /// The `x5t` value: base64url of the SHA-1 of the DER certificate (RFC 7515 4.1.7; still
     /// sent by some services, Microsoft Entra ID among them).
     pub fn x5t(&self) -> String {
-        let sha1 =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
-        b64::encode(sha1.as_ref())
+        b64::encode(self.sha1().as_ref())
     }
 
     /// Checks the certificate thumbprints a token's header carries, `x5t#S256` and `x5t`,
@@ -246,6 +290,32 @@ impl Certificate {
                 subject: self.subject.clone(),
             })
         }
+    }
+}
+
+/// Bytes as colon-separated upper-case hex: `0A:FF`.
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// A subject alternative name in the form `openssl -addext subjectAltName=` takes.
+fn general_name_text(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(s) => format!("DNS:{s}"),
+        GeneralName::RFC822Name(s) => format!("email:{s}"),
+        GeneralName::URI(s) => format!("URI:{s}"),
+        GeneralName::IPAddress(b) => match <[u8; 4]>::try_from(*b) {
+            Ok(v4) => format!("IP:{}", std::net::Ipv4Addr::from(v4)),
+            Err(_) => match <[u8; 16]>::try_from(*b) {
+                Ok(v6) => format!("IP:{}", std::net::Ipv6Addr::from(v6)),
+                Err(_) => format!("IP:{}", colon_hex(b)),
+            },
+        },
+        other => other.to_string(),
     }
 }
 

@@ -202,6 +202,27 @@ pub enum Error {
         /// The certificate's subject.
         subject: String,
     },
+    /// A field of a certificate or request to be made is invalid.
+    #[error("invalid {field} `{}`: {reason}", hsmjwt_core::text::Untrusted(value))]
+    InvalidCertificateField {
+        /// The field: "subject", "subject alternative name", "validity".
+        field: &'static str,
+        /// The value given (cleaned when printed).
+        value: String,
+        /// What is wrong, and how to write it.
+        reason: String,
+    },
+    /// The algorithm has no X.509 signature form here.
+    #[error("algorithm {0} cannot sign certificates here")]
+    UnsupportedAlgorithm(Algorithm),
+    /// The signer failed while signing a certificate or request.
+    #[error("the key could not sign the certificate")]
+    CertificateSigning(#[source] hsmjwt_core::Error),
+    /// The signer's signature does not verify with its own public key.
+    #[error(
+        "the key's signature does not verify with its public key (do the key and its public half belong together?)"
+    )]
+    CertificateSelfCheck(#[source] hsmjwt_core::Error),
     /// An error from `hsmjwt-core` (for example a JWK it refused).
     #[error(transparent)]
     Core(#[from] hsmjwt_core::Error),

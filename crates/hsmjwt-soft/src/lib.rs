@@ -10,6 +10,7 @@ mod private;
 mod public;
 mod signer;
 mod verifier;
+mod x509;
 
 pub use cert::{Certificate, EXPIRY_WARNING_DAYS, Validity, set_certificate_headers};
 pub use error::{Error, Result};
@@ -18,3 +19,7 @@ pub use private::{KeySpec, PrivateKey};
 pub use public::{PublicKey, load_certificate_chain};
 pub use signer::SoftSigner;
 pub use verifier::{SoftVerifier, verifiers_from_jwks};
+pub use x509::{
+    CertificateParams, CertificateRequest, DEFAULT_DAYS, DistinguishedName, MAX_DAYS,
+    NOT_BEFORE_SKEW, SubjectAltName, certificate_request, self_signed,
+};

@@ -229,11 +229,7 @@ impl PublicKey {
     /// The key as PEM (`-----BEGIN PUBLIC KEY-----`, 64-character lines, LF line endings),
     /// as `openssl pkey -pubout` writes it.
     pub fn to_spki_pem(&self) -> String {
-        let block = pem::Pem::new("PUBLIC KEY", self.spki.clone());
-        pem::encode_config(
-            &block,
-            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-        )
+        asn1::pem_encode("PUBLIC KEY", &self.spki)
     }
 }
 

@@ -37,10 +37,7 @@ pub(crate) fn run(a: &KeygenArgs) -> Result<ExitCode> {
         (None, None) => anyhow::bail!("give --out FILE or --key pkcs11:URI"),
     };
     let thumbprint = jwk.thumbprint();
-    let kind = match &jwk.params {
-        hsmjwt::core::PublicKeyParams::Ec { crv, .. } => format!("EC {crv}"),
-        other => format!("RSA {}", other.bits()),
-    };
+    let kind = super::key_kind(&jwk.params);
     eprintln!("created {kind} key for {alg} at {place}; thumbprint {thumbprint}");
     if a.json {
         super::out_json(&serde_json::json!({

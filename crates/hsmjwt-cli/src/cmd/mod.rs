@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod bench;
+pub(crate) mod cert;
 pub(crate) mod completions;
 pub(crate) mod credentials;
 mod decode;
@@ -45,6 +46,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Credentials(c) => credentials::run(c),
         Command::Completions(a) => completions::run(&a),
         Command::Man(a) => man::run(&a),
+        Command::Cert(c) => cert::run(&c),
     }
 }
 
@@ -79,6 +81,14 @@ pub(crate) fn check_certificate(cert: &Certificate, now: NumericDate) -> Result<
         );
     }
     Ok(())
+}
+
+/// The kind of a key as the commands print it: "RSA 2048", "EC P-256".
+pub(crate) fn key_kind(params: &hsmjwt::core::PublicKeyParams) -> String {
+    match params {
+        hsmjwt::core::PublicKeyParams::Ec { crv, .. } => format!("EC {crv}"),
+        other => format!("RSA {}", other.bits()),
+    }
 }
 
 /// Resolves a `--kid` argument: `thumbprint` means the RFC 7638 thumbprint of `jwk`.

@@ -51,6 +51,11 @@ pub(crate) fn run(a: &SignArgs) -> Result<ExitCode> {
         leaf.check_key(signer.public_key())?;
         super::check_certificate(leaf, NumericDate::now())?;
         set_certificate_headers(&mut header, &chain, a.x5c);
+        if a.x5t {
+            header
+                .set("x5t", serde_json::Value::String(leaf.x5t()))
+                .context("cannot set x5t")?;
+        }
     }
     let token = match super::resolve_kid(a.kid.as_deref(), signer.public_key()) {
         Some(kid) => hsmjwt::encode(&header, &claims, &with_key_id(signer, kid))?,

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bench;
+mod certs;
 mod credentials;
 mod files;
 mod hsm;
@@ -148,17 +149,26 @@ pub(crate) fn hsmjwt_softhsm(hsm: &SoftHsm, args: &[&str], pin: Option<&str>) ->
     hsmjwt_with(args, None, &env)
 }
 
-/// Runs `openssl ARGS` in `dir`, which must succeed.
-pub(crate) fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
+/// Runs `openssl ARGS` in `dir`, which must succeed; returns its stdout.
+pub(crate) fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is installed")
-        .success();
-    assert!(ok, "openssl {args:?}");
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The README of the workspace.
+pub(crate) fn readme() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    std::fs::read_to_string(path).unwrap()
 }
 
 pub(crate) fn p(path: &Path) -> &str {

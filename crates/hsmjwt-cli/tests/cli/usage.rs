@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use hsmjwt_testkit::softhsm::{self, Builder, PIN};
 
-use crate::{hsmjwt, hsmjwt_softhsm, hsmjwt_with, json, openssl, p};
+use crate::{hsmjwt, hsmjwt_softhsm, hsmjwt_with, json, openssl, p, readme};
 
 /// Every subcommand, nested ones included, as its words.
 const COMMANDS: &[&[&str]] = &[
@@ -33,6 +33,10 @@ const COMMANDS: &[&[&str]] = &[
     &["jar"],
     &["credentials"],
     &["credentials", "check"],
+    &["cert"],
+    &["cert", "self-signed"],
+    &["cert", "csr"],
+    &["cert", "show"],
     &["completions"],
     &["man"],
 ];
@@ -52,6 +56,9 @@ const WITH_EXAMPLES: &[&[&str]] = &[
     &["service-token"],
     &["jar"],
     &["credentials", "check"],
+    &["cert", "self-signed"],
+    &["cert", "csr"],
+    &["cert", "show"],
     &["completions"],
     &["man"],
 ];
@@ -192,11 +199,6 @@ fn help_texts_name_the_flags_the_code_uses() {
             && oauth.contains("at most 1h"),
         "{oauth}"
     );
-}
-
-fn readme() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
-    std::fs::read_to_string(path).unwrap()
 }
 
 #[test]
