@@ -83,7 +83,7 @@ pub enum Error {
     },
     /// An algorithm name that this library does not support (including `none` and HMAC).
     #[error(
-        "unsupported algorithm `{0}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)"
+        "unsupported algorithm `{0}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)"
     )]
     UnsupportedAlgorithm(String),
     /// A header member is missing or has the wrong type or value.
