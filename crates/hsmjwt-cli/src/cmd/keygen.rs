@@ -37,9 +37,9 @@ pub(crate) fn run(a: &KeygenArgs) -> Result<ExitCode> {
         (None, None) => anyhow::bail!("give --out FILE or --key pkcs11:URI"),
     };
     let thumbprint = jwk.thumbprint();
-    let kind = match &jwk.params {
-        hsmjwt::core::PublicKeyParams::Ec { crv, .. } => format!("EC {crv}"),
-        other => format!("RSA {}", other.bits()),
+    let kind = match jwk.params.kind() {
+        hsmjwt::core::KeyKind::Rsa => format!("RSA {}", jwk.params.bits()),
+        other => other.to_string(),
     };
     eprintln!("created {kind} key for {alg} at {place}; thumbprint {thumbprint}");
     if a.json {

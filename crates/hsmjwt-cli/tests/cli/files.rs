@@ -75,6 +75,8 @@ fn sign_and_verify_every_algorithm() {
     let rsa = keygen(dir.path(), "RS256");
     let p256 = keygen(dir.path(), "ES256");
     let p384 = keygen(dir.path(), "ES384");
+    let p521 = keygen(dir.path(), "ES512");
+    let ed25519 = keygen(dir.path(), "EdDSA");
     for (alg, key) in [
         ("RS256", &rsa),
         ("RS384", &rsa),
@@ -84,6 +86,8 @@ fn sign_and_verify_every_algorithm() {
         ("PS512", &rsa),
         ("ES256", &p256),
         ("ES384", &p384),
+        ("ES512", &p521),
+        ("EdDSA", &ed25519),
     ] {
         let token = hsmjwt(&[
             "sign",
@@ -116,6 +120,117 @@ fn sign_and_verify_every_algorithm() {
         assert_eq!(v["claims"]["iss"], "me");
         let iat = v["claims"]["iat"].as_i64().unwrap();
         assert_eq!(v["claims"]["exp"].as_i64().unwrap(), iat + 300);
+    }
+}
+
+/// ES512 (P-521) and EdDSA (Ed25519) keys through every command: keygen (lower-case
+/// names too), sign with the key's own algorithm, pubkey as PEM, JWK and JWKS, verify with
+/// each, and bench.
+#[test]
+fn es512_and_eddsa_keys_through_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for (alg, lower, kind, bits, kty, crv) in [
+        ("ES512", "es512", "EC P-521", 521, "EC", "P-521"),
+        ("EdDSA", "eddsa", "Ed25519", 256, "OKP", "Ed25519"),
+    ] {
+        let key = dir.path().join(format!("{lower}.pem"));
+        let summary = json(&hsmjwt(&["keygen", "--alg", lower, "--out", p(&key), "--json"]).ok());
+        assert_eq!(summary["alg"], alg);
+        assert_eq!(summary["key"], kind);
+        assert_eq!(summary["bits"], bits);
+        // An RSA size does not apply.
+        let line = hsmjwt(&[
+            "keygen",
+            "--alg",
+            alg,
+            "--bits",
+            "2048",
+            "--out",
+            p(&dir.path().join("never.pem")),
+        ])
+        .fails();
+        assert!(line.contains("RSA"), "{line}");
+
+        let token = hsmjwt(&[
+            "sign",
+            "--key",
+            p(&key),
+            "--iss",
+            "me",
+            "--kid",
+            "thumbprint",
+        ])
+        .ok();
+        let token = token.trim();
+        let decoded = json(&hsmjwt(&["decode", token]).ok());
+        assert_eq!(decoded["header"]["alg"], alg);
+
+        let pem = hsmjwt(&["pubkey", "--key", p(&key)]).ok();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+        let pem_path = dir.path().join(format!("{lower}.pub"));
+        std::fs::write(&pem_path, &pem).unwrap();
+        let jwk = json(
+            &hsmjwt(&[
+                "pubkey",
+                "--key",
+                p(&key),
+                "--format",
+                "jwk",
+                "--kid",
+                "thumbprint",
+                "--alg",
+                lower,
+            ])
+            .ok(),
+        );
+        assert_eq!((&jwk["kty"], &jwk["crv"]), (&kty.into(), &crv.into()));
+        assert_eq!(jwk["alg"], alg);
+        assert_eq!(jwk["kid"], decoded["header"]["kid"]);
+        assert!(jwk.get("d").is_none(), "no private member");
+        let jwk_path = dir.path().join(format!("{lower}.jwk"));
+        std::fs::write(&jwk_path, jwk.to_string()).unwrap();
+        let jwks = hsmjwt(&[
+            "pubkey",
+            "--key",
+            p(&key),
+            "--format",
+            "jwks",
+            "--kid",
+            "thumbprint",
+        ])
+        .ok();
+        let jwks_path = dir.path().join(format!("{lower}.jwks"));
+        std::fs::write(&jwks_path, &jwks).unwrap();
+
+        // The algorithm follows the key: no --alg anywhere.
+        for args in [
+            vec!["verify", "--key", p(&key), "--iss", "me", token],
+            vec!["verify", "--key", p(&pem_path), token],
+            vec!["verify", "--key", p(&jwk_path), token],
+            vec!["verify", "--jwks", p(&jwks_path), token],
+            vec!["verify", "--key", p(&pem_path), "--alg", lower, token],
+        ] {
+            let v = json(&hsmjwt(&args).ok());
+            assert_eq!(v["header"]["alg"], alg, "{args:?}");
+        }
+        // Another algorithm for this key is refused.
+        let line = hsmjwt(&["sign", "--key", p(&key), "--alg", "ES256"]).fails();
+        assert!(line.contains("ES256"), "{line}");
+
+        let out = hsmjwt(&[
+            "bench",
+            "--key",
+            p(&key),
+            "--seconds",
+            "0.3",
+            "--threads",
+            "1",
+            "--json",
+        ])
+        .ok();
+        let v = json(&out);
+        assert_eq!(v["alg"], alg, "{out}");
+        assert!(v["tokens"].as_u64().unwrap() > 0, "{out}");
     }
 }
 
