@@ -707,7 +707,7 @@ fn okp_jwks_are_strict() {
         // 31 and 33 bytes, nothing, padded base64url.
         format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{short}"}}"#),
         format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{long}"}}"#),
-        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":""}}"#),
+        r#"{"kty":"OKP","crv":"Ed25519","x":""}"#.to_owned(),
         format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}="}}"#),
         // `x` missing, `crv` missing, `crv` of an EC key, EC members on an OKP key.
         r#"{"kty":"OKP","crv":"Ed25519"}"#.to_owned(),
