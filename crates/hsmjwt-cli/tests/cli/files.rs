@@ -165,50 +165,20 @@ fn es512_and_eddsa_keys_through_every_command() {
         let decoded = json(&hsmjwt(&["decode", token]).ok());
         assert_eq!(decoded["header"]["alg"], alg);
 
-        let pem = hsmjwt(&["pubkey", "--key", p(&key)]).ok();
-        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
-        let pem_path = dir.path().join(format!("{lower}.pub"));
-        std::fs::write(&pem_path, &pem).unwrap();
-        let jwk = json(
-            &hsmjwt(&[
-                "pubkey",
-                "--key",
-                p(&key),
-                "--format",
-                "jwk",
-                "--kid",
-                "thumbprint",
-                "--alg",
-                lower,
-            ])
-            .ok(),
-        );
+        let public = export_public(&key, lower);
+        let jwk = &public.jwk;
         assert_eq!((&jwk["kty"], &jwk["crv"]), (&kty.into(), &crv.into()));
         assert_eq!(jwk["alg"], alg);
         assert_eq!(jwk["kid"], decoded["header"]["kid"]);
-        assert!(jwk.get("d").is_none(), "no private member");
-        let jwk_path = dir.path().join(format!("{lower}.jwk"));
-        std::fs::write(&jwk_path, jwk.to_string()).unwrap();
-        let jwks = hsmjwt(&[
-            "pubkey",
-            "--key",
-            p(&key),
-            "--format",
-            "jwks",
-            "--kid",
-            "thumbprint",
-        ])
-        .ok();
-        let jwks_path = dir.path().join(format!("{lower}.jwks"));
-        std::fs::write(&jwks_path, &jwks).unwrap();
+        let (pem_path, jwk_path, jwks_path) = (&public.pem, &public.jwk_path, &public.jwks);
 
         // The algorithm follows the key: no --alg anywhere.
         for args in [
             vec!["verify", "--key", p(&key), "--iss", "me", token],
-            vec!["verify", "--key", p(&pem_path), token],
-            vec!["verify", "--key", p(&jwk_path), token],
-            vec!["verify", "--jwks", p(&jwks_path), token],
-            vec!["verify", "--key", p(&pem_path), "--alg", lower, token],
+            vec!["verify", "--key", p(pem_path), token],
+            vec!["verify", "--key", p(jwk_path), token],
+            vec!["verify", "--jwks", p(jwks_path), token],
+            vec!["verify", "--key", p(pem_path), "--alg", lower, token],
         ] {
             let v = json(&hsmjwt(&args).ok());
             assert_eq!(v["header"]["alg"], alg, "{args:?}");
@@ -234,53 +204,62 @@ fn es512_and_eddsa_keys_through_every_command() {
     }
 }
 
+/// A key's public key written next to it by `pubkey` as PEM, JWK and JWKS (the JWK forms
+/// with the thumbprint as `kid` and `alg`), each checked as it is made.
+struct Exported {
+    pem: PathBuf,
+    jwk_path: PathBuf,
+    jwks: PathBuf,
+    jwk: serde_json::Value,
+}
+
+fn export_public(key: &Path, alg: &str) -> Exported {
+    let pem = hsmjwt(&["pubkey", "--key", p(key)]).ok();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    let pem_path = key.with_extension("pub.pem");
+    std::fs::write(&pem_path, &pem).unwrap();
+    let jwk_args = |format| {
+        let args = [
+            "pubkey",
+            "--key",
+            p(key),
+            "--format",
+            format,
+            "--kid",
+            "thumbprint",
+            "--alg",
+            alg,
+        ];
+        hsmjwt(&args).ok()
+    };
+    let jwk = json(&jwk_args("jwk"));
+    assert_eq!(jwk["use"], "sig");
+    assert!(jwk.get("d").is_none(), "no private member");
+    let thumb = jwk["kid"].as_str().unwrap();
+    assert_eq!(thumb.len(), 43);
+    let jwk_path = key.with_extension("jwk");
+    std::fs::write(&jwk_path, jwk.to_string()).unwrap();
+    let jwks = jwk_args("jwks");
+    assert_eq!(json(&jwks)["keys"][0], jwk);
+    let jwks_path = key.with_extension("jwks");
+    std::fs::write(&jwks_path, &jwks).unwrap();
+    Exported {
+        pem: pem_path,
+        jwk_path,
+        jwks: jwks_path,
+        jwk,
+    }
+}
+
 #[test]
 fn pubkey_formats_and_verification_with_each() {
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path(), "PS256");
-    let pem = hsmjwt(&["pubkey", "--key", p(&key)]).ok();
-    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
-    let pem_path = dir.path().join("pub.pem");
-    std::fs::write(&pem_path, &pem).unwrap();
-
-    let jwk = json(
-        &hsmjwt(&[
-            "pubkey",
-            "--key",
-            p(&key),
-            "--format",
-            "jwk",
-            "--kid",
-            "thumbprint",
-            "--alg",
-            "PS256",
-        ])
-        .ok(),
-    );
-    assert_eq!(jwk["kty"], "RSA");
-    assert_eq!(jwk["alg"], "PS256");
-    assert_eq!(jwk["use"], "sig");
-    assert!(jwk.get("d").is_none(), "no private member");
-    let thumb = jwk["kid"].as_str().unwrap().to_owned();
-    assert_eq!(thumb.len(), 43);
-    let jwk_path = dir.path().join("pub.jwk");
-    std::fs::write(&jwk_path, jwk.to_string()).unwrap();
-
-    let jwks = hsmjwt(&[
-        "pubkey",
-        "--key",
-        p(&key),
-        "--format",
-        "jwks",
-        "--kid",
-        "thumbprint",
-        "--alg",
-        "PS256",
-    ])
-    .ok();
-    assert_eq!(json(&jwks)["keys"][0]["kid"], thumb.as_str());
-    let jwks_path = dir.path().join("jwks.json");
-    std::fs::write(&jwks_path, &jwks).unwrap();
+    let public = export_public(&key, "PS256");
+    assert_eq!(public.jwk["kty"], "RSA");
+    assert_eq!(public.jwk["alg"], "PS256");
+    let thumb = public.jwk["kid"].as_str().unwrap().to_owned();
+    let (pem_path, jwk_path, jwks_path) = (public.pem, public.jwk_path, public.jwks);
 
     let token = hsmjwt(&[
         "sign",
