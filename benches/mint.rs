@@ -1,12 +1,14 @@
-//! Minting with a software key: claims to compact JWS, RS256, PS256 and ES256.
+//! Minting with a software key: claims to compact JWS, RS256, PS256, ES256, ES512 and EdDSA.
 //!
 //! Each group `mint-ALG` holds:
 //! - `hsmjwt`: `hsmjwt::encode` with a `SoftSigner` (serialise, base64url, sign);
 //! - `aws-lc-rs`: the signature alone, with a pre-parsed aws-lc-rs key over the same
 //!   signing input: the limit a minted token can approach;
-//! - `jsonwebtoken-aws-lc-rs`: `jsonwebtoken::encode` with its `aws_lc_rs` backend;
+//! - `jsonwebtoken-aws-lc-rs`: `jsonwebtoken::encode` with its `aws_lc_rs` backend (not for
+//!   ES512, which jsonwebtoken lacks);
 //! - `jsonwebtoken-rust-crypto`: the same with its `rust_crypto` backend, in the helper
-//!   process benches/jwt-rust-crypto (timed there, see `common::RustCrypto`).
+//!   process benches/jwt-rust-crypto (timed there, see `common::RustCrypto`; RS256, PS256
+//!   and ES256 only).
 //!
 //! After criterion, `common::paired` measures the same four interleaved, in rounds; the
 //! ratios of `cargo xtask bench` come from those rounds.
@@ -19,20 +21,32 @@ use std::hint::black_box;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding,
-    RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
+    RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding, RsaKeyPair,
 };
 use common::{Key, RustCrypto};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hsmjwt::soft::{KeySpec, PrivateKey, PublicKey, SoftSigner, SoftVerifier};
 use hsmjwt::{Algorithm, Header, Validation};
 
-fn jwt_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
+/// jsonwebtoken's algorithm, when it has one.
+fn jwt_alg(alg: Algorithm) -> Option<jsonwebtoken::Algorithm> {
     match alg {
-        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
-        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
-        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        Algorithm::RS256 => Some(jsonwebtoken::Algorithm::RS256),
+        Algorithm::PS256 => Some(jsonwebtoken::Algorithm::PS256),
+        Algorithm::ES256 => Some(jsonwebtoken::Algorithm::ES256),
+        Algorithm::EdDSA => Some(jsonwebtoken::Algorithm::EdDSA),
+        Algorithm::ES512 => None,
         other => panic!("not benchmarked: {other}"),
+    }
+}
+
+/// jsonwebtoken's signing key for `alg`.
+fn jwt_key(alg: Algorithm, key: &Key) -> jsonwebtoken::EncodingKey {
+    match alg {
+        Algorithm::ES256 => jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8),
+        Algorithm::EdDSA => jsonwebtoken::EncodingKey::from_ed_der(&key.pkcs8),
+        _ => jsonwebtoken::EncodingKey::from_rsa_der(&key.pkcs1()),
     }
 }
 
@@ -40,6 +54,7 @@ fn jwt_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
 enum Raw {
     Rsa(RsaKeyPair, &'static dyn RsaEncoding),
     Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
 }
 
 impl Raw {
@@ -57,6 +72,13 @@ impl Raw {
                 EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.pkcs8)
                     .expect("P-256 key"),
             ),
+            Algorithm::ES512 => Raw::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P521_SHA512_FIXED_SIGNING, &key.pkcs8)
+                    .expect("P-521 key"),
+            ),
+            Algorithm::EdDSA => {
+                Raw::Ed(Ed25519KeyPair::from_pkcs8(&key.pkcs8).expect("Ed25519 key"))
+            }
             other => panic!("not benchmarked: {other}"),
         }
     }
@@ -69,6 +91,7 @@ impl Raw {
                 sig
             }
             Raw::Ec(pair) => pair.sign(rng, message).expect("sign").as_ref().to_vec(),
+            Raw::Ed(pair) => pair.sign(message).as_ref().to_vec(),
         }
     }
 }
@@ -92,19 +115,23 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm, key: &Key, helper: Option<&mut R
     let raw = Raw::new(alg, key);
     let rng = SystemRandom::new();
 
-    let jwt_key = match alg {
-        Algorithm::ES256 => jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8),
-        _ => jsonwebtoken::EncodingKey::from_rsa_der(&key.pkcs1()),
-    };
-    let mut jwt_header = jsonwebtoken::Header::new(jwt_alg(alg));
-    jwt_header.typ = Some("JWT".into());
-    let theirs = jsonwebtoken::encode(&jwt_header, &claims_json, &jwt_key).expect("jsonwebtoken");
-    hsmjwt::decode(&theirs, &verifier, &validation).expect("jsonwebtoken token verifies");
+    // jsonwebtoken, where it has the algorithm.
+    let jwt = jwt_alg(alg).map(|jalg| {
+        let mut jwt_header = jsonwebtoken::Header::new(jalg);
+        jwt_header.typ = Some("JWT".into());
+        let jwt_key = jwt_key(alg, key);
+        let theirs =
+            jsonwebtoken::encode(&jwt_header, &claims_json, &jwt_key).expect("jsonwebtoken");
+        hsmjwt::decode(&theirs, &verifier, &validation).expect("jsonwebtoken token verifies");
+        (jwt_header, jwt_key)
+    });
 
     let ours = || hsmjwt::encode(black_box(&header), black_box(&claims), &signer).unwrap();
     let limit = || raw.sign(&rng, black_box(signing_input.as_bytes()));
-    let jwt_aws_lc =
-        || jsonwebtoken::encode(black_box(&jwt_header), black_box(&claims_json), &jwt_key).unwrap();
+    let claims_ref = &claims_json;
+    let jwt_aws_lc = jwt.as_ref().map(|(jwt_header, jwt_key)| {
+        move || jsonwebtoken::encode(black_box(jwt_header), black_box(claims_ref), jwt_key).unwrap()
+    });
 
     let group_name = format!("mint-{alg}");
     let name = alg.as_str();
@@ -112,7 +139,9 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm, key: &Key, helper: Option<&mut R
     let mut group = c.benchmark_group(&group_name);
     group.bench_function("hsmjwt", |b| b.iter(ours));
     group.bench_function("aws-lc-rs", |b| b.iter(limit));
-    group.bench_function("jsonwebtoken-aws-lc-rs", |b| b.iter(jwt_aws_lc));
+    if let Some(jwt_aws_lc) = &jwt_aws_lc {
+        group.bench_function("jsonwebtoken-aws-lc-rs", |b| b.iter(jwt_aws_lc));
+    }
     if let Some(helper) = helper.as_deref_mut() {
         match alg {
             Algorithm::ES256 => helper.set_key(name, &key.pkcs8),
@@ -131,11 +160,13 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm, key: &Key, helper: Option<&mut R
     let mut contenders: Vec<common::Contender<'_>> = vec![
         ("hsmjwt", Box::new(common::timed(ours))),
         ("aws-lc-rs", Box::new(common::timed(limit))),
-        (
+    ];
+    if let Some(jwt_aws_lc) = jwt_aws_lc {
+        contenders.push((
             "jsonwebtoken-aws-lc-rs",
             Box::new(common::timed(jwt_aws_lc)),
-        ),
-    ];
+        ));
+    }
     if let Some(helper) = helper {
         contenders.push((
             "jsonwebtoken-rust-crypto",
@@ -152,10 +183,15 @@ fn mint(c: &mut Criterion) {
         .expect("jsonwebtoken uses its aws_lc_rs provider here");
     let rsa = Key::generate(KeySpec::Rsa(2048));
     let p256 = Key::generate(KeySpec::P256);
+    let p521 = Key::generate(KeySpec::P521);
+    let ed25519 = Key::generate(KeySpec::Ed25519);
     let mut helper = RustCrypto::start();
     bench_alg(c, Algorithm::RS256, &rsa, helper.as_mut());
     bench_alg(c, Algorithm::PS256, &rsa, helper.as_mut());
     bench_alg(c, Algorithm::ES256, &p256, helper.as_mut());
+    // The rust_crypto helper signs RS256, PS256 and ES256 only.
+    bench_alg(c, Algorithm::ES512, &p521, None);
+    bench_alg(c, Algorithm::EdDSA, &ed25519, None);
 }
 
 criterion_group! {

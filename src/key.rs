@@ -109,7 +109,8 @@ fn is_pkcs11_uri(s: &str) -> bool {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
-    /// The JWS algorithm; by default the key's own (RS256 for RSA, ES256/ES384 by curve).
+    /// The JWS algorithm; by default the key's own (RS256 for RSA, ES256/ES384/ES512 by
+    /// curve, EdDSA for Ed25519).
     pub algorithm: Option<Algorithm>,
     /// How many threads may sign at once with an HSM key (its session pool); by default
     /// the number of CPUs. A file key signs from any number of threads and ignores it.
@@ -148,7 +149,8 @@ impl KeySource {
     }
 
     /// Opens the private key as a signer for `alg` (the key's default algorithm when
-    /// `None`: RS256 for RSA, ES256/ES384 by curve): [`KeySource::open`] with only the
+    /// `None`: RS256 for RSA, ES256/ES384/ES512 by curve, EdDSA for Ed25519):
+    /// [`KeySource::open`] with only the
     /// algorithm set.
     ///
     /// # Errors

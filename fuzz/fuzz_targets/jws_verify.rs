@@ -1,5 +1,6 @@
 //! The compact JWS decoder with verification: `decode_with_keys` against the RFC 7515
-//! A.2 (RS256) and A.3 (ES256) public keys, and `decode` with each, at a fixed time.
+//! A.2 (RS256) and A.3 (ES256) and the RFC 8037 A.2 (EdDSA) public keys, and `decode`
+//! with each, at a fixed time.
 
 #![no_main]
 
@@ -11,11 +12,13 @@ use libfuzzer_sys::fuzz_target;
 
 const A2_PUBLIC_JWK: &str = r#"{"kty":"RSA","kid":"a2","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ","e":"AQAB"}"#;
 const A3_PUBLIC_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+const RFC8037_PUBLIC_JWK: &str =
+    r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
 
 fn keys() -> &'static [SoftVerifier] {
     static KEYS: OnceLock<Vec<SoftVerifier>> = OnceLock::new();
     KEYS.get_or_init(|| {
-        [A2_PUBLIC_JWK, A3_PUBLIC_JWK]
+        [A2_PUBLIC_JWK, A3_PUBLIC_JWK, RFC8037_PUBLIC_JWK]
             .iter()
             .map(|j| {
                 let jwk = Jwk::from_json(j.as_bytes()).expect("test vector JWK");

@@ -33,6 +33,18 @@ pub(crate) fn es256_other() -> &'static Pair {
     P.get_or_init(|| make(KeySpec::P256, Algorithm::ES256))
 }
 
+/// An ES512 key pair (P-521).
+pub(crate) fn es512() -> &'static Pair {
+    static P: OnceLock<Pair> = OnceLock::new();
+    P.get_or_init(|| make(KeySpec::P521, Algorithm::ES512))
+}
+
+/// An EdDSA key pair (Ed25519).
+pub(crate) fn ed25519() -> &'static Pair {
+    static P: OnceLock<Pair> = OnceLock::new();
+    P.get_or_init(|| make(KeySpec::Ed25519, Algorithm::EdDSA))
+}
+
 /// An RS256 key pair.
 pub(crate) fn rs256() -> &'static Pair {
     static P: OnceLock<Pair> = OnceLock::new();

@@ -5,7 +5,7 @@ use std::time::Duration;
 use hsmjwt::core::{Part, b64};
 use hsmjwt::{Algorithm, Error, NumericDate, Validation, decode, decode_insecure};
 
-use crate::common::{es256, es256_other, forge, rs256};
+use crate::common::{ed25519, es256, es256_other, es512, forge, rs256};
 
 const NOW: i64 = 1_700_000_000;
 
@@ -206,7 +206,11 @@ fn duplicate_claim() {
 
 #[test]
 fn none_and_hmac_are_unsupported() {
-    for alg in ["none", "None", "HS256", "HS512", "EdDSA"] {
+    // EdDSA is supported, but only by that name: RFC 7515 names are case-sensitive, and a
+    // curve name is not an algorithm.
+    for alg in [
+        "none", "None", "HS256", "HS512", "eddsa", "EDDSA", "Ed25519", "Ed448", "ES512K", "es512",
+    ] {
         let h = b64::encode(format!(r#"{{"alg":"{alg}"}}"#).as_bytes());
         let p = b64::encode(ok_payload().as_bytes());
         for sig in ["", "AAAA"] {
@@ -524,4 +528,216 @@ fn decode_insecure_is_strict_about_structure() {
         decode_insecure(&t),
         Err(Error::InvalidClaim { .. })
     ));
+}
+
+/// Decodes with `verifier` at NOW.
+fn check_with(token: &str, verifier: &dyn hsmjwt::Verifier) -> Result<hsmjwt::Token, Error> {
+    decode(token, verifier, &v())
+}
+
+/// A good token of `alg` signed by `signer`, and its signature bytes.
+fn signed(alg: &str, signer: &dyn hsmjwt::Signer) -> (String, Vec<u8>) {
+    let t = forge(
+        &format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+        &ok_payload(),
+        signer,
+    );
+    let sig = b64::decode(t.rsplit('.').next().unwrap().as_bytes()).unwrap();
+    (t, sig)
+}
+
+#[test]
+fn es512_signatures_are_exactly_132_bytes_of_r_and_s() {
+    let (t, sig) = signed("ES512", &es512().signer);
+    assert!(check_with(&t, &es512().verifier).is_ok());
+    assert_eq!(sig.len(), 132);
+    // 130 and 134 bytes: cut, or padded (two zeros in front; or r and s of 67 bytes each,
+    // as a careless conversion from DER leaves them, and of 65 bytes each).
+    let padded = [&[0u8, 0][..], &sig].concat();
+    let each_67 = [&[0u8][..], &sig[..66], &[0], &sig[66..]].concat();
+    let each_65 = [&sig[1..66], &sig[67..]].concat();
+    assert_eq!(
+        (padded.len(), each_67.len(), each_65.len()),
+        (134, 134, 130)
+    );
+    for bad in [
+        &sig[..130],
+        &each_65[..],
+        &padded[..],
+        &each_67[..],
+        &[][..],
+    ] {
+        let err = check_with(&replace_part(&t, 2, &b64::encode(bad)), &es512().verifier);
+        assert!(
+            matches!(err, Err(Error::InvalidSignature)),
+            "{}: {err:?}",
+            bad.len()
+        );
+    }
+    // The same signature in DER (SEQUENCE of two INTEGERs), as X.509 would carry it.
+    let der = p521::ecdsa::Signature::from_slice(&sig).unwrap().to_der();
+    let err = check_with(
+        &replace_part(&t, 2, &b64::encode(der.as_bytes())),
+        &es512().verifier,
+    );
+    assert!(matches!(err, Err(Error::InvalidSignature)), "{err:?}");
+    // r and s swapped.
+    let swapped = [&sig[66..], &sig[..66]].concat();
+    let err = check_with(
+        &replace_part(&t, 2, &b64::encode(&swapped)),
+        &es512().verifier,
+    );
+    assert!(matches!(err, Err(Error::InvalidSignature)), "{err:?}");
+}
+
+#[test]
+fn ed25519_signatures_are_exactly_64_bytes() {
+    let (t, sig) = signed("EdDSA", &ed25519().signer);
+    assert!(check_with(&t, &ed25519().verifier).is_ok());
+    assert_eq!(sig.len(), 64);
+    for bad in [&sig[..63], &[sig.as_slice(), &[0]].concat()[..], &[][..]] {
+        let err = check_with(&replace_part(&t, 2, &b64::encode(bad)), &ed25519().verifier);
+        assert!(
+            matches!(err, Err(Error::InvalidSignature)),
+            "{}: {err:?}",
+            bad.len()
+        );
+    }
+    let mut flipped = sig.clone();
+    flipped[40] ^= 0x80;
+    let err = check_with(
+        &replace_part(&t, 2, &b64::encode(&flipped)),
+        &ed25519().verifier,
+    );
+    assert!(matches!(err, Err(Error::InvalidSignature)), "{err:?}");
+}
+
+#[test]
+fn keys_of_another_kind_are_refused() {
+    use hsmjwt::soft::{Error as SoftError, PublicKey, SoftVerifier};
+    let public = |pair: &crate::common::Pair| {
+        PublicKey::from_jwk(hsmjwt::Signer::public_key(&pair.signer)).unwrap()
+    };
+    // An OKP key for ES256 or ES512, an EC key for EdDSA, a P-256 key for ES512, a P-521
+    // key for ES256: no verifier is made.
+    for (key, alg) in [
+        (public(ed25519()), Algorithm::ES256),
+        (public(ed25519()), Algorithm::ES512),
+        (public(ed25519()), Algorithm::RS256),
+        (public(es256()), Algorithm::EdDSA),
+        (public(es512()), Algorithm::EdDSA),
+        (public(es256()), Algorithm::ES512),
+        (public(es512()), Algorithm::ES256),
+        (public(rs256()), Algorithm::EdDSA),
+    ] {
+        let err = SoftVerifier::new(&key, alg).unwrap_err();
+        assert!(
+            matches!(err, SoftError::AlgorithmMismatch { .. }),
+            "{alg}: {err:?}"
+        );
+        // A JWK pinned to that algorithm is refused too.
+        let jwk = key.jwk().with_alg(alg);
+        assert!(SoftVerifier::from_jwk(&jwk, None).is_err(), "{alg}");
+    }
+
+    // The token's `alg` is never the key's: each token meets the other kinds' verifiers.
+    let (ed_token, ed_sig) = signed("EdDSA", &ed25519().signer);
+    let (es512_token, _) = signed("ES512", &es512().signer);
+    for (token, verifier, expected, found) in [
+        (
+            &ed_token,
+            &es256().verifier,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+        ),
+        (
+            &ed_token,
+            &es512().verifier,
+            Algorithm::ES512,
+            Algorithm::EdDSA,
+        ),
+        (
+            &es512_token,
+            &ed25519().verifier,
+            Algorithm::EdDSA,
+            Algorithm::ES512,
+        ),
+        (
+            &es512_token,
+            &es256().verifier,
+            Algorithm::ES256,
+            Algorithm::ES512,
+        ),
+    ] {
+        let err = check_with(token, verifier);
+        assert!(
+            matches!(err, Err(Error::AlgorithmMismatch { expected: e, found: f }) if e == expected && f == found),
+            "{err:?}"
+        );
+    }
+    // An Ed25519 signature is as long as an ES256 one: relabelled ES256, it meets the
+    // ES256 key and fails as a signature, not as a length.
+    let relabelled = forge(r#"{"alg":"ES256"}"#, &ok_payload(), &ed25519().signer);
+    assert_eq!(ed_sig.len(), 64);
+    assert!(matches!(check(&relabelled), Err(Error::InvalidSignature)));
+    // And an ES256 signature relabelled EdDSA fails with the Ed25519 key.
+    let relabelled = forge(r#"{"alg":"EdDSA"}"#, &ok_payload(), &es256().signer);
+    assert!(matches!(
+        check_with(&relabelled, &ed25519().verifier),
+        Err(Error::InvalidSignature)
+    ));
+}
+
+#[test]
+fn okp_jwks_are_strict() {
+    use hsmjwt::{Jwk, Jwks};
+    let x = b64::encode(&[9u8; 32]);
+    let d = b64::encode(&[7u8; 32]);
+    let short = b64::encode(&[9u8; 31]);
+    let long = b64::encode(&[9u8; 33]);
+    let good = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#);
+    assert!(Jwk::from_json(good.as_bytes()).is_ok());
+    for bad in [
+        // Key agreement curves and Ed448 are not Ed25519.
+        format!(r#"{{"kty":"OKP","crv":"X25519","x":"{x}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"Ed448","x":"{x}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"ed25519","x":"{x}"}}"#),
+        // A private key where a public one is expected.
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","d":"{d}"}}"#),
+        // 31 and 33 bytes, nothing, padded base64url.
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{short}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{long}"}}"#),
+        r#"{"kty":"OKP","crv":"Ed25519","x":""}"#.to_owned(),
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}="}}"#),
+        // `x` missing, `crv` missing, `crv` of an EC key, EC members on an OKP key.
+        r#"{"kty":"OKP","crv":"Ed25519"}"#.to_owned(),
+        format!(r#"{{"kty":"OKP","x":"{x}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"P-256","x":"{x}"}}"#),
+        format!(r#"{{"kty":"EC","crv":"Ed25519","x":"{x}","y":"{x}"}}"#),
+    ] {
+        let err = Jwk::from_json(bad.as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::InvalidJwk(_)), "{bad}: {err:?}");
+    }
+    // In a set, an OKP key on another curve is skipped; a bad Ed25519 key, or one with
+    // `d`, fails the set.
+    let set = |k: &str| format!(r#"{{"keys":[{k},{good}]}}"#);
+    let skipped =
+        Jwks::from_json(set(&format!(r#"{{"kty":"OKP","crv":"X25519","x":"{x}"}}"#)).as_bytes())
+            .unwrap();
+    assert_eq!(skipped.keys.len(), 1);
+    for bad in [
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","d":"{d}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{short}"}}"#),
+    ] {
+        assert!(Jwks::from_json(set(&bad).as_bytes()).is_err(), "{bad}");
+    }
+    // A P-521 key with 65-byte coordinates, and P-521 coordinates called P-384.
+    let c66 = b64::encode(&[1u8; 66]);
+    let c65 = b64::encode(&[1u8; 65]);
+    for bad in [
+        format!(r#"{{"kty":"EC","crv":"P-521","x":"{c65}","y":"{c66}"}}"#),
+        format!(r#"{{"kty":"EC","crv":"P-384","x":"{c66}","y":"{c66}"}}"#),
+    ] {
+        assert!(Jwk::from_json(bad.as_bytes()).is_err(), "{bad}");
+    }
 }

@@ -5,8 +5,10 @@
 mod common;
 mod hostile;
 mod interop_jsonwebtoken;
+mod interop_p521;
 #[path = "../../crates/hsmjwt-soft/tests/common/keys.rs"]
 mod keys;
 mod profiles;
 mod rfc7515;
+mod rfc8037;
 mod roundtrip;

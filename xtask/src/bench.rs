@@ -49,10 +49,12 @@ const KEYS: [(&str, &str, &str); 2] = [
 ];
 
 /// The criterion groups this workspace defines; the report reads these.
-const GROUPS: [&str; 9] = [
+const GROUPS: [&str; 11] = [
     "mint-RS256",
     "mint-PS256",
     "mint-ES256",
+    "mint-ES512",
+    "mint-EdDSA",
     "verify-RS256",
     "verify-ES256",
     "parse",
@@ -308,6 +310,27 @@ const CHECKS: &[Check] = &[
         "jsonwebtoken-rust-crypto",
         5.0,
         "mint ES256 vs jsonwebtoken (rust_crypto)",
+    ),
+    check(
+        "mint-ES512",
+        "hsmjwt",
+        "aws-lc-rs",
+        0.95,
+        "mint ES512 vs raw aws-lc-rs signature",
+    ),
+    check(
+        "mint-EdDSA",
+        "hsmjwt",
+        "aws-lc-rs",
+        0.95,
+        "mint EdDSA vs raw aws-lc-rs signature",
+    ),
+    check(
+        "mint-EdDSA",
+        "hsmjwt",
+        "jsonwebtoken-aws-lc-rs",
+        1.0,
+        "mint EdDSA vs jsonwebtoken (aws_lc_rs)",
     ),
     check(
         "verify-RS256",

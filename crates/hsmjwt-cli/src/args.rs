@@ -56,6 +56,7 @@ pub(crate) enum Command {
     #[command(after_help = "\
 Examples:
   hsmjwt keygen --alg ES256 --out es256.pem
+  hsmjwt keygen --alg EdDSA --out ed25519.pem
   hsmjwt keygen --alg RS256 --bits 3072 --out rsa.pem
   hsmjwt keygen --alg PS256 --key 'pkcs11:token=jwt;object=signer;id=%01'")]
     Keygen(KeygenArgs),
@@ -78,8 +79,8 @@ Examples:
     Sign(SignArgs),
     /// Verify a token's signature and claims; print its header and claims as JSON.
     ///
-    /// The algorithm comes from the key (--alg, the JWK's `alg`, or RS256 for RSA and
-    /// ES256/ES384 by curve), never from the token. `exp` is required. A token with an
+    /// The algorithm comes from the key (--alg, the JWK's `alg`, or RS256 for RSA,
+    /// ES256/ES384/ES512 by curve, EdDSA for Ed25519), never from the token. `exp` is required. A token with an
     /// `aud` needs --aud.
     #[command(after_help = "\
 Examples:
@@ -170,6 +171,10 @@ pub(crate) enum AlgArg {
     Es256,
     #[value(name = "ES384")]
     Es384,
+    #[value(name = "ES512")]
+    Es512,
+    #[value(name = "EdDSA")]
+    EdDsa,
 }
 
 impl From<AlgArg> for Algorithm {
@@ -183,6 +188,8 @@ impl From<AlgArg> for Algorithm {
             AlgArg::Ps512 => Algorithm::PS512,
             AlgArg::Es256 => Algorithm::ES256,
             AlgArg::Es384 => Algorithm::ES384,
+            AlgArg::Es512 => Algorithm::ES512,
+            AlgArg::EdDsa => Algorithm::EdDSA,
         }
     }
 }
@@ -190,8 +197,8 @@ impl From<AlgArg> for Algorithm {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["out", "key"])))]
 pub(crate) struct KeygenArgs {
-    /// Algorithm the key is for (RSA for RS*/PS*, P-256 for ES256, P-384 for ES384); any
-    /// case.
+    /// Algorithm the key is for (RSA for RS*/PS*, P-256 for ES256, P-384 for ES384, P-521
+    /// for ES512, Ed25519 for EdDSA); any case.
     #[arg(long, value_enum, ignore_case = true)]
     pub alg: AlgArg,
     /// RSA modulus size: 2048, 3072 or 4096 (default 2048); RSA algorithms only.
@@ -258,7 +265,8 @@ pub(crate) struct SignArgs {
     /// The signing key: file or pkcs11: URI.
     #[arg(long)]
     pub key: String,
-    /// Algorithm (default: RS256 for RSA keys, ES256/ES384 by curve); any case.
+    /// Algorithm (default: RS256 for RSA keys, ES256/ES384/ES512 by curve, EdDSA for
+    /// Ed25519); any case.
     #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
     /// Header `kid`: a value, or `thumbprint` for the key's RFC 7638 thumbprint.

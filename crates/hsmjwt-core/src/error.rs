@@ -95,7 +95,7 @@ pub enum Error {
     },
     /// An algorithm name that this library does not support (including `none` and HMAC).
     #[error(
-        "unsupported algorithm `{}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)",
+        "unsupported algorithm `{}` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)",
         Untrusted(.0)
     )]
     UnsupportedAlgorithm(String),

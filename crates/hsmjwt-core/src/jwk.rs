@@ -1,9 +1,10 @@
-//! JSON Web Keys (RFC 7517) for RSA and EC public keys, and RFC 7638 thumbprints.
+//! JSON Web Keys (RFC 7517) for RSA, EC and OKP (RFC 8037, Ed25519) public keys, and RFC
+//! 7638 thumbprints.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::alg::{Algorithm, Curve, KeyKind};
+use crate::alg::{Algorithm, Curve, KeyKind, OkpCurve};
 use crate::b64;
 use crate::error::Error;
 use crate::json;
@@ -35,6 +36,13 @@ pub enum PublicKeyParams {
         /// Y coordinate, exactly the curve's coordinate length.
         y: Vec<u8>,
     },
+    /// An octet key pair's public key (RFC 8037, `kty: OKP`).
+    Okp {
+        /// The curve.
+        crv: OkpCurve,
+        /// The public key, exactly the curve's key length (32 bytes for Ed25519).
+        x: Vec<u8>,
+    },
 }
 
 impl std::fmt::Debug for PublicKeyParams {
@@ -42,6 +50,7 @@ impl std::fmt::Debug for PublicKeyParams {
         match self {
             PublicKeyParams::Rsa { n, .. } => write!(f, "Rsa({} bits)", rsa_bits(n)),
             PublicKeyParams::Ec { crv, .. } => write!(f, "Ec({crv})"),
+            PublicKeyParams::Okp { crv, .. } => write!(f, "Okp({crv})"),
         }
     }
 }
@@ -110,23 +119,41 @@ impl PublicKeyParams {
         }
     }
 
+    /// An OKP key (RFC 8037) from its public key bytes.
+    ///
+    /// # Errors
+    /// Fails when `x` does not have the curve's key length (32 bytes for Ed25519).
+    pub fn okp(crv: OkpCurve, x: &[u8]) -> Result<Self, Error> {
+        let len = crv.key_len();
+        if x.len() != len {
+            return Err(Error::InvalidJwk(format!(
+                "{crv} `x` must be {len} bytes, not {}",
+                x.len()
+            )));
+        }
+        Ok(PublicKeyParams::Okp { crv, x: x.to_vec() })
+    }
+
     /// The kind of key.
     pub fn kind(&self) -> KeyKind {
         match self {
             PublicKeyParams::Rsa { .. } => KeyKind::Rsa,
             PublicKeyParams::Ec { crv, .. } => KeyKind::Ec(*crv),
+            PublicKeyParams::Okp { crv, .. } => KeyKind::Okp(*crv),
         }
     }
 
-    /// The key size in bits: the modulus size for RSA, the curve size for EC.
+    /// The key size in bits: the modulus size for RSA, the curve size for EC (256, 384,
+    /// 521), 256 for Ed25519.
     pub fn bits(&self) -> usize {
         match self {
             PublicKeyParams::Rsa { n, .. } => rsa_bits(n),
-            PublicKeyParams::Ec { crv, .. } => crv.coordinate_len() * 8,
+            PublicKeyParams::Ec { crv, .. } => crv.bits(),
+            PublicKeyParams::Okp { crv, .. } => crv.bits(),
         }
     }
 
-    /// The uncompressed SEC1 point of an EC key (`04 || X || Y`); `None` for RSA.
+    /// The uncompressed SEC1 point of an EC key (`04 || X || Y`); `None` for other keys.
     pub fn ec_point(&self) -> Option<Vec<u8>> {
         match self {
             PublicKeyParams::Ec { x, y, .. } => {
@@ -136,7 +163,7 @@ impl PublicKeyParams {
                 p.extend_from_slice(y);
                 Some(p)
             }
-            PublicKeyParams::Rsa { .. } => None,
+            PublicKeyParams::Rsa { .. } | PublicKeyParams::Okp { .. } => None,
         }
     }
 }
@@ -239,14 +266,20 @@ impl Jwk {
                 b64::encode(x),
                 b64::encode(y)
             ),
+            PublicKeyParams::Okp { crv, x } => format!(
+                r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
+                crv.as_str(),
+                b64::encode(x)
+            ),
         }
     }
 
     /// Parses a public JWK from JSON, strictly.
     ///
     /// # Errors
-    /// Fails on malformed JSON, duplicate members, unsupported `kty`/`crv`, non-canonical
-    /// base64url, wrong coordinate lengths, RSA keys under 2048 bits, and private-key members.
+    /// Fails on malformed JSON, duplicate members, unsupported `kty`/`crv` (an OKP key must
+    /// be Ed25519: X25519, X448 and Ed448 are refused), non-canonical base64url, wrong
+    /// coordinate or key lengths, RSA keys under 2048 bits, and private-key members.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         Jwk::from_map(&json::parse_object(bytes, "JWK")?)
     }
@@ -276,9 +309,13 @@ impl Jwk {
                 let crv = Curve::from_jwk_name(&req("crv")?)?;
                 PublicKeyParams::ec(crv, &bytes("x")?, &bytes("y")?)?
             }
+            "OKP" => {
+                let crv = OkpCurve::from_jwk_name(&req("crv")?)?;
+                PublicKeyParams::okp(crv, &bytes("x")?)?
+            }
             other => {
                 return Err(Error::InvalidJwk(format!(
-                    "unsupported key type `{}` (supported: RSA, EC)",
+                    "unsupported key type `{}` (supported: RSA, EC, OKP)",
                     Untrusted(other)
                 )));
             }
@@ -313,6 +350,11 @@ impl Jwk {
                 m.insert("crv".into(), crv.as_str().into());
                 m.insert("x".into(), b64::encode(x).into());
                 m.insert("y".into(), b64::encode(y).into());
+            }
+            PublicKeyParams::Okp { crv, x } => {
+                m.insert("kty".into(), "OKP".into());
+                m.insert("crv".into(), crv.as_str().into());
+                m.insert("x".into(), b64::encode(x).into());
             }
         }
         for (name, v) in [("kid", &self.kid), ("use", &self.use_), ("alg", &self.alg)] {
@@ -363,8 +405,9 @@ pub struct Jwks {
 }
 
 impl Jwks {
-    /// Parses a JWK Set. Keys of a type or curve this crate does not support (`OKP`, `oct`,
-    /// `P-521`) are skipped; a malformed key of a supported type is an error.
+    /// Parses a JWK Set. Keys of a type or curve this crate does not support (`oct`, OKP
+    /// keys other than Ed25519 such as X25519, EC curves such as secp256k1) are skipped; a
+    /// malformed key of a supported type and curve is an error.
     ///
     /// # Errors
     /// Fails on malformed JSON, duplicate members, a missing `keys` array, or a malformed key.
@@ -383,6 +426,7 @@ impl Jwks {
             let supported = match kty {
                 Some("RSA") => true,
                 Some("EC") => crv.is_none_or(|c| Curve::from_jwk_name(c).is_ok()),
+                Some("OKP") => crv.is_none_or(|c| OkpCurve::from_jwk_name(c).is_ok()),
                 _ => false,
             };
             if !supported {
@@ -446,10 +490,71 @@ mod tests {
         assert!(Jwk::from_json(br#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#).is_err());
         assert!(Jwk::from_json(br#"{"kty":"oct","k":"AA"}"#).is_err());
         assert!(Jwk::from_json(br#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#).is_err());
-        assert!(
-            Jwks::from_json(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AA"}]}"#)
-                .is_ok_and(|s| s.keys.is_empty())
-        );
+        // Unsupported kinds and curves are skipped in a set; a supported one that is
+        // malformed is an error.
+        for skipped in [
+            r#"{"kty":"OKP","crv":"X25519","x":"AA"}"#,
+            r#"{"kty":"OKP","crv":"Ed448","x":"AA"}"#,
+            r#"{"kty":"EC","crv":"secp256k1","x":"AA","y":"AA"}"#,
+            r#"{"kty":"oct","k":"AA"}"#,
+        ] {
+            let set = format!(r#"{{"keys":[{skipped}]}}"#);
+            assert!(
+                Jwks::from_json(set.as_bytes()).is_ok_and(|s| s.keys.is_empty()),
+                "{skipped}"
+            );
+            assert!(Jwk::from_json(skipped.as_bytes()).is_err(), "{skipped}");
+        }
+        assert!(Jwks::from_json(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AA"}]}"#).is_err());
         assert!(Jwks::from_json(br#"{"nokeys":[]}"#).is_err());
+    }
+
+    /// RFC 8037 appendix A.2 and A.3: the Ed25519 public key and its thumbprint.
+    #[test]
+    fn rfc8037_okp_key_and_thumbprint() {
+        let jwk = Jwk::from_json(
+            br#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(jwk.params.kind(), KeyKind::Okp(OkpCurve::Ed25519));
+        assert_eq!(jwk.params.bits(), 256);
+        assert_eq!(
+            jwk.thumbprint_input(),
+            r#"{"crv":"Ed25519","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
+        );
+        assert_eq!(
+            jwk.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+        let round = Jwk::from_map(&jwk.to_map()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(round, jwk);
+        assert_eq!(jwk.params.ec_point(), None);
+        // Private member, short and long keys, missing `x` or `crv`.
+        for bad in [
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}"#,
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHUQ"}"#,
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURoA"}"#,
+            r#"{"kty":"OKP","crv":"Ed25519"}"#,
+            r#"{"kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+        ] {
+            assert!(Jwk::from_json(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let pinned = Jwk::new(jwk.params.clone()).with_alg(Algorithm::ES256);
+        assert!(pinned.algorithm().is_err());
+        let pinned = Jwk::new(jwk.params).with_alg(Algorithm::EdDSA);
+        assert_eq!(pinned.algorithm().ok().flatten(), Some(Algorithm::EdDSA));
+    }
+
+    #[test]
+    fn p521_coordinates_are_66_bytes() {
+        let x = b64::encode(&[1u8; 66]);
+        let ok = format!(r#"{{"kty":"EC","crv":"P-521","x":"{x}","y":"{x}"}}"#);
+        let jwk = Jwk::from_json(ok.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(jwk.params.kind(), KeyKind::Ec(Curve::P521));
+        assert_eq!(jwk.params.bits(), 521);
+        assert_eq!(jwk.params.ec_point().map(|p| p.len()), Some(133));
+        let short = b64::encode(&[1u8; 65]);
+        let bad = format!(r#"{{"kty":"EC","crv":"P-521","x":"{short}","y":"{x}"}}"#);
+        assert!(Jwk::from_json(bad.as_bytes()).is_err());
     }
 }

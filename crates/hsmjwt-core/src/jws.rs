@@ -5,7 +5,6 @@ mod inspect;
 
 pub use inspect::{Inspection, Problem, inspect};
 
-use crate::alg::KeyKind;
 use crate::b64;
 use crate::claims::Claims;
 use crate::error::{Error, Part};
@@ -70,11 +69,15 @@ fn b64_len(n: usize) -> usize {
 }
 
 /// The signature length the signer will most likely produce, to size the token at once:
-/// `r || s` for ECDSA, the modulus for RSA (512 bytes when the JWK does not say).
+/// the algorithm's fixed length (ECDSA `r || s`, Ed25519), the modulus for RSA (512 bytes
+/// when the JWK does not say).
 fn signature_len_hint(signer: &dyn Signer) -> usize {
-    match (signer.algorithm().key_kind(), &signer.public_key().params) {
-        (KeyKind::Ec(curve), _) => 2 * curve.coordinate_len(),
-        (_, PublicKeyParams::Rsa { n, .. }) => n.len(),
+    match (
+        signer.algorithm().signature_len(),
+        &signer.public_key().params,
+    ) {
+        (Some(len), _) => len,
+        (None, PublicKeyParams::Rsa { n, .. }) => n.len(),
         _ => 512,
     }
 }
@@ -158,8 +161,11 @@ impl<'a> UnverifiedToken<'a> {
                 found: self.header.alg,
             });
         }
-        if let KeyKind::Ec(curve) = expected.key_kind()
-            && self.signature.len() != 2 * curve.coordinate_len()
+        // ECDSA `r || s` and Ed25519 signatures have one exact length (a DER ECDSA
+        // signature, or one cut or padded, never reaches the key).
+        if expected
+            .signature_len()
+            .is_some_and(|len| len != self.signature.len())
         {
             return Err(Error::InvalidSignature);
         }

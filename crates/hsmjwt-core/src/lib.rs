@@ -16,7 +16,7 @@ pub mod text;
 pub mod time;
 pub mod validation;
 
-pub use alg::{Algorithm, Curve, HashAlg, KeyKind};
+pub use alg::{Algorithm, Curve, HashAlg, KeyKind, OkpCurve};
 pub use claims::{Audience, Claims};
 pub use error::{BoxError, Error, Part, Result};
 pub use header::Header;

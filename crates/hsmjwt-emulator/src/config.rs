@@ -207,19 +207,20 @@ impl Integration {
     }
 
     /// Registers a public key (certificate, SPKI or PKCS#1 PEM) for the JWT exchange and
-    /// `private_key_jwt`. RSA keys verify RS256 and PS256; EC keys ES256 or ES384.
+    /// `private_key_jwt`. RSA keys verify RS256 and PS256; EC keys ES256, ES384 or ES512
+    /// by curve; Ed25519 keys EdDSA.
     ///
     /// # Errors
     /// [`Error::Registration`] when the PEM holds no usable public key.
     pub fn with_public_key_pem(mut self, pem: &str) -> Result<Self> {
         let bad = |e: hsmjwt_soft::Error| Error::registration(format!("unusable public key: {e}"));
         let key = PublicKey::from_pem(pem).map_err(bad)?;
-        let algs: &[Algorithm] = match key.params().kind() {
-            KeyKind::Rsa => &[Algorithm::RS256, Algorithm::PS256],
-            _ => &[Algorithm::ES256, Algorithm::ES384],
+        let algs = match key.params().kind() {
+            KeyKind::Rsa => vec![Algorithm::RS256, Algorithm::PS256],
+            other => vec![Algorithm::default_for(other)],
         };
         for alg in algs {
-            if let Ok(v) = SoftVerifier::new(&key, *alg) {
+            if let Ok(v) = SoftVerifier::new(&key, alg) {
                 self.verifiers.push(Arc::new(v));
             }
         }
@@ -468,5 +469,35 @@ mod tests {
             .and_then(|c| c.with_leeway(MAX_LEEWAY))
             .and_then(|c| c.with_leeway(Duration::ZERO))
             .unwrap();
+    }
+
+    /// A registered public key verifies the algorithms of its kind: RS256 and PS256 for
+    /// RSA, the curve's own for EC, EdDSA for Ed25519.
+    #[test]
+    fn public_keys_register_their_algorithms() {
+        use hsmjwt_soft::{KeySpec, PrivateKey};
+        for (spec, expected) in [
+            (
+                KeySpec::Rsa(2048),
+                &[Algorithm::RS256, Algorithm::PS256][..],
+            ),
+            (KeySpec::P256, &[Algorithm::ES256]),
+            (KeySpec::P384, &[Algorithm::ES384]),
+            (KeySpec::P521, &[Algorithm::ES512]),
+            (KeySpec::Ed25519, &[Algorithm::EdDSA]),
+        ] {
+            let pem = PrivateKey::generate(spec)
+                .unwrap()
+                .public_key()
+                .to_spki_pem();
+            let i = Integration::client("c", SecretString::from("s"))
+                .with_public_key_pem(&pem)
+                .unwrap();
+            let registered: Vec<Algorithm> = Algorithm::ALL
+                .into_iter()
+                .filter(|a| i.verifier(*a).is_some())
+                .collect();
+            assert_eq!(registered, expected, "{spec:?}");
+        }
     }
 }

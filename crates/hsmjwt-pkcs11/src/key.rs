@@ -2,7 +2,7 @@
 
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
-use hsmjwt_core::{Curve, KeyKind, PublicKeyParams};
+use hsmjwt_core::{Curve, KeyKind, OkpCurve, PublicKeyParams};
 
 use crate::error::{Error, Result};
 use crate::uri::Pkcs11Uri;
@@ -11,12 +11,27 @@ use crate::uri::Pkcs11Uri;
 pub(crate) const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// DER of the named-curve OID for P-384 (1.3.132.0.34), as in `CKA_EC_PARAMS`.
 pub(crate) const P384_PARAMS: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+/// DER of the named-curve OID for P-521 (1.3.132.0.35), as in `CKA_EC_PARAMS`.
+pub(crate) const P521_PARAMS: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23];
+/// DER of `id-Ed25519` (1.3.101.112, RFC 8410), one of the two `CKA_EC_PARAMS` values
+/// PKCS#11 3.0 gives for an Ed25519 key; the other is the PrintableString `edwards25519`
+/// (what `pkcs11-tool` sends). SoftHSM 2.6.1 takes both.
+pub(crate) const ED25519_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// The `CKA_EC_PARAMS` value naming `curve`.
 pub(crate) fn ec_params(curve: Curve) -> Option<&'static [u8]> {
     match curve {
         Curve::P256 => Some(P256_PARAMS),
         Curve::P384 => Some(P384_PARAMS),
+        Curve::P521 => Some(P521_PARAMS),
+        _ => None,
+    }
+}
+
+/// The `CKA_EC_PARAMS` value of a `CKK_EC_EDWARDS` key on `curve`.
+pub(crate) fn edwards_params(curve: OkpCurve) -> Option<&'static [u8]> {
+    match curve {
+        OkpCurve::Ed25519 => Some(ED25519_PARAMS),
         _ => None,
     }
 }
@@ -27,26 +42,59 @@ pub(crate) fn curve_from_params(params: &[u8]) -> Option<Curve> {
     match params {
         P256_PARAMS => Some(Curve::P256),
         P384_PARAMS => Some(Curve::P384),
+        P521_PARAMS => Some(Curve::P521),
         // PrintableString names (RFC 3279 allows only the OID, but some tokens differ).
         [0x13, len, name @ ..] if usize::from(*len) == name.len() => match name {
             b"prime256v1" | b"secp256r1" | b"P-256" => Some(Curve::P256),
             b"secp384r1" | b"P-384" => Some(Curve::P384),
+            b"secp521r1" | b"P-521" => Some(Curve::P521),
             _ => None,
         },
         _ => None,
     }
 }
 
+/// The curve named by the `CKA_EC_PARAMS` of a `CKK_EC_EDWARDS` key: `id-Ed25519`, the
+/// PrintableString `edwards25519` (PKCS#11 3.0), or the older curve25519 OID
+/// 1.3.6.1.4.1.11591.15.1 that some tokens use for Ed25519.
+pub(crate) fn edwards_curve_from_params(params: &[u8]) -> Option<OkpCurve> {
+    const GNU_ED25519: &[u8] = &[
+        0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01,
+    ];
+    match params {
+        ED25519_PARAMS | GNU_ED25519 => Some(OkpCurve::Ed25519),
+        [0x13, len, name @ ..] if usize::from(*len) == name.len() => match name {
+            b"edwards25519" | b"Ed25519" => Some(OkpCurve::Ed25519),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The content of a `CKA_EC_POINT` value: a DER `OCTET STRING` (as PKCS#11 says), or the
+/// bare value (as some tokens return) when it does not parse as one of `len` bytes.
+fn unwrap_octet_string(value: &[u8], len: usize) -> &[u8] {
+    let inner = match value {
+        [0x04, l, rest @ ..] if usize::from(*l) == rest.len() => rest,
+        [0x04, 0x81, l, rest @ ..] if usize::from(*l) == rest.len() => rest,
+        _ => value,
+    };
+    if inner.len() == len { inner } else { value }
+}
+
 /// The uncompressed point in a `CKA_EC_POINT` value: DER `OCTET STRING` wrapping
 /// `04 || X || Y` (as PKCS#11 says), or the bare point (as some tokens return).
 pub(crate) fn unwrap_ec_point(value: &[u8], curve: Curve) -> Option<&[u8]> {
     let point_len = 1 + 2 * curve.coordinate_len();
-    let inner = match value {
-        [0x04, len, rest @ ..] if usize::from(*len) == rest.len() => rest,
-        [0x04, 0x81, len, rest @ ..] if usize::from(*len) == rest.len() => rest,
-        _ => value,
-    };
+    let inner = unwrap_octet_string(value, point_len);
     (inner.len() == point_len && inner.first() == Some(&0x04)).then_some(inner)
+}
+
+/// The public key in the `CKA_EC_POINT` of a `CKK_EC_EDWARDS` key: the DER `OCTET STRING`
+/// of its 32 bytes for Ed25519 (PKCS#11 3.0), or the bare bytes.
+pub(crate) fn unwrap_edwards_point(value: &[u8], curve: OkpCurve) -> Option<&[u8]> {
+    let inner = unwrap_octet_string(value, curve.key_len());
+    (inner.len() == curve.key_len()).then_some(inner)
 }
 
 /// The template selecting objects of `class` by the URI's label and id.
@@ -126,6 +174,11 @@ impl KeyFacts {
                 .as_deref()
                 .and_then(curve_from_params)
                 .map(KeyKind::Ec),
+            KeyType::EC_EDWARDS => self
+                .ec_params
+                .as_deref()
+                .and_then(edwards_curve_from_params)
+                .map(KeyKind::Okp),
             _ => None,
         }
     }
@@ -142,7 +195,7 @@ impl KeyFacts {
         }
     }
 
-    /// A description such as "an RSA 2048-bit key" or "an EC P-384 key".
+    /// A description such as "an RSA 2048-bit key", "an EC P-384 key" or "an Ed25519 key".
     pub(crate) fn describe_kind(&self) -> String {
         match (self.key_type, self.kind()) {
             (_, Some(KeyKind::Rsa)) => match self.rsa_bits() {
@@ -150,7 +203,11 @@ impl KeyFacts {
                 None => "an RSA key".to_owned(),
             },
             (_, Some(KeyKind::Ec(curve))) => format!("an EC {curve} key"),
+            (_, Some(KeyKind::Okp(curve))) => format!("an {curve} key"),
             (Some(KeyType::EC), _) => "an EC key on an unsupported curve".to_owned(),
+            (Some(KeyType::EC_EDWARDS), _) => {
+                "an EC Edwards key on an unsupported curve (Ed448?)".to_owned()
+            }
             (Some(t), _) => format!("a {t} key"),
             (None, _) => "a key of unknown type".to_owned(),
         }
@@ -213,7 +270,10 @@ fn find_public_key(session: &Session, token: &str, private: &KeyFacts) -> Result
         .map_err(|e| Error::pkcs11("C_FindObjects", token, e))?;
     for handle in found {
         let facts = describe(session, token, handle)?;
-        if facts.ec_params == private.ec_params || private.ec_params.is_none() {
+        // The same curve, whatever its spelling: SoftHSM 2.6.1 stores an Ed25519 private
+        // key's CKA_EC_PARAMS as `edwards25519` when its public key was made with the OID.
+        let same_curve = facts.kind().is_some() && facts.kind() == private.kind();
+        if facts.ec_params == private.ec_params || private.ec_params.is_none() || same_curve {
             return Ok(Some(facts));
         }
     }
@@ -221,7 +281,8 @@ fn find_public_key(session: &Session, token: &str, private: &KeyFacts) -> Result
 }
 
 /// The public key of a private key object: the modulus and exponent of the private key (or
-/// of its public key object), or the EC point of its public key object.
+/// of its public key object), or the EC point of its public key object (an Edwards key's
+/// too).
 pub(crate) fn public_key(
     session: &Session,
     token: &str,
@@ -256,7 +317,7 @@ pub(crate) fn public_key(
             };
             PublicKeyParams::rsa(&n, &e).map_err(Error::PublicKey)
         }
-        Some(KeyKind::Ec(curve)) => {
+        Some(kind @ (KeyKind::Ec(_) | KeyKind::Okp(_))) => {
             let point = match &private.ec_point {
                 Some(p) => Some(p.clone()),
                 None => find_public_key(session, token, private)?.and_then(|p| p.ec_point),
@@ -267,16 +328,28 @@ pub(crate) fn public_key(
                     who()
                 )));
             };
-            let raw = unwrap_ec_point(&point, curve).ok_or_else(|| {
+            let not_a_point = |what: String| {
                 Error::UnsupportedKey(format!(
-                    "CKA_EC_POINT of the key with {} is not an uncompressed {curve} point",
+                    "CKA_EC_POINT of the key with {} is not {what}",
                     who()
                 ))
-            })?;
-            PublicKeyParams::ec_from_point(curve, raw).map_err(Error::PublicKey)
+            };
+            match kind {
+                KeyKind::Okp(curve) => {
+                    let raw = unwrap_edwards_point(&point, curve)
+                        .ok_or_else(|| not_a_point(format!("an {curve} public key")))?;
+                    PublicKeyParams::okp(curve, raw).map_err(Error::PublicKey)
+                }
+                KeyKind::Ec(curve) => {
+                    let raw = unwrap_ec_point(&point, curve)
+                        .ok_or_else(|| not_a_point(format!("an uncompressed {curve} point")))?;
+                    PublicKeyParams::ec_from_point(curve, raw).map_err(Error::PublicKey)
+                }
+                other => Err(Error::UnsupportedKey(format!("{other}"))),
+            }
         }
         _ => Err(Error::UnsupportedKey(format!(
-            "the key with {} is {} (supported: RSA of 2048 bits or more, EC P-256, EC P-384)",
+            "the key with {} is {} (supported: RSA of 2048 bits or more, EC P-256, P-384, P-521, Ed25519)",
             who(),
             private.describe_kind()
         ))),
@@ -291,11 +364,15 @@ mod tests {
     fn curves_and_points() {
         assert_eq!(curve_from_params(P256_PARAMS), Some(Curve::P256));
         assert_eq!(curve_from_params(P384_PARAMS), Some(Curve::P384));
+        assert_eq!(curve_from_params(P521_PARAMS), Some(Curve::P521));
         assert_eq!(curve_from_params(b"\x13\x0aprime256v1"), Some(Curve::P256));
+        assert_eq!(curve_from_params(b"\x13\x09secp521r1"), Some(Curve::P521));
+        // secp256k1 (1.3.132.0.10).
         assert_eq!(
-            curve_from_params(&[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23]),
+            curve_from_params(&[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a]),
             None
         );
+        assert_eq!(curve_from_params(ED25519_PARAMS), None);
         assert_eq!(curve_from_params(&[]), None);
 
         let mut point = vec![0x04];
@@ -307,5 +384,47 @@ mod tests {
         assert_eq!(unwrap_ec_point(&der, Curve::P384), None);
         assert_eq!(unwrap_ec_point(&der[..10], Curve::P256), None);
         assert_eq!(unwrap_ec_point(&[], Curve::P256), None);
+
+        // P-521: 133 bytes, a long-form DER length.
+        let mut point = vec![0x04];
+        point.extend_from_slice(&[9u8; 132]);
+        let mut der = vec![0x04, 0x81, 133];
+        der.extend_from_slice(&point);
+        assert_eq!(unwrap_ec_point(&der, Curve::P521), Some(point.as_slice()));
+        assert_eq!(unwrap_ec_point(&point, Curve::P521), Some(point.as_slice()));
+        assert_eq!(unwrap_ec_point(&der, Curve::P384), None);
+    }
+
+    #[test]
+    fn edwards_params_and_points() {
+        assert_eq!(
+            edwards_curve_from_params(ED25519_PARAMS),
+            Some(OkpCurve::Ed25519)
+        );
+        assert_eq!(
+            edwards_curve_from_params(b"\x13\x0cedwards25519"),
+            Some(OkpCurve::Ed25519)
+        );
+        // Ed448 (1.3.101.113), edwards448, and a P-256 OID are not Ed25519.
+        assert_eq!(
+            edwards_curve_from_params(&[0x06, 0x03, 0x2b, 0x65, 0x71]),
+            None
+        );
+        assert_eq!(edwards_curve_from_params(b"\x13\x0aedwards448"), None);
+        assert_eq!(edwards_curve_from_params(P256_PARAMS), None);
+        assert_eq!(edwards_params(OkpCurve::Ed25519), Some(ED25519_PARAMS));
+
+        let key = [5u8; 32];
+        let mut der = vec![0x04, 0x20];
+        der.extend_from_slice(&key);
+        let ed = OkpCurve::Ed25519;
+        assert_eq!(unwrap_edwards_point(&der, ed), Some(&key[..]));
+        assert_eq!(unwrap_edwards_point(&key, ed), Some(&key[..]));
+        assert_eq!(unwrap_edwards_point(&der[..33], ed), None);
+        assert_eq!(unwrap_edwards_point(&key[..31], ed), None);
+        // A 34-byte value that happens to start like an OCTET STRING of 32 bytes is one.
+        let mut odd = vec![0x04, 0x20];
+        odd.extend_from_slice(&[0u8; 32]);
+        assert_eq!(unwrap_edwards_point(&odd, ed), Some(&[0u8; 32][..]));
     }
 }

@@ -17,7 +17,7 @@ pub const RSA_BITS: [usize; 3] = [2048, 3072, 4096];
 /// Options for [`generate_key_pair_with`].
 #[derive(Debug, Clone, Default)]
 pub struct KeyPairOptions {
-    /// The size of an RSA key: 2048 (the default), 3072 or 4096. Not for EC algorithms.
+    /// The size of an RSA key: 2048 (the default), 3072 or 4096. Not for ES* and EdDSA.
     pub rsa_bits: Option<usize>,
     /// The module and the PIN source, when the URI does not give them.
     pub access: TokenAccess,
@@ -55,7 +55,9 @@ pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize
 /// Generates a key pair for `alg` in the token the URI names and returns its public JWK.
 ///
 /// RS* and PS* make an RSA key of [`KeyPairOptions::rsa_bits`] (2048 by default; 2048, 3072
-/// or 4096), ES256 a P-256 key and ES384 a P-384 key. Both halves are token objects with
+/// or 4096), ES256 a P-256 key, ES384 a P-384 key, ES512 a P-521 key (`CKM_EC_KEY_PAIR_GEN`)
+/// and EdDSA an Ed25519 key (`CKM_EC_EDWARDS_KEY_PAIR_GEN`, `CKK_EC_EDWARDS`, `CKA_EC_PARAMS`
+/// the `id-Ed25519` OID). Both halves are token objects with
 /// the URI's `object` as `CKA_LABEL` (required) and its `id` as `CKA_ID` (8 random bytes
 /// from the token when absent). The private key is private, sensitive, not extractable and
 /// may only sign; the public key may verify. The module and the PIN come as for
@@ -64,7 +66,7 @@ pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize
 /// # Errors
 /// [`Error::InvalidUri`] without `object` or with a `type` other than `private`/`public`,
 /// [`Error::InvalidRequest`] for an RSA size outside 2048/3072/4096 (or a size given for an
-/// EC algorithm), [`Error::KeyExists`] when a key with that label or id is already there,
+/// ES algorithm or EdDSA), [`Error::KeyExists`] when a key with that label or id is already there,
 /// the module, token and login errors of [`Pkcs11Signer::open`](crate::Pkcs11Signer::open),
 /// and [`Error::Pkcs11`] when generation fails.
 pub fn generate_key_pair_with(
@@ -109,16 +111,25 @@ pub fn generate_key_pair_with(
                 ],
             )
         }
+        KeyKind::Ec(_) | KeyKind::Okp(_) if rsa_bits.is_some() => {
+            return Err(Error::InvalidRequest(format!(
+                "an RSA size ({} bits) was given for {alg}, which uses an {kind} key",
+                rsa_bits.unwrap_or_default()
+            )));
+        }
         KeyKind::Ec(curve) => {
-            if let Some(bits) = rsa_bits {
-                return Err(Error::InvalidRequest(format!(
-                    "an RSA size ({bits} bits) was given for {alg}, which uses an EC {curve} key"
-                )));
-            }
             let params = key::ec_params(curve)
                 .ok_or_else(|| Error::InvalidRequest(format!("curve {curve} is not supported")))?;
             (
                 Mechanism::EccKeyPairGen,
+                vec![Attribute::EcParams(params.to_vec())],
+            )
+        }
+        KeyKind::Okp(curve) => {
+            let params = key::edwards_params(curve)
+                .ok_or_else(|| Error::InvalidRequest(format!("curve {curve} is not supported")))?;
+            (
+                Mechanism::EccEdwardsKeyPairGen,
                 vec![Attribute::EcParams(params.to_vec())],
             )
         }

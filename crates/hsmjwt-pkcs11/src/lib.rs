@@ -2,10 +2,10 @@
 //!
 //! Keys are named by RFC 7512 PKCS#11 URIs ([`Pkcs11Uri`]). A [`Pkcs11Signer`] implements
 //! [`hsmjwt_core::Signer`] (and the RustCrypto [`signature::Signer`]) for RS256/384/512,
-//! PS256/384/512, ES256 and ES384; [`generate_key_pair`] makes keys inside the token,
-//! [`public_key`] reads a key's public half (without a PIN from a public key or certificate
-//! object), [`store_certificate`] puts a key's certificate beside it, and [`list`] shows
-//! what a module holds.
+//! PS256/384/512, ES256/384/512 and EdDSA (Ed25519, `CKM_EDDSA`); [`generate_key_pair`]
+//! makes keys inside the token, [`public_key`] reads a key's public half (without a PIN
+//! from a public key or certificate object), [`store_certificate`] puts a key's
+//! certificate beside it, and [`list`] shows what a module holds.
 //!
 //! One PKCS#11 context per module is shared by the whole process (see [`shared_context`]);
 //! each signer keeps a pool of sessions so that threads sign in parallel.

@@ -208,11 +208,11 @@ pub struct KeyEntry {
     pub label: Option<String>,
     /// `CKA_ID`, lower-case hex.
     pub id: String,
-    /// The key type, for example `RSA` or `EC`.
+    /// The key type, for example `RSA`, `EC` or `EC_EDWARDS` (`CKK_EC_EDWARDS`).
     pub key_type: String,
-    /// The size in bits (RSA modulus, EC curve).
+    /// The size in bits (RSA modulus, EC curve: 256, 384, 521; 256 for Ed25519).
     pub bits: Option<usize>,
-    /// The curve of an EC key, for example `P-256`.
+    /// The curve of an EC or EC Edwards key, for example `P-256` or `Ed25519`.
     pub curve: Option<String>,
     /// The JWS algorithms this key can sign with (empty for public keys and unusable keys).
     pub algorithms: Vec<Algorithm>,
@@ -476,7 +476,8 @@ fn key_entry(
     let facts: KeyFacts = key::describe(session, token, handle)?;
     let kind = facts.kind();
     let (bits, curve) = match kind {
-        Some(KeyKind::Ec(c)) => (Some(c.coordinate_len() * 8), Some(c.to_string())),
+        Some(KeyKind::Ec(c)) => (Some(c.bits()), Some(c.to_string())),
+        Some(KeyKind::Okp(c)) => (Some(c.bits()), Some(c.to_string())),
         _ if facts.key_type == Some(cryptoki::object::KeyType::RSA) => (facts.rsa_bits(), None),
         _ => (None, None),
     };
@@ -509,6 +510,7 @@ fn key_entry(
         key_type: match facts.key_type {
             Some(cryptoki::object::KeyType::RSA) => "RSA".to_owned(),
             Some(cryptoki::object::KeyType::EC) => "EC".to_owned(),
+            Some(cryptoki::object::KeyType::EC_EDWARDS) => "EC_EDWARDS".to_owned(),
             Some(t) => t.to_string(),
             None => "unknown".to_owned(),
         },

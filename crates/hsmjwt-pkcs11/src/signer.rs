@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use cryptoki::error::RvError;
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
@@ -23,7 +24,8 @@ use crate::uri::{ObjectType, Pkcs11Uri};
 /// Options for [`Pkcs11Signer::open`].
 #[derive(Debug, Clone, Default)]
 pub struct SignerOptions {
-    /// The JWS algorithm; by default RS256 for RSA keys and ES256/ES384 by curve for EC keys.
+    /// The JWS algorithm; by default RS256 for RSA keys, ES256/ES384/ES512 by curve for EC
+    /// keys and EdDSA for Ed25519 keys.
     pub algorithm: Option<Algorithm>,
     /// How many sessions may sign at once; by default `std::thread::available_parallelism`.
     pub pool_size: Option<usize>,
@@ -64,7 +66,7 @@ impl SignerOptions {
 }
 
 /// A signature made by a [`Pkcs11Signer`], for the RustCrypto [`signature`] traits: the JWS
-/// signature bytes (raw `r || s` for ECDSA).
+/// signature bytes (raw `r || s` for ECDSA, 64 bytes for Ed25519).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature(Vec<u8>);
 
@@ -132,15 +134,18 @@ fn classify(e: &CryptokiError) -> Fault {
 }
 
 /// The PKCS#11 mechanism for a JWS algorithm. ECDSA signs a digest computed in software
-/// (SoftHSM has no `CKM_ECDSA_SHA256`). PSS uses MGF1 with the same hash and a salt as long
-/// as the hash.
+/// (SoftHSM has no `CKM_ECDSA_SHA256`); `CKM_EDDSA` signs the message itself, as pure
+/// Ed25519 (no parameters: not Ed25519ctx or Ed25519ph). PSS uses MGF1 with the same hash
+/// and a salt as long as the hash.
 fn mechanism(alg: Algorithm) -> Option<Mechanism<'static>> {
     let pss = |hash_alg, mgf| PkcsPssParams {
         hash_alg,
         mgf,
         // Salt lengths are 32, 48 or 64 bytes.
         s_len: Ulong::from(std::ffi::c_ulong::from(
-            u8::try_from(alg.hash().output_len()).unwrap_or(u8::MAX),
+            alg.hash()
+                .and_then(|h| u8::try_from(h.output_len()).ok())
+                .unwrap_or(u8::MAX),
         )),
     };
     Some(match alg {
@@ -156,7 +161,8 @@ fn mechanism(alg: Algorithm) -> Option<Mechanism<'static>> {
         Algorithm::PS512 => {
             Mechanism::Sha512RsaPkcsPss(pss(MechanismType::SHA512, PkcsMgfType::MGF1_SHA512))
         }
-        Algorithm::ES256 | Algorithm::ES384 => Mechanism::Ecdsa,
+        Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Mechanism::Ecdsa,
+        Algorithm::EdDSA => Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Ed25519)),
         _ => return None,
     })
 }
@@ -372,23 +378,22 @@ impl Pkcs11Signer {
     /// # Errors
     /// [`Error::Pkcs11`] when the token fails (after one recovery for lost sessions and
     /// stale handles), login errors when logging in again fails, and
-    /// [`Error::SignatureLength`] when an ECDSA signature has the wrong length.
+    /// [`Error::SignatureLength`] when an ECDSA or Ed25519 signature has the wrong length.
     pub fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        match self.algorithm.key_kind() {
-            KeyKind::Ec(curve) => {
-                let digest = self.algorithm.hash().digest(message);
-                let sig = self.sign_data(&digest)?;
-                let expected = 2 * curve.coordinate_len();
-                if sig.len() != expected {
-                    return Err(Error::SignatureLength {
-                        expected,
-                        found: sig.len(),
-                    });
-                }
-                Ok(sig)
-            }
-            _ => self.sign_data(message),
+        // `CKM_ECDSA` signs a digest; the RSA mechanisms and `CKM_EDDSA` take the message.
+        let sig = match (self.algorithm.key_kind(), self.algorithm.hash()) {
+            (KeyKind::Ec(_), Some(hash)) => self.sign_data(&hash.digest(message))?,
+            _ => self.sign_data(message)?,
+        };
+        if let Some(expected) = self.algorithm.signature_len()
+            && sig.len() != expected
+        {
+            return Err(Error::SignatureLength {
+                expected,
+                found: sig.len(),
+            });
         }
+        Ok(sig)
     }
 }
 
@@ -459,6 +464,7 @@ mod tests {
                 Algorithm::PS256 => MechanismType::SHA256_RSA_PKCS_PSS,
                 Algorithm::PS384 => MechanismType::SHA384_RSA_PKCS_PSS,
                 Algorithm::PS512 => MechanismType::SHA512_RSA_PKCS_PSS,
+                Algorithm::EdDSA => MechanismType::EDDSA,
                 _ => MechanismType::ECDSA,
             };
             assert_eq!(m, Some(expected), "{alg}");

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef, UintRef};
 use der::{Decode, Encode, Reader, SliceReader};
 use hsmjwt_core::jwk::MIN_RSA_BITS;
-use hsmjwt_core::{Curve, PublicKeyParams};
+use hsmjwt_core::{Curve, OkpCurve, PublicKeyParams};
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
 
@@ -22,6 +22,10 @@ pub(crate) const EC_PUBLIC_KEY: ObjectIdentifier =
 pub(crate) const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 /// `secp384r1`.
 pub(crate) const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+/// `secp521r1`.
+pub(crate) const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+/// `id-Ed25519` (RFC 8410): the key algorithm of Ed25519 keys, without parameters.
+pub(crate) const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
 /// The largest RSA modulus accepted, in bits (the limit of aws-lc-rs).
 pub(crate) const MAX_RSA_BITS: usize = 8192;
@@ -37,7 +41,6 @@ pub(crate) fn describe_oid(oid: &ObjectIdentifier) -> String {
         "1.3.101.110" => "X25519",
         "1.3.101.111" => "X448",
         "1.2.840.10040.4.1" => "DSA",
-        "1.3.132.0.35" => "EC curve P-521",
         "1.3.132.0.10" => "EC curve secp256k1",
         "1.3.36.3.3.2.8.1.1.7" => "EC curve brainpoolP256r1",
         other => return format!("algorithm OID {other}"),
@@ -47,16 +50,15 @@ pub(crate) fn describe_oid(oid: &ObjectIdentifier) -> String {
 
 /// The curve named by an OID.
 pub(crate) fn curve_from_oid(oid: &ObjectIdentifier) -> Result<Curve> {
-    if *oid == P256 {
-        Ok(Curve::P256)
-    } else if *oid == P384 {
-        Ok(Curve::P384)
-    } else {
-        Err(Error::UnsupportedKey(format!(
-            "{} (supported curves: P-256, P-384)",
+    let known = Curve::ALL
+        .into_iter()
+        .find(|c| curve_oid(*c).is_ok_and(|o| o == *oid));
+    known.ok_or_else(|| {
+        Error::UnsupportedKey(format!(
+            "{} (supported curves: P-256, P-384, P-521)",
             describe_oid(oid)
-        )))
-    }
+        ))
+    })
 }
 
 /// The OID of a curve.
@@ -64,7 +66,16 @@ pub(crate) fn curve_oid(curve: Curve) -> Result<ObjectIdentifier> {
     match curve {
         Curve::P256 => Ok(P256),
         Curve::P384 => Ok(P384),
+        Curve::P521 => Ok(P521),
         other => Err(Error::UnsupportedKey(format!("EC curve {other}"))),
+    }
+}
+
+/// The key-algorithm OID of an OKP curve.
+fn okp_oid(curve: OkpCurve) -> Result<ObjectIdentifier> {
+    match curve {
+        OkpCurve::Ed25519 => Ok(ED25519),
+        other => Err(Error::UnsupportedKey(format!("OKP curve {other}"))),
     }
 }
 
@@ -123,7 +134,7 @@ pub(crate) fn is_spki(der_bytes: &[u8]) -> bool {
     SubjectPublicKeyInfoRef::from_der(der_bytes).is_ok()
 }
 
-/// Parses a SubjectPublicKeyInfo holding an RSA or P-256/P-384 key.
+/// Parses a SubjectPublicKeyInfo holding an RSA, P-256/P-384/P-521 or Ed25519 key.
 pub(crate) fn parse_spki(der_bytes: &[u8]) -> Result<PublicKeyParams> {
     let spki = SubjectPublicKeyInfoRef::from_der(der_bytes)
         .map_err(Error::der("SubjectPublicKeyInfo public key"))?;
@@ -140,6 +151,14 @@ pub(crate) fn parse_spki(der_bytes: &[u8]) -> Result<PublicKeyParams> {
             .parameters_oid()
             .map_err(|_| Error::UnsupportedKey("EC key without a named curve".to_owned()))?;
         ec_params(curve_from_oid(&curve)?, key)
+    } else if oid == ED25519 {
+        // RFC 8410: the parameters are absent.
+        if spki.algorithm.parameters.is_some() {
+            return Err(Error::UnsupportedKey(
+                "Ed25519 key with algorithm parameters".to_owned(),
+            ));
+        }
+        Ok(PublicKeyParams::okp(OkpCurve::Ed25519, key)?)
     } else {
         Err(Error::UnsupportedKey(describe_oid(&oid)))
     }
@@ -181,6 +200,15 @@ pub(crate) fn encode_spki(params: &PublicKeyParams) -> Result<Vec<u8>> {
             .to_der()
             .map_err(enc)
         }
+        PublicKeyParams::Okp { crv, x } => SubjectPublicKeyInfoRef {
+            algorithm: AlgorithmIdentifierRef {
+                oid: okp_oid(*crv)?,
+                parameters: None,
+            },
+            subject_public_key: BitStringRef::from_bytes(x).map_err(Error::der("OKP key"))?,
+        }
+        .to_der()
+        .map_err(enc),
         _ => Err(Error::UnsupportedKey(format!("{params:?}"))),
     }
 }

@@ -135,8 +135,8 @@ pub enum Error {
     /// An RSA size that key generation does not offer.
     #[error("RSA key size of {0} bits is not supported (choose 2048, 3072 or 4096)")]
     UnsupportedRsaSize(usize),
-    /// An RSA size was given for an algorithm that needs an EC key.
-    #[error("an RSA key size was given, but {0} uses an EC key")]
+    /// An RSA size was given for an algorithm that needs an EC or Ed25519 key.
+    #[error("an RSA key size was given, but {0} does not use an RSA key")]
     RsaSizeForEc(Algorithm),
     /// aws-lc-rs refused the key material.
     #[error("{what} was rejected")]

@@ -7,17 +7,18 @@ use std::path::Path;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
-    EcdsaSigningAlgorithm, KeyPair as _, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+    ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair,
+    KeyPair as _, RsaKeyPair,
 };
 use der::Decode;
 use der::Encode;
 use der::asn1::UintRef;
-use hsmjwt_core::{Algorithm, Curve, Jwk, KeyKind, b64};
+use hsmjwt_core::{Algorithm, Curve, Jwk, KeyKind, OkpCurve, PublicKeyParams, b64};
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::asn1::{self, EC_PUBLIC_KEY, Encoding, RSA_ENCRYPTION};
+use crate::asn1::{self, EC_PUBLIC_KEY, ED25519, Encoding, RSA_ENCRYPTION};
 use crate::error::{Error, Result};
 use crate::file::{MAX_KEY_FILE, read_file};
 use crate::public::PublicKey;
@@ -32,33 +33,35 @@ pub enum KeySpec {
     P256,
     /// An EC key on P-384 (for ES384).
     P384,
+    /// An EC key on P-521 (for ES512).
+    P521,
+    /// An Ed25519 key (for EdDSA).
+    Ed25519,
 }
 
 impl KeySpec {
     /// The key to generate for `alg`: RSA (`rsa_bits`, default 2048) for RS*/PS*, P-256 for
-    /// ES256, P-384 for ES384.
+    /// ES256, P-384 for ES384, P-521 for ES512, Ed25519 for EdDSA.
     ///
     /// # Errors
     /// [`Error::UnsupportedRsaSize`] when `rsa_bits` is not 2048, 3072 or 4096;
-    /// [`Error::RsaSizeForEc`] when `rsa_bits` is given for an ES algorithm.
+    /// [`Error::RsaSizeForEc`] when `rsa_bits` is given for an ES algorithm or EdDSA.
     pub fn for_algorithm(alg: Algorithm, rsa_bits: Option<usize>) -> Result<KeySpec> {
-        match alg.key_kind() {
-            KeyKind::Rsa => {
-                let bits = rsa_bits.unwrap_or(2048);
-                rsa_key_size(bits)?;
-                Ok(KeySpec::Rsa(bits))
-            }
-            KeyKind::Ec(curve) => {
-                if rsa_bits.is_some() {
-                    return Err(Error::RsaSizeForEc(alg));
-                }
-                match curve {
-                    Curve::P256 => Ok(KeySpec::P256),
-                    Curve::P384 => Ok(KeySpec::P384),
-                    other => Err(Error::UnsupportedKey(format!("EC curve {other}"))),
-                }
-            }
-            other => Err(Error::UnsupportedKey(format!("{other:?}"))),
+        let kind = alg.key_kind();
+        if kind == KeyKind::Rsa {
+            let bits = rsa_bits.unwrap_or(2048);
+            rsa_key_size(bits)?;
+            return Ok(KeySpec::Rsa(bits));
+        }
+        if rsa_bits.is_some() {
+            return Err(Error::RsaSizeForEc(alg));
+        }
+        match kind {
+            KeyKind::Ec(Curve::P256) => Ok(KeySpec::P256),
+            KeyKind::Ec(Curve::P384) => Ok(KeySpec::P384),
+            KeyKind::Ec(Curve::P521) => Ok(KeySpec::P521),
+            KeyKind::Okp(OkpCurve::Ed25519) => Ok(KeySpec::Ed25519),
+            other => Err(Error::UnsupportedKey(other.to_string())),
         }
     }
 }
@@ -76,6 +79,7 @@ pub(crate) fn signing_alg(curve: Curve) -> Result<&'static EcdsaSigningAlgorithm
     match curve {
         Curve::P256 => Ok(&ECDSA_P256_SHA256_FIXED_SIGNING),
         Curve::P384 => Ok(&ECDSA_P384_SHA384_FIXED_SIGNING),
+        Curve::P521 => Ok(&ECDSA_P521_SHA512_FIXED_SIGNING),
         other => Err(Error::UnsupportedKey(format!("EC curve {other}"))),
     }
 }
@@ -83,9 +87,11 @@ pub(crate) fn signing_alg(curve: Curve) -> Result<&'static EcdsaSigningAlgorithm
 pub(crate) enum KeyPair {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
 }
 
-/// A private key held in process memory: RSA (2048 to 8192 bits) or ECDSA on P-256 or P-384.
+/// A private key held in process memory: RSA (2048 to 8192 bits), ECDSA on P-256, P-384 or
+/// P-521, or Ed25519.
 ///
 /// All private-key operations run in aws-lc-rs. `Debug` prints only the kind and size.
 pub struct PrivateKey {
@@ -99,6 +105,7 @@ impl fmt::Debug for PrivateKey {
         match self.kind() {
             KeyKind::Rsa => d.field("kind", &format_args!("Rsa")),
             KeyKind::Ec(curve) => d.field("kind", &format_args!("Ec({curve})")),
+            KeyKind::Okp(curve) => d.field("kind", &format_args!("Okp({curve})")),
             other => d.field("kind", &other),
         };
         d.field("bits", &self.bits()).finish_non_exhaustive()
@@ -139,7 +146,16 @@ impl PrivateKey {
         })
     }
 
-    /// Loads a PKCS#8 `PrivateKeyInfo` (RSA, P-256 or P-384).
+    fn from_ed25519(pair: Ed25519KeyPair) -> Result<Self> {
+        let params = PublicKeyParams::okp(OkpCurve::Ed25519, pair.public_key().as_ref())?;
+        Ok(PrivateKey {
+            public: PublicKey::from_params(params)?,
+            pair: KeyPair::Ed25519(pair),
+        })
+    }
+
+    /// Loads a PKCS#8 `PrivateKeyInfo` (RSA, P-256, P-384, P-521; Ed25519 in PKCS#8 v1 or
+    /// v2, RFC 8410).
     fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
         let info =
             pkcs8::PrivateKeyInfo::from_der(der).map_err(Error::der("PKCS#8 private key"))?;
@@ -159,6 +175,11 @@ impl PrivateKey {
             let pair = EcdsaKeyPair::from_pkcs8(signing_alg(curve)?, der)
                 .map_err(Error::rejected("EC private key"))?;
             Self::from_ec(curve, pair)
+        } else if oid == ED25519 {
+            // aws-lc-rs checks a v2 key's public key against the private one.
+            let pair =
+                Ed25519KeyPair::from_pkcs8(der).map_err(Error::rejected("Ed25519 private key"))?;
+            Self::from_ed25519(pair)
         } else {
             Err(Error::UnsupportedKey(asn1::describe_oid(&oid)))
         }
@@ -184,6 +205,7 @@ impl PrivateKey {
             None => match key.private_key.len() {
                 32 => Curve::P256,
                 48 => Curve::P384,
+                66 => Curve::P521,
                 n => {
                     return Err(Error::UnsupportedKey(format!(
                         "EC private key of {n} bytes without a named curve"
@@ -198,7 +220,7 @@ impl PrivateKey {
 
     /// Parses a private key from PEM text.
     ///
-    /// Accepted blocks: `PRIVATE KEY` (PKCS#8: RSA, P-256, P-384), `RSA PRIVATE KEY`
+    /// Accepted blocks: `PRIVATE KEY` (PKCS#8: RSA, P-256, P-384, P-521, Ed25519), `RSA PRIVATE KEY`
     /// (PKCS#1) and `EC PRIVATE KEY` (SEC1). Other blocks before the key (such as
     /// `EC PARAMETERS` or a certificate) are skipped; the first private key is used.
     ///
@@ -311,8 +333,9 @@ impl PrivateKey {
         })
     }
 
-    /// Parses a private JWK: RSA with `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`, or EC
-    /// (P-256, P-384) with `crv`, `x`, `y`, `d`. Members such as `kid` and `alg` are ignored.
+    /// Parses a private JWK: RSA with `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`, EC
+    /// (P-256, P-384, P-521) with `crv`, `x`, `y`, `d`, or OKP (Ed25519, RFC 8037) with
+    /// `crv`, `x`, `d`. Members such as `kid` and `alg` are ignored.
     ///
     /// # Errors
     /// [`Error::NotPrivate`] for a public JWK; [`Error::InvalidJwk`] for missing or
@@ -341,7 +364,7 @@ impl PrivateKey {
             ));
         }
         let kty = text("kty")?.ok_or_else(|| Error::InvalidJwk("`kty` is missing".to_owned()))?;
-        if !map.contains_key("d") && matches!(kty, "RSA" | "EC") {
+        if !map.contains_key("d") && matches!(kty, "RSA" | "EC" | "OKP") {
             return Err(Error::NotPrivate("the JWK".to_owned()));
         }
         match kty {
@@ -405,8 +428,24 @@ impl PrivateKey {
                         .map_err(Error::rejected("EC private JWK"))?;
                 Self::from_ec(curve, pair)
             }
+            "OKP" => {
+                let crv =
+                    text("crv")?.ok_or_else(|| Error::InvalidJwk("`crv` is missing".to_owned()))?;
+                let curve = OkpCurve::from_jwk_name(crv)?;
+                let (x, d) = (bytes("x")?, bytes("d")?);
+                let len = curve.key_len();
+                if x.len() != len || d.len() != len {
+                    return Err(Error::InvalidJwk(format!(
+                        "{curve} `x` and `d` must be {len} bytes each"
+                    )));
+                }
+                // The seed `d` must give the public key `x` (RFC 8037 section 2).
+                let pair = Ed25519KeyPair::from_seed_and_public_key(&d, &x)
+                    .map_err(Error::rejected("Ed25519 private JWK"))?;
+                Self::from_ed25519(pair)
+            }
             other => Err(Error::UnsupportedKey(format!(
-                "JWK key type `{other}` (supported: RSA, EC)"
+                "JWK key type `{other}` (supported: RSA, EC, OKP)"
             ))),
         }
     }
@@ -448,25 +487,26 @@ impl PrivateKey {
                 let pair = RsaKeyPair::generate(rsa_key_size(bits)?).map_err(crypto)?;
                 Self::from_rsa(pair)
             }
-            KeySpec::P256 => {
-                let pair =
-                    EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(crypto)?;
-                Self::from_ec(Curve::P256, pair)
-            }
-            KeySpec::P384 => {
-                let pair =
-                    EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING).map_err(crypto)?;
-                Self::from_ec(Curve::P384, pair)
-            }
+            KeySpec::P256 => Self::generate_ec(Curve::P256),
+            KeySpec::P384 => Self::generate_ec(Curve::P384),
+            KeySpec::P521 => Self::generate_ec(Curve::P521),
+            KeySpec::Ed25519 => Self::from_ed25519(Ed25519KeyPair::generate().map_err(crypto)?),
         }
     }
 
-    /// The kind of key: RSA, or EC with its curve.
+    fn generate_ec(curve: Curve) -> Result<Self> {
+        let pair =
+            EcdsaKeyPair::generate(signing_alg(curve)?).map_err(Error::crypto("key generation"))?;
+        Self::from_ec(curve, pair)
+    }
+
+    /// The kind of key: RSA, EC with its curve, or OKP (Ed25519).
     pub fn kind(&self) -> KeyKind {
         self.public.params().kind()
     }
 
-    /// The key size in bits: the modulus size for RSA, the curve size for EC.
+    /// The key size in bits: the modulus size for RSA, the curve size for EC, 256 for
+    /// Ed25519.
     pub fn bits(&self) -> usize {
         self.public.params().bits()
     }
@@ -495,6 +535,11 @@ impl PrivateKey {
                 Ok(asn1::pem_encode_secret("PRIVATE KEY", der.as_ref()))
             }
             KeyPair::Ec(pair) => {
+                let doc = pair.to_pkcs8v1().map_err(crypto)?;
+                Ok(asn1::pem_encode_secret("PRIVATE KEY", doc.as_ref()))
+            }
+            // PKCS#8 v1, as `openssl genpkey -algorithm ED25519` writes it.
+            KeyPair::Ed25519(pair) => {
                 let doc = pair.to_pkcs8v1().map_err(crypto)?;
                 Ok(asn1::pem_encode_secret("PRIVATE KEY", doc.as_ref()))
             }

@@ -4,18 +4,19 @@ use std::fmt;
 use std::path::Path;
 
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
-    RsaPublicKeyComponents,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED, ED25519,
+    ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
 };
-use hsmjwt_core::{Curve, Jwk, PublicKeyParams};
+use hsmjwt_core::{Curve, Jwk, OkpCurve, PublicKeyParams};
 
 use crate::asn1::{self, Encoding};
 use crate::error::{Error, Result};
 use crate::file::{MAX_KEY_FILE, read_file};
 use crate::private::{PrivateKey, WipeOnDrop};
 
-/// A public key for signature verification: RSA (2048 to 8192 bits) or EC on P-256 or
-/// P-384. EC points are checked to lie on their curve when the key is built.
+/// A public key for signature verification: RSA (2048 to 8192 bits), EC on P-256, P-384
+/// or P-521, or Ed25519. EC points are checked to lie on their curve when the key is
+/// built; an Ed25519 key must be 32 bytes (a point that does not decode verifies nothing).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
     params: PublicKeyParams,
@@ -45,18 +46,23 @@ pub(crate) fn parse_for_verification(
             let alg = match crv {
                 Curve::P256 => &ECDSA_P256_SHA256_FIXED,
                 Curve::P384 => &ECDSA_P384_SHA384_FIXED,
+                Curve::P521 => &ECDSA_P521_SHA512_FIXED,
                 other => return Err(Error::UnsupportedKey(format!("EC curve {other}"))),
             };
             let point = params.ec_point().unwrap_or_default();
             ParsedPublicKey::new(alg, point).map_err(rejected)
         }
+        PublicKeyParams::Okp {
+            crv: OkpCurve::Ed25519,
+            x,
+        } => ParsedPublicKey::new(&ED25519, x).map_err(rejected),
         other => Err(Error::UnsupportedKey(format!("{other:?}"))),
     }
 }
 
 impl PublicKey {
     /// A public key from its parameters, validated: RSA size within 2048..=8192 bits and a
-    /// usable exponent, EC point on the curve.
+    /// usable exponent, EC point on the curve, Ed25519 key of 32 bytes.
     ///
     /// # Errors
     /// [`Error::RsaKeyTooSmall`], [`Error::RsaKeyTooLarge`], [`Error::KeyRejected`] (for

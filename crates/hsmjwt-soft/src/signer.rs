@@ -12,11 +12,13 @@ use hsmjwt_core::{Algorithm, Jwk, KeyKind};
 use crate::error::{Error, Result};
 use crate::private::{KeyPair, PrivateKey};
 
-/// Describes a key for error messages: "an RSA key of 2048 bits", "a P-256 key".
+/// Describes a key for error messages: "an RSA key of 2048 bits", "a P-256 key", "an
+/// Ed25519 key".
 pub(crate) fn describe_key(kind: KeyKind, bits: usize) -> String {
     match kind {
         KeyKind::Rsa => format!("an RSA key of {bits} bits"),
         KeyKind::Ec(curve) => format!("a {curve} key"),
+        KeyKind::Okp(curve) => format!("an {curve} key"),
         other => format!("a {other:?} key"),
     }
 }
@@ -48,7 +50,8 @@ fn rsa_padding(alg: Algorithm) -> Option<&'static dyn RsaEncoding> {
 /// Signs JWS with a [`PrivateKey`] held in memory, through aws-lc-rs.
 ///
 /// RS* use RSASSA-PKCS1-v1_5, PS* RSASSA-PSS with MGF1 and a salt as long as the hash, ES*
-/// ECDSA with raw `r || s` output.
+/// ECDSA with raw `r || s` output, EdDSA Ed25519 (RFC 8032, deterministic) over the
+/// message itself.
 pub struct SoftSigner {
     key: PrivateKey,
     alg: Algorithm,
@@ -68,12 +71,12 @@ impl fmt::Debug for SoftSigner {
 }
 
 impl SoftSigner {
-    /// A signer for `key` with `alg`, or the key's default algorithm (RS256 for RSA, ES256
-    /// or ES384 by curve) when `alg` is `None`.
+    /// A signer for `key` with `alg`, or the key's default algorithm (RS256 for RSA, ES256,
+    /// ES384 or ES512 by curve, EdDSA for Ed25519) when `alg` is `None`.
     ///
     /// # Errors
     /// [`Error::AlgorithmMismatch`] when `alg` does not fit the key (RS*/PS* need RSA,
-    /// ES256 needs P-256, ES384 needs P-384).
+    /// ES256 needs P-256, ES384 P-384, ES512 P-521, EdDSA Ed25519).
     pub fn new(key: PrivateKey, alg: Option<Algorithm>) -> Result<Self> {
         let alg = alg.unwrap_or_else(|| Algorithm::default_for(key.kind()));
         check_fits(alg, key.kind(), key.bits())?;
@@ -126,6 +129,7 @@ impl SoftSigner {
                 .map_err(crypto)?
                 .as_ref()
                 .to_vec()),
+            KeyPair::Ed25519(pair) => Ok(pair.try_sign(message).map_err(crypto)?.as_ref().to_vec()),
         }
     }
 }

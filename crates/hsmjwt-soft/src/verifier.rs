@@ -7,7 +7,7 @@ use aws_lc_rs::signature::{
     RSA_PKCS1_2048_8192_SHA512, RSA_PSS_2048_8192_SHA256, RSA_PSS_2048_8192_SHA384,
     RSA_PSS_2048_8192_SHA512, RsaParameters,
 };
-use hsmjwt_core::{Algorithm, Jwk, Jwks, KeyKind};
+use hsmjwt_core::{Algorithm, Jwk, Jwks};
 
 use crate::error::{Error, Result};
 use crate::public::{PublicKey, parse_for_verification};
@@ -20,7 +20,7 @@ fn rsa_parameters(alg: Algorithm) -> &'static RsaParameters {
         Algorithm::PS256 => &RSA_PSS_2048_8192_SHA256,
         Algorithm::PS384 => &RSA_PSS_2048_8192_SHA384,
         Algorithm::PS512 => &RSA_PSS_2048_8192_SHA512,
-        // RS256, and the EC algorithms, for which this is not used.
+        // RS256, and the EC and EdDSA algorithms, for which this is not used.
         _ => &RSA_PKCS1_2048_8192_SHA256,
     }
 }
@@ -55,10 +55,7 @@ impl SoftVerifier {
     pub fn new(key: &PublicKey, alg: Algorithm) -> Result<Self> {
         let params = key.params();
         check_fits(alg, params.kind(), params.bits())?;
-        let signature_len = match params.kind() {
-            KeyKind::Ec(curve) => Some(2 * curve.coordinate_len()),
-            _ => None,
-        };
+        let signature_len = alg.signature_len();
         Ok(SoftVerifier {
             alg,
             kid: None,
@@ -75,7 +72,8 @@ impl SoftVerifier {
     }
 
     /// A verifier from a JWK. The algorithm is `alg` if given, else the JWK's `alg`, else the
-    /// key's default (RS256 for RSA, ES256/ES384 by curve). The JWK's `kid` is kept.
+    /// key's default (RS256 for RSA, ES256/ES384/ES512 by curve, EdDSA for Ed25519). The
+    /// JWK's `kid` is kept.
     ///
     /// # Errors
     /// [`Error::NotForVerification`] when `use` is not `sig` or `key_ops` lacks `verify`;

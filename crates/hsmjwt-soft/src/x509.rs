@@ -512,8 +512,9 @@ fn signature_algorithm(alg: Algorithm) -> Result<(AlgorithmIdentifierOwned, Enco
         Algorithm::PS512 => rsa_pss(ID_SHA_512, alg)?,
         Algorithm::ES256 => bare(ECDSA_WITH_SHA_256),
         Algorithm::ES384 => bare(ECDSA_WITH_SHA_384),
-        // Next: `Algorithm::ES512 => bare(ECDSA_WITH_SHA_512),` and
-        // `Algorithm::EdDSA => bare(const_oid::db::rfc8410::ID_ED_25519),` (RFC 8410).
+        Algorithm::ES512 => bare(ECDSA_WITH_SHA_512),
+        // RFC 8410: the algorithm identifier of Ed25519 signatures has no parameters.
+        Algorithm::EdDSA => bare(const_oid::db::rfc8410::ID_ED_25519),
         other => return Err(Error::UnsupportedAlgorithm(other)),
     };
     let encoding = match alg.key_kind() {
@@ -530,8 +531,10 @@ fn rsa_pss(hash: der::asn1::ObjectIdentifier, alg: Algorithm) -> Result<Algorith
         oid: hash,
         parameters: Some(AnyRef::NULL),
     };
-    let salt_len =
-        u8::try_from(alg.hash().output_len()).map_err(|_| Error::UnsupportedAlgorithm(alg))?;
+    let salt_len = alg
+        .hash()
+        .and_then(|h| u8::try_from(h.output_len()).ok())
+        .ok_or(Error::UnsupportedAlgorithm(alg))?;
     let params = pkcs1::RsaPssParams {
         hash,
         mask_gen: spki::AlgorithmIdentifier {

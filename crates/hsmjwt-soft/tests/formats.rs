@@ -79,6 +79,7 @@ fn ec_sec1_pkcs8_pem_and_der() {
     for (curve, name, bits) in [
         (Curve::P256, "prime256v1", 256),
         (Curve::P384, "secp384r1", 384),
+        (Curve::P521, "secp521r1", 521),
     ] {
         let d = Dir::new();
         d.ec_sec1("sec1.pem", name);
@@ -126,6 +127,10 @@ fn ec_sec1_pkcs8_pem_and_der() {
         }
         let with_params = PrivateKey::load(&d.path("params.pem")).unwrap();
         assert_eq!(with_params.kind(), KeyKind::Ec(curve));
+        // A certificate for the key.
+        d.self_signed("sec1.pem", name, 30, "cert.pem");
+        let chain = hsmjwt_soft::Certificate::load_chain(&d.path("cert.pem")).unwrap();
+        assert!(chain[0].certifies(&public.jwk()), "{name}");
     }
 }
 
@@ -250,7 +255,13 @@ fn spki_pem_matches_openssl() {
 #[test]
 fn pkcs8_export_round_trips_and_openssl_reads_it() {
     let d = Dir::new();
-    for spec in [KeySpec::Rsa(2048), KeySpec::P256, KeySpec::P384] {
+    for spec in [
+        KeySpec::Rsa(2048),
+        KeySpec::P256,
+        KeySpec::P384,
+        KeySpec::P521,
+        KeySpec::Ed25519,
+    ] {
         let key = PrivateKey::generate(spec).unwrap();
         let pem = key.to_pkcs8_pem().unwrap();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
@@ -306,6 +317,77 @@ fn private_jwk_round_trip_with_openssl_key() {
         PrivateKey::from_jwk(&public),
         Err(Error::NotPrivate(_))
     ));
+}
+
+/// RFC 8037 appendix A.1: the Ed25519 private JWK; its `d` must give its `x`.
+#[test]
+fn okp_private_jwk() {
+    let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    let d = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+    let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{d}","x":"{x}"}}"#);
+    let key = PrivateKey::from_jwk(jwk.as_bytes()).unwrap();
+    assert_eq!(key.kind(), KeyKind::Okp(hsmjwt_core::OkpCurve::Ed25519));
+    assert_eq!(key.public_jwk().to_map()["x"], x);
+    assert_eq!(
+        PrivateKey::from_bytes(jwk.as_bytes()).unwrap().public_key(),
+        key.public_key()
+    );
+    assert_eq!(
+        &PublicKey::from_bytes(jwk.as_bytes()).unwrap(),
+        key.public_key()
+    );
+
+    // Another `d`: refused, its public key is not `x`.
+    let other = hsmjwt_core::b64::encode(&[7u8; 32]);
+    let wrong = format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{other}","x":"{x}"}}"#);
+    let err = PrivateKey::from_jwk(wrong.as_bytes()).unwrap_err();
+    assert!(matches!(err, Error::KeyRejected { .. }), "{err:?}");
+    // A public OKP JWK is not a private key.
+    let public = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#);
+    assert!(matches!(
+        PrivateKey::from_jwk(public.as_bytes()),
+        Err(Error::NotPrivate(_))
+    ));
+    // Wrong lengths, other curves.
+    let short = hsmjwt_core::b64::encode(&[7u8; 31]);
+    for bad in [
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{short}","x":"{x}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{d}","x":"{short}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"X25519","d":"{d}","x":"{x}"}}"#),
+        format!(r#"{{"kty":"OKP","crv":"Ed448","d":"{d}","x":"{x}"}}"#),
+        format!(r#"{{"kty":"OKP","d":"{d}","x":"{x}"}}"#),
+    ] {
+        assert!(PrivateKey::from_jwk(bad.as_bytes()).is_err(), "{bad}");
+    }
+}
+
+/// A P-521 private JWK from an openssl key's components (66-byte `x`, `y`, `d`).
+#[test]
+fn p521_private_jwk_with_openssl_key() {
+    use der::Decode as _;
+    let d = Dir::new();
+    d.ec_sec1("ec.pem", "secp521r1");
+    d.openssl(&["ec", "-in", "ec.pem", "-outform", "DER", "-out", "ec.der"]);
+    let key = PrivateKey::load(&d.path("ec.der")).unwrap();
+    assert_eq!((key.kind(), key.bits()), (KeyKind::Ec(Curve::P521), 521));
+    let der = d.read("ec.der");
+    let sec1 = sec1::EcPrivateKey::from_der(&der).unwrap();
+    assert_eq!(sec1.private_key.len(), 66);
+    let mut jwk = key.public_jwk().to_map();
+    for m in ["x", "y"] {
+        let v = hsmjwt_core::b64::decode(jwk[m].as_str().unwrap().as_bytes()).unwrap();
+        assert_eq!(v.len(), 66, "{m}");
+    }
+    jwk.insert(
+        "d".into(),
+        hsmjwt_core::b64::encode(sec1.private_key).into(),
+    );
+    let from_jwk = PrivateKey::from_jwk(&serde_json::to_vec(&jwk).unwrap()).unwrap();
+    assert_eq!(from_jwk.public_key(), key.public_key());
+    assert_pair(from_jwk, key.public_key());
+    jwk.insert("d".into(), hsmjwt_core::b64::encode(&[7u8; 66]).into());
+    let err = PrivateKey::from_jwk(&serde_json::to_vec(&jwk).unwrap()).unwrap_err();
+    assert!(matches!(err, Error::KeyRejected { .. }), "{err:?}");
 }
 
 #[test]
@@ -457,34 +539,97 @@ fn encrypted_keys_are_refused_with_a_hint() {
 #[test]
 fn unsupported_keys_are_named() {
     let d = Dir::new();
-    d.openssl(&["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
+    d.openssl(&["genpkey", "-algorithm", "ed448", "-out", "ed448.pem"]);
+    d.openssl(&["genpkey", "-algorithm", "x25519", "-out", "x25519.pem"]);
     d.openssl(&[
         "ecparam",
         "-genkey",
         "-name",
-        "secp521r1",
+        "secp256k1",
         "-noout",
         "-out",
-        "p521.pem",
+        "k1.pem",
     ]);
     d.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-nocrypt",
-        "-in",
-        "p521.pem",
-        "-out",
-        "p521_8.pem",
+        "pkcs8", "-topk8", "-nocrypt", "-in", "k1.pem", "-out", "k1_8.pem",
     ]);
-    d.openssl(&["pkey", "-in", "p521.pem", "-pubout", "-out", "p521.pub"]);
-    let err = PrivateKey::load(&d.path("ed.pem")).unwrap_err();
-    assert!(anyhow_like(&err).contains("Ed25519"), "{err:?}");
-    for name in ["p521.pem", "p521_8.pem"] {
+    d.openssl(&["pkey", "-in", "k1.pem", "-pubout", "-out", "k1.pub"]);
+    d.openssl(&["pkey", "-in", "ed448.pem", "-pubout", "-out", "ed448.pub"]);
+    for (name, named) in [
+        ("ed448.pem", "Ed448"),
+        ("x25519.pem", "X25519"),
+        ("k1.pem", "secp256k1"),
+        ("k1_8.pem", "secp256k1"),
+    ] {
         let err = PrivateKey::load(&d.path(name)).unwrap_err();
-        assert!(anyhow_like(&err).contains("P-521"), "{name}: {err:?}");
+        assert!(anyhow_like(&err).contains(named), "{name}: {err:?}");
     }
-    let err = PublicKey::load(&d.path("p521.pub")).unwrap_err();
-    assert!(anyhow_like(&err).contains("P-521"), "{err:?}");
+    for (name, named) in [("k1.pub", "secp256k1"), ("ed448.pub", "Ed448")] {
+        let err = PublicKey::load(&d.path(name)).unwrap_err();
+        assert!(anyhow_like(&err).contains(named), "{name}: {err:?}");
+    }
+}
+
+/// Ed25519 keys as openssl writes them: PKCS#8 v1 in PEM and DER, SPKI in PEM and DER, a
+/// self-signed certificate; and our own PKCS#8 export read back by openssl.
+#[test]
+fn ed25519_pkcs8_spki_and_certificate() {
+    let d = Dir::new();
+    d.openssl(&["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
+    d.openssl(&["pkey", "-in", "ed.pem", "-outform", "DER", "-out", "ed.der"]);
+    d.openssl(&["pkey", "-in", "ed.pem", "-pubout", "-out", "pub.pem"]);
+    d.openssl(&[
+        "pkey", "-in", "ed.pem", "-pubout", "-outform", "DER", "-out", "pub.der",
+    ]);
+    d.self_signed("ed.pem", "ed25519", 30, "cert.pem");
+
+    let public = PublicKey::load(&d.path("pub.pem")).unwrap();
+    assert_eq!(PublicKey::load(&d.path("pub.der")).unwrap(), public);
+    assert_eq!(PublicKey::load(&d.path("cert.pem")).unwrap(), public);
+    assert_eq!(PublicKey::load(&d.path("ed.pem")).unwrap(), public);
+    let chain = hsmjwt_soft::Certificate::load_chain(&d.path("cert.pem")).unwrap();
+    assert!(chain[0].certifies(&public.jwk()));
+    assert_eq!(chain[0].subject(), "CN=ed25519");
+    assert_eq!(
+        public.params().kind(),
+        KeyKind::Okp(hsmjwt_core::OkpCurve::Ed25519)
+    );
+    // Our SPKI export is byte for byte openssl's.
+    assert_eq!(public.to_spki_der(), d.read("pub.der"));
+    assert_eq!(public.to_spki_pem(), d.read_str("pub.pem"));
+    for key in [
+        PrivateKey::load(&d.path("ed.pem")).unwrap(),
+        PrivateKey::load(&d.path("ed.der")).unwrap(),
+        PrivateKey::from_der(&d.read("ed.der")).unwrap(),
+    ] {
+        assert_eq!(key.bits(), 256);
+        assert_eq!(key.public_key(), &public);
+        assert_eq!(
+            format!("{key:?}"),
+            "PrivateKey { kind: Okp(Ed25519), bits: 256, .. }"
+        );
+        assert_pair(key, &public);
+    }
+    // Our PKCS#8 export: openssl reads it, and finds the same public key.
+    let key = PrivateKey::load(&d.path("ed.pem")).unwrap();
+    key.write_pkcs8_pem(&d.path("ours.pem"), false).unwrap();
+    d.openssl(&["pkey", "-in", "ours.pem", "-pubout", "-out", "ours.pub"]);
+    assert_eq!(d.read_str("ours.pub"), d.read_str("pub.pem"));
+    // A PKCS#8 v2 key (with the public key inside) loads too.
+    let v2 = pkcs8_v2(&key);
+    assert_eq!(PrivateKey::from_der(&v2).unwrap().public_key(), &public);
+}
+
+/// The key as PKCS#8 v2 (`OneAsymmetricKey` with the public key), made by aws-lc-rs.
+fn pkcs8_v2(key: &PrivateKey) -> Vec<u8> {
+    let pem = key.to_pkcs8_pem().unwrap();
+    let v1 = pem::parse(pem.as_bytes()).unwrap().into_contents();
+    aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&v1)
+        .unwrap()
+        .to_pkcs8()
+        .unwrap()
+        .as_ref()
+        .to_vec()
 }
 
 /// The error and its sources, joined as `{:#}` would print them.
@@ -661,10 +806,21 @@ fn key_specs() {
     );
     assert_eq!(KeySpec::for_algorithm(ES256, None).unwrap(), KeySpec::P256);
     assert_eq!(KeySpec::for_algorithm(ES384, None).unwrap(), KeySpec::P384);
+    assert_eq!(KeySpec::for_algorithm(ES512, None).unwrap(), KeySpec::P521);
+    assert_eq!(
+        KeySpec::for_algorithm(EdDSA, None).unwrap(),
+        KeySpec::Ed25519
+    );
     assert!(matches!(
         KeySpec::for_algorithm(ES256, Some(2048)),
         Err(Error::RsaSizeForEc(ES256))
     ));
+    let err = KeySpec::for_algorithm(EdDSA, Some(2048)).unwrap_err();
+    assert!(matches!(err, Error::RsaSizeForEc(EdDSA)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "an RSA key size was given, but EdDSA does not use an RSA key"
+    );
     assert!(matches!(
         KeySpec::for_algorithm(RS256, Some(1024)),
         Err(Error::UnsupportedRsaSize(1024))
@@ -681,6 +837,13 @@ fn key_specs() {
     assert_eq!((key.kind(), key.bits()), (KeyKind::Rsa, 3072));
     let key = PrivateKey::generate(KeySpec::P384).unwrap();
     assert_eq!((key.kind(), key.bits()), (KeyKind::Ec(Curve::P384), 384));
+    let key = PrivateKey::generate(KeySpec::P521).unwrap();
+    assert_eq!((key.kind(), key.bits()), (KeyKind::Ec(Curve::P521), 521));
+    let key = PrivateKey::generate(KeySpec::Ed25519).unwrap();
+    assert_eq!(
+        (key.kind(), key.bits()),
+        (KeyKind::Okp(hsmjwt_core::OkpCurve::Ed25519), 256)
+    );
 }
 
 #[test]
@@ -797,4 +960,32 @@ fn signatures_interoperate_with_openssl() {
     let v = SoftVerifier::new(&public, hsmjwt_core::Algorithm::PS384).unwrap();
     v.verify(b"eyJhbGciOiJSUzI1NiJ9.e30", &d.read("psig"))
         .unwrap();
+}
+
+/// Ed25519 both ways with `openssl pkeyutl -rawin` (pure Ed25519 over the message).
+#[test]
+fn ed25519_signatures_interoperate_with_openssl() {
+    let d = Dir::new();
+    d.openssl(&["genpkey", "-algorithm", "ed25519", "-out", "k.pem"]);
+    d.openssl(&["pkey", "-in", "k.pem", "-pubout", "-out", "pub.pem"]);
+    let message = b"eyJhbGciOiJFZERTQSJ9.e30";
+    d.write("msg", message);
+    let signer = SoftSigner::new(PrivateKey::load(&d.path("k.pem")).unwrap(), None).unwrap();
+    assert_eq!(signer.algorithm(), hsmjwt_core::Algorithm::EdDSA);
+    d.write("sig", &signer.sign(message).unwrap());
+    let out = d.openssl(&[
+        "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg", "-sigfile",
+        "sig",
+    ]);
+    assert!(out.contains("Signature Verified Successfully"), "{out}");
+
+    d.openssl(&[
+        "pkeyutl", "-sign", "-inkey", "k.pem", "-rawin", "-in", "msg", "-out", "osig",
+    ]);
+    let public = PublicKey::load(&d.path("pub.pem")).unwrap();
+    let v = SoftVerifier::new(&public, hsmjwt_core::Algorithm::EdDSA).unwrap();
+    let theirs = d.read("osig");
+    v.verify(message, &theirs).unwrap();
+    // Ed25519 is deterministic: the same signature both ways.
+    assert_eq!(theirs, signer.sign(message).unwrap());
 }

@@ -1,4 +1,4 @@
-//! Signing and verification with all eight algorithms, through the core traits and codec.
+//! Signing and verification with all ten algorithms, through the core traits and codec.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -53,11 +53,12 @@ fn all_algorithms_sign_and_verify() {
         assert_eq!(decoded.header.kid.as_deref(), Some("k1"));
         assert_eq!(decoded.claims.sub.as_deref(), Some("client-1"));
 
-        // Signature sizes: modulus length for RSA, raw r || s for ECDSA.
+        // Signature sizes: modulus length for RSA, raw r || s for ECDSA, 64 for Ed25519.
         let sig = signer.sign(b"input").unwrap();
         let expected_len = match alg {
-            Algorithm::ES256 => 64,
+            Algorithm::ES256 | Algorithm::EdDSA => 64,
             Algorithm::ES384 => 96,
+            Algorithm::ES512 => 132,
             _ => 256,
         };
         assert_eq!(sig.len(), expected_len, "{alg}");
@@ -297,13 +298,16 @@ fn jwks_verifiers() {
     let rsa = key(Algorithm::RS256);
     let p256 = key(Algorithm::ES256);
     let p384 = key(Algorithm::ES384);
+    let p521 = key(Algorithm::ES512);
     let json = serde_json::json!({"keys": [
         rsa.public_jwk().with_kid("rsa").to_map(),
         rsa.public_jwk().with_kid("rsa-enc").with_use("enc").to_map(),
         p256.public_jwk().with_kid("p256").with_alg(Algorithm::ES256).to_map(),
         p384.public_jwk().with_kid("p384").to_map(),
         {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {"kty": "OKP", "crv": "X25519", "kid": "x25519", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"},
         {"kty": "RSA", "kid": "oaep", "alg": "RSA-OAEP", "n": rsa.public_jwk().to_map()["n"], "e": "AQAB"},
+        p521.public_jwk().with_kid("p521").to_map(),
     ]});
     let jwks = Jwks::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
 
@@ -315,9 +319,14 @@ fn jwks_verifiers() {
         vec![
             (Some("rsa"), Algorithm::RS256),
             (Some("p256"), Algorithm::ES256),
-            (Some("p384"), Algorithm::ES384)
+            (Some("p384"), Algorithm::ES384),
+            (None, Algorithm::EdDSA),
+            (Some("p521"), Algorithm::ES512),
         ]
     );
+    let ed = verifiers_from_jwks(&jwks, Some(Algorithm::EdDSA)).unwrap();
+    assert_eq!(ed.len(), 1);
+    assert_eq!(ed[0].algorithm(), Algorithm::EdDSA);
 
     let ps = verifiers_from_jwks(&jwks, Some(Algorithm::PS256)).unwrap();
     let summary: Vec<(Option<&str>, Algorithm)> =

@@ -18,7 +18,8 @@ pub(crate) struct BenchArgs {
     /// The signing key: file or pkcs11: URI.
     #[arg(long)]
     pub key: String,
-    /// Algorithm (default: RS256 for RSA keys, ES256/ES384 by curve); any case.
+    /// Algorithm (default: RS256 for RSA keys, ES256/ES384/ES512 by curve, EdDSA for
+    /// Ed25519); any case.
     #[arg(long, value_enum, ignore_case = true)]
     pub alg: Option<AlgArg>,
     /// Threads minting at once, 1 to 1024 (an HSM key gets as many sessions).

@@ -85,9 +85,9 @@ pub(crate) fn check_certificate(cert: &Certificate, now: NumericDate) -> Result<
 
 /// The kind of a key as the commands print it: "RSA 2048", "EC P-256".
 pub(crate) fn key_kind(params: &hsmjwt::core::PublicKeyParams) -> String {
-    match params {
-        hsmjwt::core::PublicKeyParams::Ec { crv, .. } => format!("EC {crv}"),
-        other => format!("RSA {}", other.bits()),
+    match params.kind() {
+        hsmjwt::core::KeyKind::Rsa => format!("RSA {}", params.bits()),
+        other => other.to_string(),
     }
 }
 

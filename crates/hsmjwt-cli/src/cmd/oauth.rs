@@ -83,7 +83,8 @@ pub(crate) struct OauthTokenArgs {
     /// Signing key (file or pkcs11: URI) for private_key_jwt or the JWT-bearer assertion.
     #[arg(long, value_name = "KEY")]
     key: Option<String>,
-    /// Algorithm of --key (default: RS256 for RSA, ES256/ES384 by curve); any case.
+    /// Algorithm of --key (default: RS256 for RSA, ES256/ES384/ES512 by curve, EdDSA for
+    /// Ed25519); any case.
     #[arg(long, value_enum, ignore_case = true)]
     alg: Option<AlgArg>,
     /// NAME of the environment variable holding the client secret.

@@ -18,6 +18,8 @@ fn openssl_signature_name(alg: &str) -> &'static str {
         "PS256" => "rsassaPss",
         "ES256" => "ecdsa-with-SHA256",
         "ES384" => "ecdsa-with-SHA384",
+        "ES512" => "ecdsa-with-SHA512",
+        "EdDSA" => "ED25519",
         other => panic!("no openssl name for {other}"),
     }
 }
@@ -211,6 +213,8 @@ fn certificates_and_csrs_of_file_keys() {
         ("RS256", "PS256"),
         ("ES256", "ES256"),
         ("ES384", "ES384"),
+        ("ES512", "ES512"),
+        ("EdDSA", "EdDSA"),
     ] {
         let key = dir.path().join(format!("{alg}.pem"));
         hsmjwt(&["keygen", "--alg", keygen_alg, "--out", p(&key)]).ok();
@@ -241,6 +245,8 @@ fn certificates_and_csrs_of_hsm_keys_and_storing_them() {
         ("ES256", "es256", "%01"),
         ("ES384", "es384", "%02"),
         ("PS256", "rsa", "%03"),
+        ("ES512", "es512", "%04"),
+        ("EdDSA", "ed25519", "%05"),
     ] {
         run(&[
             "keygen",

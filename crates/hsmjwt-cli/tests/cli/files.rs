@@ -75,6 +75,8 @@ fn sign_and_verify_every_algorithm() {
     let rsa = keygen(dir.path(), "RS256");
     let p256 = keygen(dir.path(), "ES256");
     let p384 = keygen(dir.path(), "ES384");
+    let p521 = keygen(dir.path(), "ES512");
+    let ed25519 = keygen(dir.path(), "EdDSA");
     for (alg, key) in [
         ("RS256", &rsa),
         ("RS384", &rsa),
@@ -84,6 +86,8 @@ fn sign_and_verify_every_algorithm() {
         ("PS512", &rsa),
         ("ES256", &p256),
         ("ES384", &p384),
+        ("ES512", &p521),
+        ("EdDSA", &ed25519),
     ] {
         let token = hsmjwt(&[
             "sign",
@@ -119,53 +123,143 @@ fn sign_and_verify_every_algorithm() {
     }
 }
 
+/// ES512 (P-521) and EdDSA (Ed25519) keys through every command: keygen (lower-case
+/// names too), sign with the key's own algorithm, pubkey as PEM, JWK and JWKS, verify with
+/// each, and bench.
+#[test]
+fn es512_and_eddsa_keys_through_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for (alg, lower, kind, bits, kty, crv) in [
+        ("ES512", "es512", "EC P-521", 521, "EC", "P-521"),
+        ("EdDSA", "eddsa", "Ed25519", 256, "OKP", "Ed25519"),
+    ] {
+        let key = dir.path().join(format!("{lower}.pem"));
+        let summary = json(&hsmjwt(&["keygen", "--alg", lower, "--out", p(&key), "--json"]).ok());
+        assert_eq!(summary["alg"], alg);
+        assert_eq!(summary["key"], kind);
+        assert_eq!(summary["bits"], bits);
+        // An RSA size does not apply.
+        let line = hsmjwt(&[
+            "keygen",
+            "--alg",
+            alg,
+            "--bits",
+            "2048",
+            "--out",
+            p(&dir.path().join("never.pem")),
+        ])
+        .fails();
+        assert!(line.contains("RSA"), "{line}");
+
+        let token = hsmjwt(&[
+            "sign",
+            "--key",
+            p(&key),
+            "--iss",
+            "me",
+            "--kid",
+            "thumbprint",
+        ])
+        .ok();
+        let token = token.trim();
+        let decoded = json(&hsmjwt(&["decode", token]).ok());
+        assert_eq!(decoded["header"]["alg"], alg);
+
+        let public = export_public(&key, lower);
+        let jwk = &public.jwk;
+        assert_eq!((&jwk["kty"], &jwk["crv"]), (&kty.into(), &crv.into()));
+        assert_eq!(jwk["alg"], alg);
+        assert_eq!(jwk["kid"], decoded["header"]["kid"]);
+        let (pem_path, jwk_path, jwks_path) = (&public.pem, &public.jwk_path, &public.jwks);
+
+        // The algorithm follows the key: no --alg anywhere.
+        for args in [
+            vec!["verify", "--key", p(&key), "--iss", "me", token],
+            vec!["verify", "--key", p(pem_path), token],
+            vec!["verify", "--key", p(jwk_path), token],
+            vec!["verify", "--jwks", p(jwks_path), token],
+            vec!["verify", "--key", p(pem_path), "--alg", lower, token],
+        ] {
+            let v = json(&hsmjwt(&args).ok());
+            assert_eq!(v["header"]["alg"], alg, "{args:?}");
+        }
+        // Another algorithm for this key is refused.
+        let line = hsmjwt(&["sign", "--key", p(&key), "--alg", "ES256"]).fails();
+        assert!(line.contains("ES256"), "{line}");
+
+        let out = hsmjwt(&[
+            "bench",
+            "--key",
+            p(&key),
+            "--seconds",
+            "0.3",
+            "--threads",
+            "1",
+            "--json",
+        ])
+        .ok();
+        let v = json(&out);
+        assert_eq!(v["alg"], alg, "{out}");
+        assert!(v["tokens"].as_u64().unwrap() > 0, "{out}");
+    }
+}
+
+/// A key's public key written next to it by `pubkey` as PEM, JWK and JWKS (the JWK forms
+/// with the thumbprint as `kid` and `alg`), each checked as it is made.
+struct Exported {
+    pem: PathBuf,
+    jwk_path: PathBuf,
+    jwks: PathBuf,
+    jwk: serde_json::Value,
+}
+
+fn export_public(key: &Path, alg: &str) -> Exported {
+    let pem = hsmjwt(&["pubkey", "--key", p(key)]).ok();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    let pem_path = key.with_extension("pub.pem");
+    std::fs::write(&pem_path, &pem).unwrap();
+    let jwk_args = |format| {
+        let args = [
+            "pubkey",
+            "--key",
+            p(key),
+            "--format",
+            format,
+            "--kid",
+            "thumbprint",
+            "--alg",
+            alg,
+        ];
+        hsmjwt(&args).ok()
+    };
+    let jwk = json(&jwk_args("jwk"));
+    assert_eq!(jwk["use"], "sig");
+    assert!(jwk.get("d").is_none(), "no private member");
+    let thumb = jwk["kid"].as_str().unwrap();
+    assert_eq!(thumb.len(), 43);
+    let jwk_path = key.with_extension("jwk");
+    std::fs::write(&jwk_path, jwk.to_string()).unwrap();
+    let jwks = jwk_args("jwks");
+    assert_eq!(json(&jwks)["keys"][0], jwk);
+    let jwks_path = key.with_extension("jwks");
+    std::fs::write(&jwks_path, &jwks).unwrap();
+    Exported {
+        pem: pem_path,
+        jwk_path,
+        jwks: jwks_path,
+        jwk,
+    }
+}
+
 #[test]
 fn pubkey_formats_and_verification_with_each() {
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path(), "PS256");
-    let pem = hsmjwt(&["pubkey", "--key", p(&key)]).ok();
-    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
-    let pem_path = dir.path().join("pub.pem");
-    std::fs::write(&pem_path, &pem).unwrap();
-
-    let jwk = json(
-        &hsmjwt(&[
-            "pubkey",
-            "--key",
-            p(&key),
-            "--format",
-            "jwk",
-            "--kid",
-            "thumbprint",
-            "--alg",
-            "PS256",
-        ])
-        .ok(),
-    );
-    assert_eq!(jwk["kty"], "RSA");
-    assert_eq!(jwk["alg"], "PS256");
-    assert_eq!(jwk["use"], "sig");
-    assert!(jwk.get("d").is_none(), "no private member");
-    let thumb = jwk["kid"].as_str().unwrap().to_owned();
-    assert_eq!(thumb.len(), 43);
-    let jwk_path = dir.path().join("pub.jwk");
-    std::fs::write(&jwk_path, jwk.to_string()).unwrap();
-
-    let jwks = hsmjwt(&[
-        "pubkey",
-        "--key",
-        p(&key),
-        "--format",
-        "jwks",
-        "--kid",
-        "thumbprint",
-        "--alg",
-        "PS256",
-    ])
-    .ok();
-    assert_eq!(json(&jwks)["keys"][0]["kid"], thumb.as_str());
-    let jwks_path = dir.path().join("jwks.json");
-    std::fs::write(&jwks_path, &jwks).unwrap();
+    let public = export_public(&key, "PS256");
+    assert_eq!(public.jwk["kty"], "RSA");
+    assert_eq!(public.jwk["alg"], "PS256");
+    let thumb = public.jwk["kid"].as_str().unwrap().to_owned();
+    let (pem_path, jwk_path, jwks_path) = (public.pem, public.jwk_path, public.jwks);
 
     let token = hsmjwt(&[
         "sign",

@@ -103,9 +103,13 @@ fn keygen_sign_pubkey_verify_with_hsm_keys() {
         ("ES256", "cli-es256", "%01"),
         ("PS256", "cli-rsa", "%02"),
         ("ES384", "cli-es384", "%03"),
+        ("ES512", "cli-es512", "%04"),
+        ("EdDSA", "cli-ed25519", "%05"),
     ] {
         let key = format!("{};id={id}", uri(object));
-        run(f, &["keygen", "--alg", alg, "--key", &key], Some(PIN)).ok();
+        // Lower-case names work as for the others.
+        let lower = alg.to_ascii_lowercase();
+        run(f, &["keygen", "--alg", &lower, "--key", &key], Some(PIN)).ok();
         mint_and_verify(f, &key, alg);
         // The same label again is refused, and nothing is overwritten.
         let line = run(f, &["keygen", "--alg", alg, "--key", &key], Some(PIN)).fails();
@@ -116,11 +120,57 @@ fn keygen_sign_pubkey_verify_with_hsm_keys() {
     mint_and_verify(f, &uri("tool-rsa"), "PS512");
 
     let list = run(f, &["hsm", "list", "--json"], Some(PIN)).ok();
-    for label in ["cli-es256", "cli-rsa", "cli-es384", "tool-rsa"] {
+    for label in [
+        "cli-es256",
+        "cli-rsa",
+        "cli-es384",
+        "cli-es512",
+        "cli-ed25519",
+        "tool-rsa",
+    ] {
         assert!(list.contains(label), "{label} missing from {list}");
     }
     let text = run(f, &["hsm", "list"], Some(PIN)).ok();
     assert!(text.contains(TOKEN), "{text}");
+    assert!(
+        text.contains("EC_EDWARDS Ed25519, signs EdDSA") && text.contains("EC P-521, signs ES512"),
+        "{text}"
+    );
+
+    // The JWK and JWKS of the new kinds, and the benchmark with them.
+    for (object, kty, crv, alg) in [
+        ("cli-es512", "EC", "P-521", "ES512"),
+        ("cli-ed25519", "OKP", "Ed25519", "EdDSA"),
+    ] {
+        let jwks = json(
+            &run(
+                f,
+                &["pubkey", "--key", &uri(object), "--format", "jwks"],
+                Some(PIN),
+            )
+            .ok(),
+        );
+        let jwk = &jwks["keys"][0];
+        assert_eq!((&jwk["kty"], &jwk["crv"]), (&kty.into(), &crv.into()));
+        let out = run(
+            f,
+            &[
+                "bench",
+                "--key",
+                &uri(object),
+                "--seconds",
+                "0.3",
+                "--threads",
+                "1",
+                "--json",
+            ],
+            Some(PIN),
+        )
+        .ok();
+        let v = json(&out);
+        assert_eq!(v["alg"], alg, "{out}");
+        assert!(v["tokens"].as_u64().unwrap() > 0, "{out}");
+    }
 }
 
 /// Whether `secret` appears in `text` as a value of its own: random slot numbers in the

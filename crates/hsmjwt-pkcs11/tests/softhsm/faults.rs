@@ -158,6 +158,12 @@ fn algorithm_must_fit_the_key() {
         ("tool-p256", Algorithm::RS256),
         ("tool-p384", Algorithm::ES256),
         ("tool-rsa", Algorithm::ES256),
+        ("tool-p256", Algorithm::ES512),
+        ("tool-p521", Algorithm::ES384),
+        ("tool-ed25519", Algorithm::ES256),
+        ("lib-ed25519", Algorithm::ES512),
+        ("tool-p256", Algorithm::EdDSA),
+        ("tool-rsa", Algorithm::EdDSA),
     ] {
         let e = open_err(
             &f.uri(MAIN, label),
@@ -167,6 +173,9 @@ fn algorithm_must_fit_the_key() {
             matches!(&e, Error::AlgorithmMismatch { algorithm, .. } if *algorithm == alg),
             "{label} {alg}: {e:?}"
         );
+        if label.contains("ed25519") {
+            assert!(e.to_string().contains("an Ed25519 key"), "{e}");
+        }
     }
 }
 

@@ -38,10 +38,14 @@ pub(crate) const PUBLIC_PAIR: (&str, &str) = ("public-p256", "0d");
 pub(crate) const IMPORTED: (&str, &str) = ("imported-rsa", "0c");
 
 /// Keys made by `pkcs11-tool` on the main token: (label, id, key type).
-pub(crate) const TOOL_KEYS: [(&str, &str, &str); 3] = [
+/// (`pkcs11-tool` stores `CKA_EC_PARAMS` of the Ed25519 key as the PrintableString
+/// `edwards25519`; `generate_key_pair` uses the `id-Ed25519` OID: both forms are read.)
+pub(crate) const TOOL_KEYS: [(&str, &str, &str); 5] = [
     ("tool-rsa", "01", "rsa:2048"),
     ("tool-p256", "02", "EC:prime256v1"),
     ("tool-p384", "03", "EC:secp384r1"),
+    ("tool-p521", "04", "EC:secp521r1"),
+    ("tool-ed25519", "05", "EC:edwards25519"),
 ];
 
 /// One P-256 key made by `pkcs11-tool` on each of the single-test tokens: (token, label, id).
@@ -52,10 +56,12 @@ const SINGLE_TEST_KEYS: [(&str, &str, &str); 3] = [
 ];
 
 /// Keys made by `generate_key_pair` on the main token: (label, algorithm).
-pub(crate) const LIB_KEYS: [(&str, Algorithm); 3] = [
+pub(crate) const LIB_KEYS: [(&str, Algorithm); 5] = [
     ("lib-rsa", Algorithm::PS256),
     ("lib-p256", Algorithm::ES256),
     ("lib-p384", Algorithm::ES384),
+    ("lib-p521", Algorithm::ES512),
+    ("lib-ed25519", Algorithm::EdDSA),
 ];
 
 pub(crate) struct Fixture {

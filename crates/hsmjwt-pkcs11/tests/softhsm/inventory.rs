@@ -36,6 +36,12 @@ fn generation_refuses_taken_labels_and_ids_and_bad_sizes() {
     let e = generate_key_pair(&f.uri(MAIN, "ec-bits"), Algorithm::ES256, Some(2048))
         .expect_err("bits for EC");
     assert!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
+    let e = generate_key_pair(&f.uri(MAIN, "ed-bits"), Algorithm::EdDSA, Some(2048))
+        .expect_err("bits for EdDSA");
+    assert!(
+        matches!(&e, Error::InvalidRequest(m) if m.contains("Ed25519")),
+        "{e:?}"
+    );
 
     let no_label = Pkcs11Uri::new()
         .with_token(MAIN)
@@ -102,6 +108,43 @@ fn list_after_login_shows_keys_and_their_algorithms() {
         key("lib-p256", KeyClass::Private).algorithms,
         [Algorithm::ES256]
     );
+    for label in ["tool-p521", "lib-p521"] {
+        let p521 = key(label, KeyClass::Private);
+        assert_eq!(
+            (
+                p521.key_type.as_str(),
+                p521.bits,
+                p521.curve.as_deref(),
+                p521.algorithms.as_slice()
+            ),
+            ("EC", Some(521), Some("P-521"), &[Algorithm::ES512][..]),
+            "{label}"
+        );
+    }
+    for label in ["tool-ed25519", "lib-ed25519"] {
+        let ed = key(label, KeyClass::Private);
+        assert_eq!(
+            (
+                ed.key_type.as_str(),
+                ed.bits,
+                ed.curve.as_deref(),
+                ed.algorithms.as_slice()
+            ),
+            (
+                "EC_EDWARDS",
+                Some(256),
+                Some("Ed25519"),
+                &[Algorithm::EdDSA][..]
+            ),
+            "{label}"
+        );
+        let public = key(label, KeyClass::Public);
+        assert_eq!(
+            (public.key_type.as_str(), public.curve.as_deref()),
+            ("EC_EDWARDS", Some("Ed25519"))
+        );
+        assert!(public.algorithms.is_empty());
+    }
     let public = key("tool-p256", KeyClass::Public);
     assert!(public.algorithms.is_empty());
     // How the private keys are protected: made in the token, never exportable.
@@ -136,6 +179,10 @@ fn list_after_login_shows_keys_and_their_algorithms() {
     let text = inventory.to_string();
     assert!(
         text.contains("token `hsmjwt-main`") && text.contains("tool-rsa") && text.contains("RS256"),
+        "{text}"
+    );
+    assert!(
+        text.contains("EC_EDWARDS Ed25519, signs EdDSA") && text.contains("EC P-521, signs ES512"),
         "{text}"
     );
     // The PIN is not shown, as a value of its own (random slot numbers and serials may
@@ -173,7 +220,7 @@ fn list_after_login_shows_keys_and_their_algorithms() {
     assert!(
         json["slots"][0]["token"]["keys"]
             .as_array()
-            .is_some_and(|k| k.len() >= 12),
+            .is_some_and(|k| k.len() >= 20),
         "{json}"
     );
 }

@@ -20,19 +20,34 @@ pub(crate) fn claims() -> Claims {
         .with_expiry(NumericDate::from_unix(4_000_000_000))
 }
 
-/// Checks `token` with hsmjwt-soft (core `decode`) and with jsonwebtoken (aws-lc-rs).
+/// Checks `token` with hsmjwt-soft (core `decode`) and with a second implementation:
+/// jsonwebtoken (aws-lc-rs), or for ES512, which jsonwebtoken lacks, RustCrypto's `p521`.
 pub(crate) fn verify_both(token: &str, jwk: &Jwk, alg: Algorithm) {
     let verifier = SoftVerifier::from_jwk(jwk, Some(alg)).expect("verifier from the signer's JWK");
     let decoded = decode(token, &verifier, &Validation::new().with_audience(AUD))
         .unwrap_or_else(|e| panic!("{alg}: hsmjwt-soft rejects the token: {e}"));
     assert_eq!(decoded.header.alg, alg);
 
+    if alg == Algorithm::ES512 {
+        use p521::ecdsa::signature::Verifier as _;
+        let point = jwk.params.ec_point().expect("a P-521 key");
+        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(&point).expect("p521 key");
+        let (input, sig) = token.rsplit_once('.').expect("three parts");
+        let sig = b64::decode(sig.as_bytes()).expect("base64url");
+        let sig = p521::ecdsa::Signature::from_slice(&sig).expect("132-byte r || s");
+        key.verify(input.as_bytes(), &sig)
+            .unwrap_or_else(|e| panic!("ES512: p521 rejects the token: {e}"));
+        return;
+    }
     let key = match &jwk.params {
         PublicKeyParams::Rsa { n, e } => {
             jsonwebtoken::DecodingKey::from_rsa_components(&b64::encode(n), &b64::encode(e))
         }
         PublicKeyParams::Ec { x, y, .. } => {
             jsonwebtoken::DecodingKey::from_ec_components(&b64::encode(x), &b64::encode(y))
+        }
+        PublicKeyParams::Okp { x, .. } => {
+            jsonwebtoken::DecodingKey::from_ed_components(&b64::encode(x))
         }
         other => panic!("unexpected key {other:?}"),
     }
@@ -82,14 +97,17 @@ fn every_algorithm_with_pkcs11_tool_keys() {
         let kind_alg = match key_type {
             "rsa:2048" => Algorithm::RS256,
             "EC:prime256v1" => Algorithm::ES256,
-            _ => Algorithm::ES384,
+            "EC:secp384r1" => Algorithm::ES384,
+            "EC:secp521r1" => Algorithm::ES512,
+            "EC:edwards25519" => Algorithm::EdDSA,
+            other => panic!("unexpected key type {other}"),
         };
         for alg in algorithms_for(kind_alg) {
             sign_and_verify(f, label, alg);
             count += 1;
         }
     }
-    assert_eq!(count, 8, "all 8 algorithms were covered");
+    assert_eq!(count, 10, "all 10 algorithms were covered");
 }
 
 #[test]
@@ -102,7 +120,7 @@ fn every_algorithm_with_generated_keys() {
             count += 1;
         }
     }
-    assert_eq!(count, 8, "all 8 algorithms were covered");
+    assert_eq!(count, 10, "all 10 algorithms were covered");
 }
 
 #[test]
@@ -112,6 +130,10 @@ fn default_algorithm_follows_the_key() {
         ("tool-rsa", Algorithm::RS256),
         ("tool-p256", Algorithm::ES256),
         ("tool-p384", Algorithm::ES384),
+        ("tool-p521", Algorithm::ES512),
+        ("tool-ed25519", Algorithm::EdDSA),
+        ("lib-p521", Algorithm::ES512),
+        ("lib-ed25519", Algorithm::EdDSA),
         ("lib-rsa", Algorithm::RS256),
     ] {
         let signer =
@@ -154,7 +176,8 @@ fn public_key_equals_what_pkcs11_tool_exports() {
         let ours = &signer.public_key().params;
         match f.read_with_pkcs11_tool(MAIN, &["--read-object", "--type", "pubkey", "--id", id]) {
             Ok(der) => {
-                let exported = hsmjwt_soft::PublicKey::from_der(&der)
+                // DER SubjectPublicKeyInfo (PEM for an Ed25519 key).
+                let exported = hsmjwt_soft::PublicKey::from_bytes(&der)
                     .expect("pkcs11-tool exports SubjectPublicKeyInfo");
                 assert_eq!(ours, exported.params(), "{label}");
             }
@@ -163,8 +186,13 @@ fn public_key_equals_what_pkcs11_tool_exports() {
             Err(e) => {
                 eprintln!("{label}: {e}; comparing the listed EC_POINT");
                 let listed = listed_ec_point(f, label);
-                let point = ours.ec_point().expect("an EC key");
-                assert_eq!(listed.get(2..), Some(point.as_slice()), "{label}");
+                let point = match ours {
+                    PublicKeyParams::Okp { x, .. } => x.clone(),
+                    other => other.ec_point().expect("an EC key"),
+                };
+                // `04 len point`, the length in one byte or, past 127, as `81 len`.
+                let skip = if point.len() > 127 { 3 } else { 2 };
+                assert_eq!(listed.get(skip..), Some(point.as_slice()), "{label}");
                 assert_eq!(listed.first(), Some(&0x04), "an OCTET STRING");
             }
         }

@@ -5,16 +5,20 @@ use std::sync::OnceLock;
 
 use hsmjwt_soft::{KeySpec, PrivateKey};
 
-/// A PKCS#8 PEM private key of the kind `spec` names (RSA, P-256 or P-384), generated the
-/// first time it is asked for.
+/// A PKCS#8 PEM private key of the kind `spec` names (RSA, P-256, P-384, P-521 or Ed25519),
+/// generated the first time it is asked for.
 pub(crate) fn pem_for(spec: KeySpec) -> &'static str {
     static RSA: OnceLock<String> = OnceLock::new();
     static P256: OnceLock<String> = OnceLock::new();
     static P384: OnceLock<String> = OnceLock::new();
+    static P521: OnceLock<String> = OnceLock::new();
+    static ED25519: OnceLock<String> = OnceLock::new();
     let cell = match spec {
         KeySpec::Rsa(_) => &RSA,
         KeySpec::P256 => &P256,
         KeySpec::P384 => &P384,
+        KeySpec::P521 => &P521,
+        KeySpec::Ed25519 => &ED25519,
         _ => panic!("unexpected key spec {spec:?}"),
     };
     cell.get_or_init(|| {
