@@ -325,13 +325,13 @@ mod tests {
             (
                 token(r#"{"alg":"none"}"#, r#"{"sub":"x"}"#, &[]),
                 &[
-                    "unsupported algorithm `none` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)",
+                    "unsupported algorithm `none` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)",
                 ],
             ),
             (
                 token(r#"{"alg":"HS256"}"#, "{}", &sig),
                 &[
-                    "unsupported algorithm `HS256` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)",
+                    "unsupported algorithm `HS256` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)",
                 ],
             ),
             (
@@ -369,7 +369,7 @@ mod tests {
                     &sig,
                 ),
                 &[
-                    "unsupported algorithm `none` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384)",
+                    "unsupported algorithm `none` (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)",
                     "header member `kid` must be a string",
                     "header member `crit` must not list registered member `kid`",
                     "header member `crit` lists `q`, which is not in the header",
