@@ -10,6 +10,7 @@ pub mod json;
 pub mod jwk;
 pub mod jws;
 mod member;
+pub mod private_key;
 pub mod profile;
 pub mod sign;
 pub mod text;
@@ -25,6 +26,7 @@ pub use jws::{
     Inspection, Token, UnverifiedToken, decode, decode_insecure, decode_with_keys, encode,
     encode_payload, inspect,
 };
+pub use private_key::{PrivateKeyMaterial, SecretParts};
 pub use sign::{KeyIdSigner, Signer, Verifier, with_key_id};
 pub use time::{Clock, FixedClock, NumericDate, SystemClock};
 pub use validation::Validation;

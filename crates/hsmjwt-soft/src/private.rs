@@ -14,7 +14,9 @@ use aws_lc_rs::signature::{
 use der::Decode;
 use der::Encode;
 use der::asn1::UintRef;
-use hsmjwt_core::{Algorithm, Curve, Jwk, KeyKind, OkpCurve, PublicKeyParams, b64};
+use hsmjwt_core::{
+    Algorithm, Curve, Jwk, KeyKind, OkpCurve, PrivateKeyMaterial, PublicKeyParams, SecretParts, b64,
+};
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -544,6 +546,60 @@ impl PrivateKey {
                 Ok(asn1::pem_encode_secret("PRIVATE KEY", doc.as_ref()))
             }
         }
+    }
+
+    /// The key's parts in the neutral form that other backends import (see
+    /// [`hsmjwt_core::PrivateKeyMaterial`]), in buffers wiped when dropped: RSA's CRT parts,
+    /// an EC scalar of the curve's length, an Ed25519 seed; with the public half.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] if aws-lc-rs cannot serialise the key, [`Error::Der`] if its own
+    /// serialisation does not parse (not expected).
+    pub fn material(&self) -> Result<PrivateKeyMaterial> {
+        let crypto = Error::crypto("PKCS#8 serialisation");
+        let wiped = |bytes: &[u8]| Zeroizing::new(bytes.to_vec());
+        let secret = match &self.pair {
+            KeyPair::Rsa(pair) => {
+                let der: Pkcs8V1Der<'static> = pair.as_der().map_err(crypto)?;
+                let info = pkcs8::PrivateKeyInfo::from_der(der.as_ref())
+                    .map_err(Error::der("PKCS#8 private key"))?;
+                let key = pkcs1::RsaPrivateKey::from_der(info.private_key)
+                    .map_err(Error::der("RSA private key inside PKCS#8"))?;
+                SecretParts::Rsa {
+                    d: wiped(key.private_exponent.as_bytes()),
+                    p: wiped(key.prime1.as_bytes()),
+                    q: wiped(key.prime2.as_bytes()),
+                    dp: wiped(key.exponent1.as_bytes()),
+                    dq: wiped(key.exponent2.as_bytes()),
+                    qi: wiped(key.coefficient.as_bytes()),
+                }
+            }
+            KeyPair::Ec(pair) => {
+                let doc = pair.to_pkcs8v1().map_err(crypto)?;
+                let info = pkcs8::PrivateKeyInfo::from_der(doc.as_ref())
+                    .map_err(Error::der("PKCS#8 private key"))?;
+                let key = sec1::EcPrivateKey::from_der(info.private_key)
+                    .map_err(Error::der("SEC1 EC private key inside PKCS#8"))?;
+                SecretParts::Ec {
+                    d: wiped(key.private_key),
+                }
+            }
+            KeyPair::Ed25519(pair) => {
+                let doc = pair.to_pkcs8v1().map_err(crypto)?;
+                let info = pkcs8::PrivateKeyInfo::from_der(doc.as_ref())
+                    .map_err(Error::der("PKCS#8 private key"))?;
+                // RFC 8410: the private key is an OCTET STRING inside the OCTET STRING.
+                let seed = der::asn1::OctetStringRef::from_der(info.private_key)
+                    .map_err(Error::der("Ed25519 private key inside PKCS#8"))?;
+                SecretParts::Okp {
+                    d: wiped(seed.as_bytes()),
+                }
+            }
+        };
+        Ok(PrivateKeyMaterial::new(
+            self.public.params().clone(),
+            secret,
+        )?)
     }
 
     /// Writes the key as PKCS#8 PEM to `path` with file mode 0600 (on Unix).

@@ -989,3 +989,77 @@ fn ed25519_signatures_interoperate_with_openssl() {
     // Ed25519 is deterministic: the same signature both ways.
     assert_eq!(theirs, signer.sign(message).unwrap());
 }
+
+/// The neutral form that imports into a token use holds the very parts of the key file:
+/// the CRT parts of an `openssl` RSA key, the scalar of a P-521 key (66 bytes, leading zeros
+/// kept), and the RFC 8037 Ed25519 seed.
+#[test]
+fn private_key_material_holds_the_files_parts() {
+    use der::Decode as _;
+    use hsmjwt_core::SecretParts;
+
+    let d = Dir::new();
+    d.rsa_pkcs8("k8.pem", 2048);
+    d.openssl(&[
+        "rsa",
+        "-in",
+        "k8.pem",
+        "-traditional",
+        "-outform",
+        "DER",
+        "-out",
+        "k1.der",
+    ]);
+    let der = d.read("k1.der");
+    let want = pkcs1::RsaPrivateKey::from_der(&der).unwrap();
+    let key = PrivateKey::load(&d.path("k8.pem")).unwrap();
+    let material = key.material().unwrap();
+    assert_eq!(material.public(), key.public_key().params());
+    assert_eq!(format!("{material:?}").matches("<redacted>").count(), 1);
+    let SecretParts::Rsa {
+        d: pd,
+        p,
+        q,
+        dp,
+        dq,
+        qi,
+    } = material.secret()
+    else {
+        panic!("not RSA parts");
+    };
+    assert_eq!(pd.as_slice(), want.private_exponent.as_bytes());
+    assert_eq!(p.as_slice(), want.prime1.as_bytes());
+    assert_eq!(q.as_slice(), want.prime2.as_bytes());
+    assert_eq!(dp.as_slice(), want.exponent1.as_bytes());
+    assert_eq!(dq.as_slice(), want.exponent2.as_bytes());
+    assert_eq!(qi.as_slice(), want.coefficient.as_bytes());
+
+    d.ec_sec1("p521.pem", "secp521r1");
+    d.openssl(&[
+        "ec", "-in", "p521.pem", "-outform", "DER", "-out", "p521.der",
+    ]);
+    let der = d.read("p521.der");
+    let want = sec1::EcPrivateKey::from_der(&der).unwrap();
+    let key = PrivateKey::load(&d.path("p521.pem")).unwrap();
+    let material = key.material().unwrap();
+    let SecretParts::Ec { d: scalar } = material.secret() else {
+        panic!("not EC parts");
+    };
+    assert_eq!(scalar.len(), 66);
+    assert_eq!(scalar.as_slice(), want.private_key);
+
+    let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    let seed = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+    let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{seed}","x":"{x}"}}"#);
+    let material = PrivateKey::from_jwk(jwk.as_bytes())
+        .unwrap()
+        .material()
+        .unwrap();
+    let SecretParts::Okp { d: got } = material.secret() else {
+        panic!("not OKP parts");
+    };
+    assert_eq!(
+        got.as_slice(),
+        hsmjwt_core::b64::decode(seed.as_bytes()).unwrap()
+    );
+}
