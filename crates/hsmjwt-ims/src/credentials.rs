@@ -33,6 +33,70 @@ const CONSOLE: &str = "Developer Console project";
 /// Largest credentials file read: 1 MiB.
 pub const MAX_CREDENTIALS_FILE: u64 = 1 << 20;
 
+/// AEM service credentials without their private key: the document `json` with
+/// `integration.privateKey` (or a root-level `privateKey`, for a bare integration) removed,
+/// every other member unchanged and in its order, pretty-printed, in a buffer wiped when
+/// dropped (it still holds the client secret). This is the file to keep once the key lives
+/// in an HSM: `hsmjwt ims jwt --credentials OUT --key 'pkcs11:...'` uses it.
+///
+/// # Errors
+/// As [`CredentialsFile::from_json`]; [`Error::Credentials`] when the document is not AEM
+/// service credentials or has no `privateKey`.
+pub fn aem_without_private_key(json: &[u8]) -> Result<Zeroizing<String>> {
+    match CredentialsFile::from_json(json)? {
+        CredentialsFile::Aem(c) if c.private_key.is_some() => {}
+        CredentialsFile::Aem(_) => {
+            return Err(Error::credentials(
+                AEM,
+                "the document has no `privateKey` to remove",
+            ));
+        }
+        CredentialsFile::Console(_) => {
+            return Err(Error::credentials(
+                CONSOLE,
+                "only AEM service credentials carry a private key to remove",
+            ));
+        }
+    }
+    let mut root = Wiped(serde_json::Value::Object(
+        hsmjwt_core::json::parse_object(json, "credentials")
+            .map_err(|e| Error::credentials(AEM, e.to_string()))?,
+    ));
+    let integration = match root.0.get_mut("integration") {
+        Some(serde_json::Value::Object(i)) => i,
+        _ => match &mut root.0 {
+            serde_json::Value::Object(r) => r,
+            _ => return Err(Error::credentials(AEM, "not an object")),
+        },
+    };
+    // `shift_remove` keeps the order of the other members (serde_json's `preserve_order`).
+    if let Some(removed) = integration.shift_remove("privateKey") {
+        drop(Wiped(removed));
+    }
+    let text = serde_json::to_string_pretty(&root.0)
+        .map_err(|e| Error::credentials(AEM, format!("cannot write the document: {e}")))?;
+    let mut out = Zeroizing::new(text);
+    out.push('\n');
+    Ok(out)
+}
+
+/// A JSON value whose strings are wiped when dropped.
+struct Wiped(serde_json::Value);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        fn wipe(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::String(s) => zeroize::Zeroize::zeroize(s),
+                serde_json::Value::Array(a) => a.iter_mut().for_each(wipe),
+                serde_json::Value::Object(o) => o.values_mut().for_each(wipe),
+                _ => {}
+            }
+        }
+        wipe(&mut self.0);
+    }
+}
+
 /// Which kind of document credentials came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -434,5 +498,47 @@ mod tests {
             e,
             "invalid certificate: `certificateExpirationDate` \"2025-02-31T07:35:37.000Z\" is not an RFC 3339 date"
         );
+    }
+}
+
+#[cfg(test)]
+mod without_key_tests {
+    use super::*;
+
+    #[test]
+    fn the_private_key_goes_and_everything_else_stays_in_order() {
+        let json = br#"{"ok":true,"integration":{"imsEndpoint":"ims-na1.adobelogin.com","metascopes":"ent_aem_cloud_api","technicalAccount":{"clientId":"cid","clientSecret":"sec"},"email":"e@techacct.adobe.com","id":"tid@techacct.adobe.com","org":"org@AdobeOrg","privateKey":"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n","publicKey":"-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n","certificateExpirationDate":"2027-01-01T00:00:00.000Z"},"statusCode":200}"#;
+        let out = aem_without_private_key(json).unwrap();
+        assert!(
+            !out.contains("privateKey") && !out.contains("PRIVATE KEY"),
+            "{}",
+            *out
+        );
+        let order: Vec<usize> = [
+            "\"ok\"",
+            "imsEndpoint",
+            "metascopes",
+            "technicalAccount",
+            "clientSecret",
+            "\"email\"",
+            "\"id\"",
+            "\"org\"",
+            "publicKey",
+            "certificateExpirationDate",
+            "statusCode",
+        ]
+        .iter()
+        .map(|k| out.find(k).unwrap_or_else(|| panic!("{k} lost")))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{}", *out);
+        let parsed = CredentialsFile::from_json(out.as_bytes()).unwrap();
+        let c = parsed.service_account().unwrap();
+        assert!(c.private_key.is_none());
+        assert_eq!(c.client_id, "cid");
+        assert!(c.certificate_pem.as_deref().unwrap().contains("MIIC"));
+
+        // Already without a key, or not AEM: refused, saying why.
+        let e = aem_without_private_key(out.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("no `privateKey`"), "{e}");
     }
 }

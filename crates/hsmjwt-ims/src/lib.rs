@@ -45,7 +45,7 @@ pub mod ims;
 pub use check::{CheckOptions, CheckReport, Finding, KeyToCheck, Level};
 pub use credentials::{
     ConsoleCredential, ConsoleProject, CredentialsFile, CredentialsFormat, OAuthCredentials,
-    ServiceAccountCredentials,
+    ServiceAccountCredentials, aem_without_private_key,
 };
 pub use endpoint::ImsEndpoint;
 pub use error::{BoxedSource, Error, Result};

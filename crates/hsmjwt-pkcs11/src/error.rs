@@ -214,6 +214,30 @@ pub enum Error {
         /// The id, lower-case hex.
         id: String,
     },
+    /// The token refused to create an imported private key object (`C_CreateObject`).
+    #[error(
+        "token `{}` refused to import the private key (C_CreateObject); some tokens accept only keys generated inside them or imported wrapped, which hsmjwt does not do yet",
+        Untrusted(.token)
+    )]
+    ImportRefused {
+        /// The token label.
+        token: String,
+        /// The library's error.
+        #[source]
+        source: BoxError,
+    },
+    /// After an import, the token's public key is not the imported key's.
+    #[error(
+        "after the import, token `{}` shows another public key than the imported key's; the new objects were removed",
+        Untrusted(.token)
+    )]
+    ImportMismatch {
+        /// The token label.
+        token: String,
+    },
+    /// Deleting needs a URI that names a key, by `object=` or `id=`.
+    #[error("the URI names no key: add `object=` or `id=` to say which key to delete")]
+    NoKeyNamed,
     /// The bytes given as a certificate are not a DER X.509 certificate.
     #[error("not a DER X.509 certificate")]
     InvalidCertificate(#[source] BoxError),
@@ -418,6 +442,11 @@ mod untrusted_tests {
                 token: s(),
                 searched: s(),
             },
+            Error::ImportRefused {
+                token: s(),
+                source: source(),
+            },
+            Error::ImportMismatch { token: s() },
             Error::UnsupportedKey(s()),
             Error::InvalidRequest(s()),
             Error::Pkcs11 {

@@ -3,7 +3,8 @@
 //! Keys are named by RFC 7512 PKCS#11 URIs ([`Pkcs11Uri`]). A [`Pkcs11Signer`] implements
 //! [`hsmjwt_core::Signer`] (and the RustCrypto [`signature::Signer`]) for RS256/384/512,
 //! PS256/384/512, ES256/384/512 and EdDSA (Ed25519, `CKM_EDDSA`); [`generate_key_pair`]
-//! makes keys inside the token, [`public_key`] reads a key's public half (without a PIN
+//! makes keys inside the token, [`import_key`] brings a key made elsewhere into it,
+//! [`delete_key`] removes a key with its public key and certificates, [`public_key`] reads a key's public half (without a PIN
 //! from a public key or certificate object), [`store_certificate`] puts a key's
 //! certificate beside it, and [`list`] shows what a module holds.
 //!
@@ -33,7 +34,9 @@
 
 mod access;
 mod context;
+mod delete;
 mod error;
+mod import;
 mod key;
 mod keygen;
 mod list;
@@ -45,7 +48,9 @@ pub mod uri;
 
 pub use access::{MAX_PIN_FILE, PinCallback, PinRequest, PinSource, TokenAccess};
 pub use context::shared_context;
+pub use delete::{DeleteOptions, Deletion, KeyObject, KeyObjects, ObjectKind, delete_key};
 pub use error::{BoxError, Error, Result};
+pub use import::{ImportOptions, ImportedKey, import_key};
 pub use keygen::{KeyPairOptions, RSA_BITS, generate_key_pair, generate_key_pair_with};
 pub use list::{
     Inventory, KeyClass, KeyEntry, KeyProtection, LibraryInfo, NotLoggedIn, SlotEntry, TokenEntry,

@@ -5,7 +5,7 @@
 //! limit and refuse the input with [`Error::TooLarge`], which names the file and the limit.
 //! What they read lands in buffers that are wiped when dropped, growing ones included.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -21,6 +21,178 @@ pub const MAX_CERTIFICATE_FILE: u64 = 1 << 20;
 
 /// Largest JWK Set file read: 1 MiB.
 pub const MAX_JWKS_FILE: u64 = 1 << 20;
+
+/// Writes `contents` (a private key, a credentials file) to `path` with file mode 0600 (on
+/// Unix), synced to the disk before returning.
+///
+/// Without `overwrite`, nothing that exists at `path` is touched (a file, a link, even a
+/// dangling one). With it, an existing regular file is truncated and its mode set to
+/// 0600 before it is written; a symbolic link is followed and its target written
+/// the same way (the link stays), but only when that target is an existing regular
+/// file: a dangling link (whose target a write would create wherever it points) and
+/// anything that is not a regular file (a directory, a device such as `/dev/null`,
+/// whose mode would change for everyone, a FIFO) are refused.
+///
+/// # Errors
+/// [`Error::AlreadyExists`] when the path exists and `overwrite` is false;
+/// [`Error::NotRegularFile`] when, with `overwrite`, it is or leads to something other
+/// than a regular file; [`Error::Io`] when it cannot be created, restricted or written.
+pub fn write_private_file(path: &Path, contents: &[u8], overwrite: bool) -> Result<()> {
+    let io = |action: &'static str| {
+        move |source| Error::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    };
+    let exists = match std::fs::symlink_metadata(path) {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io("inspect")(e)),
+    };
+    let mut file = if overwrite && exists {
+        open_regular_file(path)?
+    } else {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options.open(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::AlreadyExists {
+                    path: path.to_owned(),
+                }
+            } else {
+                io("create")(source)
+            }
+        })?
+    };
+    #[cfg(unix)]
+    {
+        // The mode given to open() applies only to a new file (and is reduced by the
+        // umask); an overwritten file keeps its old mode unless it is set here.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io("set permissions on"))?;
+    }
+    file.set_len(0).map_err(io("truncate"))?;
+    file.write_all(contents).map_err(io("write"))?;
+    file.sync_all().map_err(io("write"))?;
+    Ok(())
+}
+
+/// Overwrites the regular file at `path` with zeros (its whole length, synced to the disk)
+/// and removes it: for a file that held a private key once the key lives elsewhere.
+///
+/// On journaling, copy-on-write and log-structured file systems, on SSDs and under
+/// snapshots or backups, the old contents may survive elsewhere: overwriting in place
+/// cannot be guaranteed to destroy them. Say so to users.
+///
+/// # Errors
+/// [`Error::NotRegularFile`] for anything but a regular file (a symbolic link is refused
+/// too: its target would be wiped while the link is removed); [`Error::Io`] when it cannot
+/// be opened, written or removed.
+pub fn overwrite_and_remove(path: &Path) -> Result<()> {
+    let io = |action: &'static str| {
+        move |source| Error::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(io("inspect"))?;
+    if meta.file_type().is_symlink() {
+        return Err(Error::NotRegularFile {
+            path: path.to_owned(),
+            found: "a symbolic link",
+        });
+    }
+    let mut file = open_regular_file(path)?;
+    let len = file.metadata().map_err(io("inspect"))?.len();
+    let zeros = [0u8; 8192];
+    let mut left = len;
+    while left > 0 {
+        let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+        file.write_all(&zeros[..n]).map_err(io("overwrite"))?;
+        left -= n as u64;
+    }
+    file.sync_all().map_err(io("overwrite"))?;
+    drop(file);
+    std::fs::remove_file(path).map_err(io("remove"))
+}
+
+/// Opens the existing regular file at `path` (through a symbolic link) for writing, without
+/// creating, truncating or changing anything yet: [`Error::NotRegularFile`] for anything
+/// else, checked before opening (opening a FIFO would block) and again on the opened file
+/// (the path may have changed in between).
+pub(crate) fn open_regular_file(path: &Path) -> Result<std::fs::File> {
+    let refuse = |found: &'static str| Error::NotRegularFile {
+        path: path.to_owned(),
+        found,
+    };
+    let io = |action: &'static str| {
+        move |source| Error::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    };
+    let via_link = std::fs::symlink_metadata(path)
+        .map_err(io("inspect"))?
+        .file_type()
+        .is_symlink();
+    let target = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(refuse("a symbolic link to nothing"));
+        }
+        Err(e) => return Err(io("inspect")(e)),
+    };
+    if !target.is_file() {
+        return Err(refuse(file_kind(&target.file_type(), via_link)));
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io("open"))?;
+    let opened = file.metadata().map_err(io("inspect"))?;
+    if !opened.is_file() {
+        return Err(refuse(file_kind(&opened.file_type(), via_link)));
+    }
+    Ok(file)
+}
+
+/// What a file that is not a regular file is (reached `via_link` or not), for
+/// [`Error::NotRegularFile`].
+fn file_kind(kind: &std::fs::FileType, via_link: bool) -> &'static str {
+    let mut what = if kind.is_dir() { "directory" } else { "" };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_block_device() || kind.is_char_device() {
+            what = "device";
+        } else if kind.is_fifo() {
+            what = "FIFO";
+        } else if kind.is_socket() {
+            what = "socket";
+        }
+    }
+    match (via_link, what) {
+        (false, "directory") => "a directory",
+        (false, "device") => "a device",
+        (false, "FIFO") => "a FIFO",
+        (false, "socket") => "a socket",
+        (false, _) => "not a regular file",
+        (true, "directory") => "a symbolic link to a directory",
+        (true, "device") => "a symbolic link to a device",
+        (true, "FIFO") => "a symbolic link to a FIFO",
+        (true, "socket") => "a symbolic link to a socket",
+        (true, _) => "a symbolic link to something other than a regular file",
+    }
+}
 
 /// The first buffer's size; it doubles as the input grows, up to the limit.
 const FIRST_BUFFER: usize = 8 * 1024;

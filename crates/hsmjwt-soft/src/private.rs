@@ -1,7 +1,6 @@
 //! Software private keys: loading (PEM, DER, JWK), generation and PKCS#8 export.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
@@ -618,119 +617,6 @@ impl PrivateKey {
     /// than a regular file; [`Error::Io`] when it cannot be created, restricted or written.
     pub fn write_pkcs8_pem(&self, path: &Path, overwrite: bool) -> Result<()> {
         let pem = self.to_pkcs8_pem()?;
-        let io = |action: &'static str| {
-            move |source| Error::Io {
-                action,
-                path: path.to_owned(),
-                source,
-            }
-        };
-        let exists = match std::fs::symlink_metadata(path) {
-            Ok(_) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(io("inspect")(e)),
-        };
-        let mut file = if overwrite && exists {
-            open_regular_file(path)?
-        } else {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            options.open(path).map_err(|source| {
-                if source.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::AlreadyExists {
-                        path: path.to_owned(),
-                    }
-                } else {
-                    io("create")(source)
-                }
-            })?
-        };
-        #[cfg(unix)]
-        {
-            // The mode given to open() applies only to a new file (and is reduced by the
-            // umask); an overwritten file keeps its old mode unless it is set here.
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(io("set permissions on"))?;
-        }
-        file.set_len(0).map_err(io("truncate"))?;
-        file.write_all(pem.as_bytes()).map_err(io("write"))?;
-        file.sync_all().map_err(io("write"))?;
-        Ok(())
-    }
-}
-
-/// Opens the existing regular file at `path` (through a symbolic link) for writing, without
-/// creating, truncating or changing anything yet: [`Error::NotRegularFile`] for anything
-/// else, checked before opening (opening a FIFO would block) and again on the opened file
-/// (the path may have changed in between).
-fn open_regular_file(path: &Path) -> Result<std::fs::File> {
-    let refuse = |found: &'static str| Error::NotRegularFile {
-        path: path.to_owned(),
-        found,
-    };
-    let io = |action: &'static str| {
-        move |source| Error::Io {
-            action,
-            path: path.to_owned(),
-            source,
-        }
-    };
-    let via_link = std::fs::symlink_metadata(path)
-        .map_err(io("inspect"))?
-        .file_type()
-        .is_symlink();
-    let target = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(refuse("a symbolic link to nothing"));
-        }
-        Err(e) => return Err(io("inspect")(e)),
-    };
-    if !target.is_file() {
-        return Err(refuse(file_kind(&target.file_type(), via_link)));
-    }
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io("open"))?;
-    let opened = file.metadata().map_err(io("inspect"))?;
-    if !opened.is_file() {
-        return Err(refuse(file_kind(&opened.file_type(), via_link)));
-    }
-    Ok(file)
-}
-
-/// What a file that is not a regular file is (reached `via_link` or not), for
-/// [`Error::NotRegularFile`].
-fn file_kind(kind: &std::fs::FileType, via_link: bool) -> &'static str {
-    let mut what = if kind.is_dir() { "directory" } else { "" };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_block_device() || kind.is_char_device() {
-            what = "device";
-        } else if kind.is_fifo() {
-            what = "FIFO";
-        } else if kind.is_socket() {
-            what = "socket";
-        }
-    }
-    match (via_link, what) {
-        (false, "directory") => "a directory",
-        (false, "device") => "a device",
-        (false, "FIFO") => "a FIFO",
-        (false, "socket") => "a socket",
-        (false, _) => "not a regular file",
-        (true, "directory") => "a symbolic link to a directory",
-        (true, "device") => "a symbolic link to a device",
-        (true, "FIFO") => "a symbolic link to a FIFO",
-        (true, "socket") => "a symbolic link to a socket",
-        (true, _) => "a symbolic link to something other than a regular file",
+        crate::file::write_private_file(path, pem.as_bytes(), overwrite)
     }
 }

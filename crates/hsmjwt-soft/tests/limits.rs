@@ -95,3 +95,43 @@ fn certificate_files_larger_than_the_limit_are_refused_while_reading() {
     let over = pipe(&dir, "over-as-key", padded(&cert, MAX_KEY_FILE + 1));
     assert_too_large(PublicKey::load(&over), &over, "key files");
 }
+
+/// `overwrite_and_remove` overwrites the file's blocks before removing its name: a second
+/// hard link to the same file sees only zeros afterwards. Links and non-files are refused.
+#[test]
+fn a_removed_private_file_is_overwritten_first() {
+    use hsmjwt_soft::file::{overwrite_and_remove, write_private_file};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("creds.json");
+    let secret = b"-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n";
+    write_private_file(&path, secret, false).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(matches!(
+        write_private_file(&path, b"x", false),
+        Err(hsmjwt_soft::Error::AlreadyExists { .. })
+    ));
+    let witness = dir.path().join("witness");
+    std::fs::hard_link(&path, &witness).unwrap();
+    overwrite_and_remove(&path).unwrap();
+    assert!(!path.exists());
+    let left = std::fs::read(&witness).unwrap();
+    assert_eq!(left.len(), secret.len());
+    assert!(left.iter().all(|b| *b == 0), "{left:?}");
+
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&witness, &link).unwrap();
+        let e = overwrite_and_remove(&link).unwrap_err();
+        assert!(matches!(e, hsmjwt_soft::Error::NotRegularFile { .. }), "{e:?}");
+        assert!(link.exists() && witness.exists());
+    }
+    let e = overwrite_and_remove(dir.path()).unwrap_err();
+    assert!(matches!(e, hsmjwt_soft::Error::NotRegularFile { .. }), "{e:?}");
+}
