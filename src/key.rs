@@ -46,6 +46,27 @@ pub enum KeyError {
     #[cfg(feature = "pkcs11")]
     #[error("cannot read the PIN from the terminal")]
     PinPrompt(#[source] hsmjwt_pkcs11::BoxError),
+    /// The certificate given for an import is not the key's.
+    #[cfg(feature = "pkcs11")]
+    #[error("the certificate `{subject}` is not for the key being imported")]
+    ImportCertificateMismatch {
+        /// The certificate's subject (cleaned for printing).
+        subject: String,
+    },
+    /// The imported key did not sign as the key it was made from; the objects the import
+    /// created were removed (`removed`) or could not be (then the error says so).
+    #[cfg(feature = "pkcs11")]
+    #[error(
+        "the imported key failed its probe signature, {}",
+        if *.removed { "and the objects it created were removed" } else { "and the objects it created could not be removed: delete them with `hsm delete`" }
+    )]
+    ImportProbe {
+        /// Whether the new objects were removed again.
+        removed: bool,
+        /// Why the probe failed.
+        #[source]
+        source: Box<KeyError>,
+    },
 }
 
 /// Where a key lives.
@@ -302,7 +323,10 @@ mod tests {
 }
 
 #[cfg(feature = "pkcs11")]
-pub use pkcs11::{env_access, generate_in_token, list_tokens, store_certificate_in_token};
+pub use pkcs11::{
+    delete_from_token, env_access, generate_in_token, import_into_token,
+    import_material_into_token, list_tokens, store_certificate_in_token,
+};
 
 /// The PKCS#11 policy of applications: the environment and the terminal.
 #[cfg(feature = "pkcs11")]
@@ -311,11 +335,14 @@ mod pkcs11 {
     use std::io::IsTerminal;
     use std::path::{Path, PathBuf};
 
+    use hsmjwt_core::PrivateKeyMaterial;
     use hsmjwt_core::{Algorithm, Jwk};
     use hsmjwt_pkcs11::{
-        BoxError, Inventory, KeyPairOptions, NotLoggedIn, PinRequest, PinSource, Pkcs11Uri,
+        BoxError, DeleteOptions, Deletion, ImportOptions, ImportedKey, Inventory, KeyObjects,
+        KeyPairOptions, NotLoggedIn, PinRequest, PinSource, Pkcs11Signer, Pkcs11Uri, SignerOptions,
         StoreOptions, StoredCertificate, TokenAccess,
     };
+    use hsmjwt_soft::{Certificate, PrivateKey, PublicKey, SoftVerifier};
     use secrecy::SecretString;
     use zeroize::Zeroizing;
 
@@ -403,6 +430,123 @@ mod pkcs11 {
             access: env_access(),
         };
         Ok(hsmjwt_pkcs11::store_certificate(uri, der, &options)?)
+    }
+
+    /// [`env_access`] whose PIN, once given (typed at the prompt or read from
+    /// `$HSMJWT_PIN`), is kept for the next login of this operation: the import's and the
+    /// probe's sessions do not overlap, and a human is asked once.
+    fn env_access_asking_once() -> TokenAccess {
+        let mut access = env_access();
+        if let Some(PinSource::Callback(ask)) = access.pin.take() {
+            let kept = std::sync::Mutex::new(None::<SecretString>);
+            access.pin = Some(PinSource::callback(move |request: &PinRequest| {
+                let mut kept = kept.lock().map_err(|_| "the PIN cache is poisoned")?;
+                if let Some(pin) = kept.as_ref() {
+                    return Ok(Some(pin.clone()));
+                }
+                let pin = ask(request)?;
+                kept.clone_from(&pin);
+                Ok(pin)
+            }));
+        }
+        access
+    }
+
+    /// Imports the software private key `key` into the token the URI names (see
+    /// [`hsmjwt_pkcs11::import_key`]: a sign-only, sensitive, not extractable private key
+    /// with its public key, and `certificate` as a certificate object, all with the URI's
+    /// `object` as label and its `id`, or a random one), reached through [`env_access`] (a
+    /// PIN typed at the prompt serves the whole import).
+    ///
+    /// Before reporting success, the new HSM key signs a probe message with the key's own
+    /// algorithm (RS256, ES256/384/512, EdDSA) and the signature is verified with `key`'s
+    /// public half; if that fails, the objects the import created are deleted again.
+    ///
+    /// # Errors
+    /// [`KeyError::ImportCertificateMismatch`] when `certificate` does not certify `key`;
+    /// [`KeyError::Pkcs11`] with the library's error (a taken label or id, a token that
+    /// refuses the import, the module, token and login errors); [`KeyError::ImportProbe`]
+    /// when the probe signature fails; the PIN errors of [`env_access`].
+    pub fn import_into_token(
+        uri: &Pkcs11Uri,
+        key: &PrivateKey,
+        certificate: Option<&Certificate>,
+    ) -> Result<ImportedKey, KeyError> {
+        import_material_into_token(uri, &key.material()?, key.public_key(), certificate)
+    }
+
+    /// [`import_into_token`] for key material from elsewhere: `material` is imported and
+    /// the probe signature is verified with `public` (and `certificate` must certify
+    /// `public`), so that material whose secret and public parts do not belong together is
+    /// found and removed again.
+    ///
+    /// # Errors
+    /// As [`import_into_token`].
+    pub fn import_material_into_token(
+        uri: &Pkcs11Uri,
+        material: &PrivateKeyMaterial,
+        public: &PublicKey,
+        certificate: Option<&Certificate>,
+    ) -> Result<ImportedKey, KeyError> {
+        if let Some(cert) = certificate
+            && !cert.certifies(&public.jwk())
+        {
+            return Err(KeyError::ImportCertificateMismatch {
+                subject: hsmjwt_core::text::clean(cert.subject(), 200),
+            });
+        }
+        let access = env_access_asking_once();
+        let mut options = ImportOptions::default().with_access(access.clone());
+        if let Some(cert) = certificate {
+            options = options.with_certificate(cert.der().to_vec());
+        }
+        let imported = hsmjwt_pkcs11::import_key(uri, material, &options)?;
+        let new_key = imported.uri_from(uri);
+        if let Err(e) = probe(&new_key, public, &access) {
+            let removed = hsmjwt_pkcs11::delete_key(&new_key, &DeleteOptions { access }, |_| true)
+                .is_ok_and(|d| d.deleted);
+            return Err(KeyError::ImportProbe {
+                removed,
+                source: Box::new(e),
+            });
+        }
+        Ok(imported)
+    }
+
+    /// Signs a probe with the HSM key `uri` and verifies it with `public`.
+    fn probe(uri: &Pkcs11Uri, public: &PublicKey, access: &TokenAccess) -> Result<(), KeyError> {
+        let alg = Algorithm::default_for(public.params().kind());
+        let signer = Pkcs11Signer::open(
+            uri,
+            SignerOptions::default()
+                .with_algorithm(alg)
+                .with_pool_size(1)
+                .with_access(access.clone()),
+        )?;
+        let message = b"hsmjwt import probe: the token signs as the imported key".to_vec();
+        let signature = hsmjwt_core::Signer::sign(&signer, &message)?;
+        let verifier = SoftVerifier::new(public, alg)?;
+        hsmjwt_core::Verifier::verify(&verifier, &message, &signature)?;
+        Ok(())
+    }
+
+    /// Deletes a key from the token the URI names: its private key, public key and
+    /// certificate objects (see [`hsmjwt_pkcs11::delete_key`]), reached through
+    /// [`env_access`]. `confirm` sees the objects first; when it returns false nothing is
+    /// deleted.
+    ///
+    /// # Errors
+    /// [`KeyError::Pkcs11`] with the library's error (no key named, none or several found,
+    /// the module, token and login errors, a failed `C_DestroyObject`), or the PIN errors of
+    /// [`env_access`].
+    pub fn delete_from_token(
+        uri: &Pkcs11Uri,
+        confirm: impl FnOnce(&KeyObjects) -> bool,
+    ) -> Result<Deletion, KeyError> {
+        let options = DeleteOptions {
+            access: env_access(),
+        };
+        Ok(hsmjwt_pkcs11::delete_key(uri, &options, confirm)?)
     }
 
     /// Lists the slots, tokens and keys of a module (see [`hsmjwt_pkcs11::list`]), reached

@@ -4,6 +4,7 @@
 
 mod common;
 mod hostile;
+mod import;
 mod interop_jsonwebtoken;
 mod interop_p521;
 #[path = "../../crates/hsmjwt-soft/tests/common/keys.rs"]

@@ -93,7 +93,7 @@ Examples:
     /// Shows hostile tokens too (`alg: none`, HMAC, duplicate members, wrongly typed claims,
     /// non-canonical base64), listing what `verify` would refuse them for under `problems`.
     Decode(DecodeArgs),
-    /// Inspect PKCS#11 modules and tokens.
+    /// PKCS#11 modules and tokens: list, import a key, delete a key.
     #[command(subcommand)]
     Hsm(HsmCommand),
     /// Adobe IMS: exchange a service-account JWT, OAuth server-to-server, local emulator.
@@ -373,6 +373,30 @@ pub(crate) enum HsmCommand {
 Example:
   PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so HSMJWT_PIN=1234 hsmjwt hsm list")]
     List(HsmListArgs),
+    /// Import a private key into a token: from a key file, a private JWK or the
+    /// `privateKey` of AEM service credentials.
+    ///
+    /// Stores a private key that is sensitive, not extractable and may only sign, its public
+    /// key and (with --cert, or the credentials' certificate) its certificate, all with the
+    /// URI's object as label and its id (or a random one). The new key then signs a probe
+    /// that is verified with the file's public key; on failure what was created is removed.
+    /// The source is left alone unless --remove-source. Some HSMs accept only keys
+    /// generated inside or imported wrapped; those refuse, saying so.
+    #[command(after_help = "\
+Examples:
+  hsmjwt hsm import --from key.pem --cert cert.pem --key 'pkcs11:token=jwt;object=signer'
+  hsmjwt hsm import --credentials aem.json --write-credentials aem-hsm.json \\
+    --key 'pkcs11:token=jwt;object=aem;id=%01'
+  hsmjwt ims jwt --credentials aem-hsm.json --key 'pkcs11:token=jwt;object=aem'")]
+    Import(crate::cmd::hsm::ImportArgs),
+    /// Delete a key from a token: its private key, public key and certificate objects.
+    ///
+    /// Prints what it will delete first, then asks on a terminal; elsewhere it needs --yes.
+    /// A URI that matches more than one key is refused.
+    #[command(after_help = "\
+Example:
+  hsmjwt hsm delete --key 'pkcs11:token=jwt;object=old-signer' --yes")]
+    Delete(crate::cmd::hsm::DeleteArgs),
 }
 
 #[derive(Debug, Args)]

@@ -129,9 +129,15 @@ fn a_removed_private_file_is_overwritten_first() {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&witness, &link).unwrap();
         let e = overwrite_and_remove(&link).unwrap_err();
-        assert!(matches!(e, hsmjwt_soft::Error::NotRegularFile { .. }), "{e:?}");
+        assert!(
+            matches!(e, hsmjwt_soft::Error::NotRegularFile { .. }),
+            "{e:?}"
+        );
         assert!(link.exists() && witness.exists());
     }
     let e = overwrite_and_remove(dir.path()).unwrap_err();
-    assert!(matches!(e, hsmjwt_soft::Error::NotRegularFile { .. }), "{e:?}");
+    assert!(
+        matches!(e, hsmjwt_soft::Error::NotRegularFile { .. }),
+        "{e:?}"
+    );
 }

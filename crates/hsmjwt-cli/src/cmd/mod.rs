@@ -6,7 +6,7 @@ pub(crate) mod completions;
 pub(crate) mod credentials;
 mod decode;
 pub(crate) mod demo;
-mod hsm;
+pub(crate) mod hsm;
 pub(crate) mod ims;
 pub(crate) mod jar;
 mod keygen;

@@ -8,6 +8,7 @@
 mod concurrency;
 mod faults;
 mod fixture;
+mod import;
 mod inventory;
 mod pins;
 mod public;

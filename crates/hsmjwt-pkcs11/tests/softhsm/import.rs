@@ -1,0 +1,260 @@
+//! `import_key` and `delete_key`: keys made in software go into the token as sign-only,
+//! sensitive, not extractable objects and sign as the software key; what an unfinished
+//! import made is removed; deletion takes a key's objects, and only one key's.
+
+use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+use cryptoki::session::UserType;
+use cryptoki::types::AuthPin;
+use hsmjwt_core::{Algorithm, Signer as _, Verifier as _};
+use hsmjwt_pkcs11::{
+    DeleteOptions, Error, ImportOptions, ObjectKind, Pkcs11Signer, SignerOptions, delete_key,
+    import_key,
+};
+use hsmjwt_soft::{KeySpec, PrivateKey, SoftVerifier};
+
+use crate::fixture::{Fixture, IMPORT, PIN};
+use crate::{access, fixture_or_skip};
+
+/// The boolean attributes of every object with `label` on the import token, by class.
+fn flags(f: &Fixture, label: &str) -> Vec<(ObjectClass, Vec<Attribute>)> {
+    let ctx = hsmjwt_pkcs11::shared_context(&f.module).expect("shared context");
+    let slot = ctx
+        .get_slots_with_token()
+        .expect("slots")
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).is_ok_and(|t| t.label() == IMPORT))
+        .expect("the import token");
+    let session = ctx.open_ro_session(slot).expect("session");
+    // Sessions of one process share the login; an already logged-in token is fine.
+    let _ = session.login(UserType::User, Some(&AuthPin::new(PIN.into())));
+    let handles = session
+        .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
+        .expect("find");
+    handles
+        .into_iter()
+        .map(|h| {
+            let attrs = session
+                .get_attributes(
+                    h,
+                    &[
+                        AttributeType::Class,
+                        AttributeType::Token,
+                        AttributeType::Private,
+                        AttributeType::Sensitive,
+                        AttributeType::Extractable,
+                        AttributeType::Sign,
+                        AttributeType::Decrypt,
+                        AttributeType::Unwrap,
+                        AttributeType::Derive,
+                        AttributeType::Local,
+                        AttributeType::Id,
+                    ],
+                )
+                .expect("attributes");
+            let class = attrs
+                .iter()
+                .find_map(|a| match a {
+                    Attribute::Class(c) => Some(*c),
+                    _ => None,
+                })
+                .expect("class");
+            (class, attrs)
+        })
+        .collect()
+}
+
+fn has(attrs: &[Attribute], want: &Attribute) -> bool {
+    attrs.iter().any(|a| a == want)
+}
+
+#[test]
+fn imported_keys_are_sign_only_sensitive_and_sign_as_the_software_key() {
+    let f = fixture_or_skip!();
+    let specs = [
+        ("imp-rsa", KeySpec::Rsa(2048), Algorithm::PS256),
+        ("imp-p256", KeySpec::P256, Algorithm::ES256),
+        ("imp-p384", KeySpec::P384, Algorithm::ES384),
+        ("imp-p521", KeySpec::P521, Algorithm::ES512),
+        ("imp-ed25519", KeySpec::Ed25519, Algorithm::EdDSA),
+    ];
+    for (i, (label, spec, alg)) in specs.into_iter().enumerate() {
+        let key = PrivateKey::generate(spec).unwrap();
+        let id = vec![0x40, u8::try_from(i).unwrap()];
+        let uri = f.uri(IMPORT, label).with_id(id.clone());
+        let options = ImportOptions::default().with_access(access(f));
+        let imported = import_key(&uri, &key.material().unwrap(), &options)
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(imported.label, label);
+        assert_eq!(imported.id_bytes, id);
+        assert!(!imported.certificate);
+
+        let objects = flags(f, label);
+        assert_eq!(objects.len(), 2, "{label}: a private and a public key");
+        let (_, private) = objects
+            .iter()
+            .find(|(c, _)| *c == ObjectClass::PRIVATE_KEY)
+            .expect("a private key");
+        for want in [
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+            Attribute::Decrypt(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+            Attribute::Local(false),
+            Attribute::Id(id.clone()),
+        ] {
+            assert!(has(private, &want), "{label}: {want:?} in {private:?}");
+        }
+
+        // The token signs as the software key: verified with the software public key.
+        let signer = Pkcs11Signer::open(
+            &imported.uri_from(&uri),
+            SignerOptions::default()
+                .with_algorithm(alg)
+                .with_access(access(f)),
+        )
+        .unwrap();
+        assert_eq!(
+            signer.public_key().params,
+            key.public_jwk().params,
+            "{label}"
+        );
+        let sig = signer.sign(b"imported").unwrap();
+        SoftVerifier::new(key.public_key(), alg)
+            .unwrap()
+            .verify(b"imported", &sig)
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+
+        // The same label or id again: refused, nothing added.
+        let again = import_key(&uri, &key.material().unwrap(), &options).unwrap_err();
+        assert!(matches!(again, Error::KeyExists { .. }), "{again:?}");
+        assert_eq!(flags(f, label).len(), 2);
+    }
+}
+
+#[test]
+fn a_certificate_goes_beside_the_key_and_delete_takes_all_three() {
+    let f = fixture_or_skip!();
+    let key = PrivateKey::generate(KeySpec::P256).unwrap();
+    let params = hsmjwt_soft::CertificateParams::new("CN=imported".parse().unwrap());
+    let signer = hsmjwt_soft::SoftSigner::new(
+        PrivateKey::from_pem(&key.to_pkcs8_pem().unwrap()).unwrap(),
+        None,
+    )
+    .unwrap();
+    let cert = hsmjwt_soft::self_signed(&signer, &params, hsmjwt_core::NumericDate::now()).unwrap();
+    let uri = f.uri(IMPORT, "imp-cert");
+    let options = ImportOptions::default()
+        .with_access(access(f))
+        .with_certificate(cert.der().to_vec());
+    let imported = import_key(&uri, &key.material().unwrap(), &options).unwrap();
+    assert!(imported.certificate);
+    let objects = flags(f, "imp-cert");
+    assert_eq!(objects.len(), 3);
+    assert!(objects.iter().any(|(c, _)| *c == ObjectClass::CERTIFICATE));
+
+    // Deleting: shown first; declined means nothing removed.
+    let options = DeleteOptions { access: access(f) };
+    let declined = delete_key(&uri, &options, |found| {
+        assert_eq!(found.objects.len(), 3);
+        assert_eq!(found.objects[0].kind, ObjectKind::PrivateKey);
+        false
+    })
+    .unwrap();
+    assert!(!declined.deleted);
+    assert_eq!(flags(f, "imp-cert").len(), 3);
+    let deleted = delete_key(&uri, &options, |_| true).unwrap();
+    assert!(deleted.deleted);
+    assert_eq!(deleted.found.objects.len(), 3);
+    assert!(flags(f, "imp-cert").is_empty());
+    let gone = delete_key(&uri, &options, |_| true).unwrap_err();
+    assert!(matches!(gone, Error::KeyNotFound { .. }), "{gone:?}");
+}
+
+#[test]
+fn delete_refuses_more_than_one_key_and_a_uri_without_a_key() {
+    let f = fixture_or_skip!();
+    let options = ImportOptions::default().with_access(access(f));
+    for (label, id) in [("twin-a", 0x51u8), ("twin-b", 0x52)] {
+        let key = PrivateKey::generate(KeySpec::P256).unwrap();
+        import_key(
+            &f.uri(IMPORT, label).with_id(vec![id]),
+            &key.material().unwrap(),
+            &options,
+        )
+        .unwrap();
+    }
+    let delete = DeleteOptions { access: access(f) };
+    let never = |_: &hsmjwt_pkcs11::KeyObjects| -> bool { panic!("nothing may be offered") };
+    // A token-only URI names no key.
+    let token_only = f.uri(IMPORT, "x").token_only().with_pin_value(PIN.into());
+    assert!(matches!(
+        delete_key(&token_only, &delete, never),
+        Err(Error::NoKeyNamed)
+    ));
+    // Two keys share neither label nor id, but a type-only search would match both: the
+    // URI must select one. Here `object=twin-a` does, and takes only twin-a's objects.
+    let deleted = delete_key(&f.uri(IMPORT, "twin-a"), &delete, |found| {
+        found
+            .objects
+            .iter()
+            .all(|o| o.label.as_deref() == Some("twin-a"))
+    })
+    .unwrap();
+    assert!(deleted.deleted);
+    assert_eq!(flags(f, "twin-b").len(), 2, "the other key stays");
+
+    // Two private keys with one label (another tool made the second): refused.
+    let keygen = |label: &str, id: &str| {
+        f.pkcs11_tool(
+            IMPORT,
+            &[
+                "--keypairgen",
+                "--key-type",
+                "EC:prime256v1",
+                "--label",
+                label,
+                "--id",
+                id,
+            ],
+        );
+    };
+    keygen("twin-b", "53");
+    let ambiguous = delete_key(&f.uri(IMPORT, "twin-b"), &delete, never).unwrap_err();
+    assert!(
+        matches!(ambiguous, Error::AmbiguousKey { count: 2, .. }),
+        "{ambiguous:?}"
+    );
+    // Two private keys with one id under other labels: deleting one by label would take
+    // the other's objects by id, so it is refused too.
+    keygen("twin-d", "54");
+    keygen("twin-e", "54");
+    let shared = delete_key(&f.uri(IMPORT, "twin-d"), &delete, never).unwrap_err();
+    assert!(
+        matches!(shared, Error::AmbiguousKey { count: 2, .. }),
+        "{shared:?}"
+    );
+    assert!(shared.to_string().contains("id 54"), "{shared}");
+    assert_eq!(flags(f, "twin-d").len(), 2);
+}
+
+#[test]
+fn an_import_that_does_not_finish_leaves_nothing() {
+    let f = fixture_or_skip!();
+    // A certificate that does not parse is refused before the token is touched.
+    let key = PrivateKey::generate(KeySpec::P256).unwrap();
+    let options = ImportOptions::default()
+        .with_access(access(f))
+        .with_certificate(b"not a certificate".to_vec());
+    let e = import_key(
+        &f.uri(IMPORT, "imp-junk"),
+        &key.material().unwrap(),
+        &options,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidCertificate(_)), "{e:?}");
+    assert!(flags(f, "imp-junk").is_empty());
+}
