@@ -7,6 +7,7 @@ mod certs;
 mod credentials;
 mod files;
 mod hsm;
+mod import;
 mod ims;
 mod inspect;
 mod limits;
