@@ -584,7 +584,7 @@ fn several_keys_make_one_jwks() {
 }
 
 /// The shell block that follows the README heading `heading`.
-fn readme_block(heading: &str) -> String {
+pub(crate) fn readme_block(heading: &str) -> String {
     let readme = readme();
     let start = readme
         .find(&format!("\n{heading}\n"))
@@ -597,7 +597,7 @@ fn readme_block(heading: &str) -> String {
 
 /// Runs `script` with bash (`-e`, `-u`, `pipefail`) in the fixture's folder, with the
 /// fixture's environment, the PIN, and the built `hsmjwt` first on the PATH.
-fn bash(f: &SoftHsm, script: &str) -> String {
+pub(crate) fn bash(f: &SoftHsm, script: &str) -> String {
     let bin = Path::new(env!("CARGO_BIN_EXE_hsmjwt")).parent().unwrap();
     let path = format!(
         "{}:{}",
@@ -660,10 +660,7 @@ fn the_readme_certificate_and_rollover_sections_work() {
         "{listed}"
     );
 
-    bash(f, &readme_block("### Key rollover"));
-    // Step 3 published the new key alone: the old key's tokens are refused.
-    let set = json(&std::fs::read_to_string(f.root().join("jwks.json")).unwrap());
-    assert_eq!(set["keys"].as_array().unwrap().len(), 1, "{set}");
+    // A token of the old key, made before the rollover.
     let old = hsmjwt_softhsm(
         f,
         &[
@@ -680,6 +677,10 @@ fn the_readme_certificate_and_rollover_sections_work() {
         Some(PIN),
     )
     .ok();
+    bash(f, &readme_block("### Key rollover"));
+    // Step 3 published the new key alone: the old key's tokens are refused.
+    let set = json(&std::fs::read_to_string(f.root().join("jwks.json")).unwrap());
+    assert_eq!(set["keys"].as_array().unwrap().len(), 1, "{set}");
     let line = hsmjwt(&[
         "verify",
         "--jwks",
@@ -690,4 +691,8 @@ fn the_readme_certificate_and_rollover_sections_work() {
     ])
     .fails();
     assert!(line.contains("kid"), "{line}");
+    // Step 4 deleted the old key with its public key and certificate; the new one stays.
+    let listed = hsmjwt_softhsm(f, &["hsm", "list"], Some(PIN)).ok();
+    assert!(!listed.contains("`signer`"), "{listed}");
+    assert!(listed.contains("private key `signer-2`"), "{listed}");
 }

@@ -563,3 +563,96 @@ fn delete_asks_or_needs_yes_and_takes_the_keys_objects() {
         "{line}"
     );
 }
+
+#[test]
+fn the_readme_import_section_works() {
+    use crate::certs::{bash, readme_block};
+    let Some(installation) = softhsm::installed_or_skip() else {
+        return;
+    };
+    let hsm = Builder::new(installation).token("hsmjwt").build().unwrap();
+    let dir = hsm.root();
+    // What the user has: AEM credentials with their key and certificate, a partner's key.
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "aem-key.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "aem-key.pem",
+            "-subj",
+            "/CN=aem",
+            "-days",
+            "365",
+            "-out",
+            "aem.crt",
+        ],
+    );
+    let key_pem = std::fs::read_to_string(dir.join("aem-key.pem")).unwrap();
+    let cert_pem = std::fs::read_to_string(dir.join("aem.crt")).unwrap();
+    std::fs::write(
+        dir.join("aem.json"),
+        aem_json(Some(&key_pem), &cert_pem, SECRET),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("aem-key.pem")).unwrap();
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "partner.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "partner.pem",
+            "-subj",
+            "/CN=partner",
+            "-days",
+            "30",
+            "-out",
+            "partner.crt",
+        ],
+    );
+
+    let out = bash(&hsm, &readme_block("### Importing a key"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"0"), "no privateKey in the new file: {out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("emu.")),
+        "the exchange: {out}"
+    );
+    assert!(!out.contains(SECRET), "{out}");
+    let listed = crate::hsmjwt_softhsm(&hsm, &["hsm", "list"], Some(softhsm::PIN)).ok();
+    for want in [
+        "private key `aem` id 0a",
+        "certificate `aem` id 0a: CN=aem",
+        "private key `partner`",
+        "certificate `partner`",
+    ] {
+        assert!(listed.contains(want), "{want}: {listed}");
+    }
+}

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bench;
-mod certs;
+pub(crate) mod certs;
 mod credentials;
 mod files;
 mod hsm;
