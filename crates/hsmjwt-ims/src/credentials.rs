@@ -167,6 +167,57 @@ impl ServiceAccountCredentials {
         }
     }
 
+    /// The key of these credentials and its registered certificate, for moving the key into
+    /// an HSM (`hsmjwt hsm import --credentials`): the `privateKey` as a software key, and
+    /// `publicKey` when it is a certificate. When `publicKey` is a bare public key instead,
+    /// it must be the private key's, and no certificate is returned.
+    ///
+    /// # Errors
+    /// [`Error::Credentials`] when the document has no `privateKey`; [`Error::PrivateKey`]
+    /// when it does not load; [`Error::Certificate`] when `publicKey` is neither a
+    /// certificate nor a public key, or is the public key of another key.
+    pub fn key_and_certificate(
+        &self,
+    ) -> Result<(hsmjwt_soft::PrivateKey, Option<hsmjwt_soft::Certificate>)> {
+        use secrecy::ExposeSecret as _;
+        let format = match self.format {
+            CredentialsFormat::ConsoleProject => CONSOLE,
+            _ => AEM,
+        };
+        let pem = self
+            .private_key
+            .as_ref()
+            .ok_or_else(|| Error::credentials(format, "the document has no `privateKey`"))?;
+        let key =
+            hsmjwt_soft::PrivateKey::from_pem(pem.expose_secret()).map_err(Error::PrivateKey)?;
+        let certificate = match &self.certificate_pem {
+            Some(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {
+                hsmjwt_soft::Certificate::chain_from_bytes(pem.as_bytes())
+                    .map_err(|e| Error::Certificate {
+                        reason: format!("`publicKey` is not a usable certificate: {e}"),
+                    })?
+                    .into_iter()
+                    .next()
+            }
+            Some(pem) => {
+                let public =
+                    hsmjwt_soft::PublicKey::from_pem(pem).map_err(|e| Error::Certificate {
+                        reason: format!(
+                            "`publicKey` is neither a certificate nor a public key: {e}"
+                        ),
+                    })?;
+                if &public != key.public_key() {
+                    return Err(Error::Certificate {
+                        reason: "`publicKey` is not the public key of `privateKey`".to_owned(),
+                    });
+                }
+                None
+            }
+            None => None,
+        };
+        Ok((key, certificate))
+    }
+
     /// Sets the IMS host.
     ///
     /// # Errors
@@ -540,5 +591,55 @@ mod without_key_tests {
         // Already without a key, or not AEM: refused, saying why.
         let e = aem_without_private_key(out.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("no `privateKey`"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use hsmjwt_soft::{KeySpec, PrivateKey};
+
+    fn creds(key: Option<&PrivateKey>, public_pem: Option<String>) -> ServiceAccountCredentials {
+        let mut c = ServiceAccountCredentials::new(
+            "cid",
+            SecretString::from("secret"),
+            "org@AdobeOrg",
+            "tech@techacct.adobe.com",
+            vec!["ent_aem_cloud_api".into()],
+        );
+        c.format = CredentialsFormat::AemServiceCredentials;
+        c.private_key = key.map(|k| SecretString::from(k.to_pkcs8_pem().unwrap().as_str()));
+        c.certificate_pem = public_pem;
+        c
+    }
+
+    #[test]
+    fn the_key_comes_with_its_certificate_or_a_matching_public_key() {
+        let key = PrivateKey::generate(KeySpec::P256).unwrap();
+        let other = PrivateKey::generate(KeySpec::P256).unwrap();
+        let own = creds(Some(&key), Some(key.public_key().to_spki_pem()));
+        let (loaded, cert) = own.key_and_certificate().unwrap();
+        assert_eq!(loaded.public_key(), key.public_key());
+        assert!(cert.is_none());
+
+        let wrong = creds(Some(&key), Some(other.public_key().to_spki_pem()));
+        let e = wrong.key_and_certificate().unwrap_err();
+        assert!(matches!(e, Error::Certificate { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains("not the public key of `privateKey`"),
+            "{e}"
+        );
+
+        let e = creds(None, None).key_and_certificate().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid credentials (AEM service credentials): the document has no `privateKey`"
+        );
+        let mut junk = creds(None, None);
+        junk.private_key = Some(SecretString::from(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ));
+        let e = junk.key_and_certificate().unwrap_err();
+        assert!(matches!(e, Error::PrivateKey(_)), "{e:?}");
     }
 }

@@ -53,6 +53,9 @@ pub enum Error {
         #[source]
         source: BoxedSource,
     },
+    /// The credentials' private key is not usable.
+    #[error("the credentials' privateKey is not usable")]
+    PrivateKey(#[source] hsmjwt_soft::Error),
     /// A certificate could not be parsed, or its stated expiry is not a date.
     #[error("invalid certificate: {}", UntrustedMessage(.reason))]
     Certificate {

@@ -8,10 +8,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use hsmjwt::core::text::Untrusted;
 use hsmjwt::ims::credentials::MAX_CREDENTIALS_FILE;
-use hsmjwt::ims::{CredentialsFile, ExposeSecret, aem_without_private_key};
+use hsmjwt::ims::{CredentialsFile, aem_without_private_key};
 use hsmjwt::pkcs11::{KeyObjects, Pkcs11Uri};
 use hsmjwt::soft::file::{overwrite_and_remove, read_file, write_private_file};
-use hsmjwt::soft::{Certificate, PrivateKey, PublicKey};
+use hsmjwt::soft::{Certificate, PrivateKey};
 
 use crate::args::HsmCommand;
 
@@ -104,35 +104,7 @@ fn import(a: &ImportArgs) -> Result<ExitCode> {
                 Untrusted(&path.display().to_string())
             )
         })?;
-        let account = doc.service_account()?;
-        let Some(pem) = &account.private_key else {
-            bail!(
-                "{} has no privateKey to import",
-                Untrusted(&path.display().to_string())
-            );
-        };
-        let key = PrivateKey::from_pem(pem.expose_secret())
-            .context("the credentials' privateKey is not usable")?;
-        // `publicKey` holds the registered certificate (or, in some files, a public key):
-        // either must be the private key's.
-        let cert = match &account.certificate_pem {
-            Some(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {
-                Certificate::chain_from_bytes(pem.as_bytes())
-                    .context("the credentials' publicKey is not a usable certificate")?
-                    .into_iter()
-                    .next()
-            }
-            Some(pem) => {
-                let public = PublicKey::from_pem(pem).context(
-                    "the credentials' publicKey is neither a certificate nor a public key",
-                )?;
-                if &public != key.public_key() {
-                    bail!("the credentials' publicKey is not the public key of their privateKey");
-                }
-                None
-            }
-            None => None,
-        };
+        let (key, cert) = doc.service_account()?.key_and_certificate()?;
         if a.write_credentials.is_some() {
             stripped = Some(aem_without_private_key(&bytes)?);
         }

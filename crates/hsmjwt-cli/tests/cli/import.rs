@@ -466,7 +466,7 @@ fn aem_credentials_import_then_exchange_with_the_keyless_file() {
         &[],
     )
     .fails();
-    assert!(line.ends_with("has no privateKey to import"), "{line}");
+    assert!(line.ends_with("the document has no `privateKey`"), "{line}");
 }
 
 #[test]
