@@ -58,7 +58,7 @@ pub enum KeyError {
     #[cfg(feature = "pkcs11")]
     #[error(
         "the imported key failed its probe signature, {}",
-        if *.removed { "and the objects it created were removed" } else { "and the objects it created could not be removed: delete them with `hsm delete`" }
+        if *.removed { "and the objects it created were removed" } else { "and the objects it created could not be removed" }
     )]
     ImportProbe {
         /// Whether the new objects were removed again.

@@ -52,6 +52,9 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
     use hsmjwt::key::KeyError;
     use hsmjwt::pkcs11::Error;
     err.chain().find_map(|e| {
+        if let Some(KeyError::ImportProbe { removed: false, .. }) = e.downcast_ref::<KeyError>() {
+            return Some("remove what is left with `hsmjwt hsm delete --key URI`");
+        }
         let pkcs11 = e
             .downcast_ref::<Error>()
             .or_else(|| match e.downcast_ref::<KeyError>()? {

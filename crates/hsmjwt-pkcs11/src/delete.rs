@@ -174,7 +174,12 @@ pub fn delete_key(
     })?;
     let id = anchor.raw_id.clone();
     let mut objects = Vec::new();
-    for class in classes {
+    // A key with neither id nor label has no partner objects to find: only itself.
+    let alone = id.is_empty() && anchor.label.is_none();
+    if alone {
+        objects.push(anchor.clone());
+    }
+    for class in classes.iter().filter(|_| !alone) {
         let template = if id.is_empty() {
             // Without an id, only objects of the same label that have no id either.
             key::template(*class, anchor.label.as_deref(), None)
@@ -198,7 +203,10 @@ pub fn delete_key(
             what: "private keys",
             token,
             searched: if id.is_empty() {
-                format!("label `{}` without id", anchor.label.unwrap_or_default())
+                format!(
+                    "label `{}` without id",
+                    anchor.label.clone().unwrap_or_default()
+                )
             } else {
                 format!("id {}", anchor.id)
             },

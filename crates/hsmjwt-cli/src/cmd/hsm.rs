@@ -211,11 +211,8 @@ fn delete(a: &DeleteArgs) -> Result<ExitCode> {
     } else {
         super::out("nothing deleted")?;
     }
-    Ok(if deletion.deleted {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    // Answering no is the user's choice, not a failure.
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Shows what will be deleted and decides: --yes, else a question on a terminal.
