@@ -19,8 +19,8 @@ use hsmjwt_testkit::softhsm::{Builder, Installation, SoftHsm};
 const USAGE: &str =
     "usage: cargo xtask softhsm [--dir DIR] [--label LABEL] [--pin PIN] [--so-pin PIN]
 
-Prepares a SoftHSM2 token for trying hsmjwt by hand (installing softhsm2 and opensc with
-apt-get when missing) and prints the environment to use it:
+Prepares a SoftHSM2 token for trying hsmjwt by hand (installing softhsm2, opensc and
+p11-kit with apt-get when missing) and prints the environment to use it:
 
   --dir DIR      folder for the configuration and the token files (default target/softhsm)
   --label LABEL  token label (default hsmjwt)
@@ -44,25 +44,35 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.status.success() && o.stdout.trim_ascii() == b"0")
 }
 
-/// Installs SoftHSM2 and OpenSC with apt-get when the module or `softhsm2-util` or
-/// `pkcs11-tool` is missing; does nothing when all are there.
+/// Installs SoftHSM2, OpenSC and p11-kit's remoting with apt-get when the module,
+/// `softhsm2-util`, `pkcs11-tool`, `p11-kit` or `p11-kit-client.so` is missing; does nothing
+/// when all are there.
 ///
 /// # Errors
 /// Fails when apt-get is not available, when it fails (for example without root rights),
 /// or when something is still missing afterwards.
 pub fn ensure_installed() -> Result<()> {
-    let before = Installation::detect().missing();
+    let missing = || {
+        let mut missing = Installation::detect().missing();
+        if hsmjwt_testkit::p11kit::client_module().is_none() {
+            missing.push("p11-kit, p11-kit-client.so".to_owned());
+        }
+        missing
+    };
+    let before = missing();
     if before.is_empty() {
         return Ok(());
     }
     eprintln!(
-        "xtask: SoftHSM2 is not fully installed (missing: {}); installing softhsm2 and opensc",
-        before.join(", ")
+        "xtask: the PKCS#11 test modules are not fully installed (missing: {}); installing {}",
+        before.join(", "),
+        PACKAGES.join(" ")
     );
     if !on_path("apt-get") {
         bail!(
-            "SoftHSM2 is missing ({}) and apt-get is not available: install SoftHSM2 and OpenSC \
-             (pkcs11-tool) with the system's package manager, then run this again",
+            "{} missing and apt-get is not available: install SoftHSM2, OpenSC (pkcs11-tool) \
+             and p11-kit (with p11-kit-client.so) with the system's package manager, then run \
+             this again",
             before.join(", ")
         );
     }
@@ -80,25 +90,27 @@ pub fn ensure_installed() -> Result<()> {
             .stdin(Stdio::null());
         cmd
     };
-    let hint = "apt-get needs root rights: run as root, or install softhsm2 and opensc with sudo";
-    crate::run_cmd(&mut apt(&["update"])).context(hint)?;
-    crate::run_cmd(&mut apt(&[
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "softhsm2",
-        "opensc",
-    ]))
-    .context(hint)?;
-    let after = Installation::detect().missing();
+    let hint = format!(
+        "apt-get needs root rights: run as root, or install {} with sudo",
+        PACKAGES.join(" ")
+    );
+    crate::run_cmd(&mut apt(&["update"])).context(hint.clone())?;
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(PACKAGES);
+    crate::run_cmd(&mut apt(&install)).context(hint)?;
+    let after = missing();
     if !after.is_empty() {
         bail!(
-            "softhsm2 and opensc were installed but {} is still missing",
+            "{} were installed but {} is still missing",
+            PACKAGES.join(" "),
             after.join(", ")
         );
     }
     Ok(())
 }
+
+/// The Debian packages of the PKCS#11 modules and tools the tests use.
+const PACKAGES: [&str; 4] = ["softhsm2", "opensc", "p11-kit", "p11-kit-modules"];
 
 /// The token `cargo xtask softhsm` makes unless told otherwise.
 const DEFAULT_LABEL: &str = "hsmjwt";

@@ -78,8 +78,10 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         // rustls-platform-verifier logs a refused certificate as an error, which the failed
-        // command reports anyway: a failure stays one line.
-        0 => "warn,rustls_platform_verifier=off",
+        // command reports anyway: a failure stays one line. cryptoki logs every mechanism
+        // type of a token's list that it has no name for (p11-kit's remoting lists a dozen)
+        // as an error, though nothing failed.
+        0 => "warn,rustls_platform_verifier=off,cryptoki=off",
         1 => "info",
         2 => "debug",
         _ => "trace",

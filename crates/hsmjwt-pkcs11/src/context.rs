@@ -24,6 +24,7 @@ use secrecy::SecretString;
 
 use crate::access::TokenAccess;
 use crate::error::{CryptokiError, Error, Result};
+use crate::mechanisms::Offered;
 use crate::uri::Pkcs11Uri;
 
 static CONTEXTS: Mutex<BTreeMap<PathBuf, Module>> = Mutex::new(BTreeMap::new());
@@ -33,12 +34,23 @@ static CONTEXTS: Mutex<BTreeMap<PathBuf, Module>> = Mutex::new(BTreeMap::new());
 pub(crate) struct Module {
     pub(crate) ctx: Pkcs11,
     objects: Arc<RwLock<()>>,
+    /// The signing mechanisms of each slot, asked once.
+    offered: Arc<Mutex<BTreeMap<u64, Offered>>>,
 }
 
 impl Module {
     /// Shared hold for looking up tokens and objects; creation waits until it is dropped.
     pub(crate) fn looking_up(&self) -> RwLockReadGuard<'_, ()> {
         self.objects.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The signing mechanisms the token in `slot` offers, asked on first use and kept.
+    pub(crate) fn offered(&self, slot: Slot) -> Offered {
+        let mut cache = self.offered.lock().unwrap_or_else(PoisonError::into_inner);
+        cache
+            .entry(slot.id())
+            .or_insert_with(|| Offered::ask(&self.ctx, slot))
+            .clone()
     }
 
     /// Exclusive hold for creating objects.
@@ -90,6 +102,7 @@ pub(crate) fn shared_module(path: &Path) -> Result<Module> {
     let m = Module {
         ctx,
         objects: Arc::default(),
+        offered: Arc::default(),
     };
     contexts.insert(canonical, m.clone());
     Ok(m)

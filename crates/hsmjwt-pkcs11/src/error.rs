@@ -258,6 +258,34 @@ pub enum Error {
     /// A request that cannot be carried out as asked (for example a bad RSA size).
     #[error("invalid request: {}", UntrustedMessage(.0))]
     InvalidRequest(String),
+    /// The token offers none of the mechanisms that sign with the algorithm.
+    #[error(
+        "token `{}` cannot sign {algorithm}: it offers none of {}",
+        Untrusted(.token),
+        Untrusted(&.missing.join(", "))
+    )]
+    MechanismMissing {
+        /// The token label.
+        token: String,
+        /// The algorithm.
+        algorithm: Algorithm,
+        /// The `CKM_` names of the mechanisms that would do, preferred first.
+        missing: Vec<String>,
+    },
+    /// The token failed to sign: `C_SignInit` (the mechanism or the key was refused) or
+    /// `C_Sign`.
+    #[error("PKCS#11 {operation} with {} failed{}", Untrusted(.mechanism), on_token(token))]
+    Sign {
+        /// `C_SignInit` or `C_Sign`.
+        operation: &'static str,
+        /// The mechanism's `CKM_` name.
+        mechanism: String,
+        /// The token label.
+        token: String,
+        /// The library's error.
+        #[source]
+        source: BoxError,
+    },
     /// The token returned a signature of the wrong length.
     #[error("the token returned a {found}-byte signature where {expected} bytes were expected")]
     SignatureLength {
@@ -451,6 +479,17 @@ mod untrusted_tests {
             Error::InvalidRequest(s()),
             Error::Pkcs11 {
                 operation: "C_Sign",
+                token: s(),
+                source: source(),
+            },
+            Error::MechanismMissing {
+                token: s(),
+                algorithm: Algorithm::PS256,
+                missing: vec![s()],
+            },
+            Error::Sign {
+                operation: "C_SignInit",
+                mechanism: s(),
                 token: s(),
                 source: source(),
             },

@@ -40,6 +40,7 @@ mod import;
 mod key;
 mod keygen;
 mod list;
+mod mechanisms;
 mod objects;
 mod pool;
 mod public;

@@ -15,6 +15,7 @@ use crate::access::TokenAccess;
 use crate::context;
 use crate::error::{CryptokiError, Error, Result};
 use crate::key::{self, KeyFacts};
+use crate::mechanisms::Offered;
 use crate::objects::CertificateEntry;
 use crate::uri::{ObjectType, Pkcs11Uri, hex};
 
@@ -74,6 +75,9 @@ pub struct TokenEntry {
     pub flags: TokenFlags,
     /// A URI naming the token.
     pub uri: String,
+    /// The signing mechanisms the token offers (`CKM_` names of those hsmjwt can use), or
+    /// `None` when the token does not list its mechanisms. Keys' `algorithms` follow it.
+    pub mechanisms: Option<Vec<String>>,
     /// Whether the listing was logged in, so that private keys show.
     pub logged_in: bool,
     /// The key objects that could be seen (public keys only when not logged in).
@@ -401,6 +405,7 @@ fn token_entry(
         serial: info.serial_number().to_owned(),
         flags: TokenFlags::from_info(&info),
         uri: token_ref.to_string(),
+        mechanisms: None,
         logged_in: false,
         keys: Vec::new(),
         certificates: Vec::new(),
@@ -410,6 +415,8 @@ fn token_entry(
     if !info.token_initialized() {
         return Ok(entry);
     }
+    let offered = Offered::ask(ctx, slot);
+    entry.mechanisms = offered.names();
     let session = ctx
         .open_ro_session(slot)
         .map_err(|e| Error::pkcs11("C_OpenSession", &label, e))?;
@@ -457,7 +464,9 @@ fn token_entry(
             .find_objects(&[cryptoki::object::Attribute::Class(class)])
             .map_err(|e| Error::pkcs11("C_FindObjects", &label, e))?;
         for handle in handles {
-            entry.keys.push(key_entry(&session, &label, handle, kind)?);
+            entry
+                .keys
+                .push(key_entry(&session, &label, handle, kind, &offered)?);
         }
     }
     entry
@@ -472,6 +481,7 @@ fn key_entry(
     token: &str,
     handle: ObjectHandle,
     class: KeyClass,
+    offered: &Offered,
 ) -> Result<KeyEntry> {
     let facts: KeyFacts = key::describe(session, token, handle)?;
     let kind = facts.kind();
@@ -485,6 +495,7 @@ fn key_entry(
         (KeyClass::Private, Some(kind)) if facts.sign != Some(false) => Algorithm::ALL
             .into_iter()
             .filter(|a| a.fits(kind))
+            .filter(|a| offered.route(*a).is_ok())
             .filter(|_| {
                 kind != KeyKind::Rsa || bits.is_some_and(|b| b >= hsmjwt_core::jwk::MIN_RSA_BITS)
             })
@@ -578,6 +589,14 @@ impl fmt::Display for TokenEntry {
         )?;
         writeln!(f, "    flags: {}", self.flags.names().join(", "))?;
         writeln!(f, "    uri:   {}", self.uri)?;
+        if let Some(mechanisms) = &self.mechanisms {
+            let shown = if mechanisms.is_empty() {
+                "none hsmjwt can use".to_owned()
+            } else {
+                mechanisms.join(" ")
+            };
+            writeln!(f, "    signs with: {shown}")?;
+        }
         if let Some(note) = &self.note {
             writeln!(f, "    {note}")?;
         }

@@ -4,20 +4,18 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use cryptoki::context::Function;
 use cryptoki::error::RvError;
-use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
-use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
-use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
-use cryptoki::types::Ulong;
-use hsmjwt_core::{Algorithm, Jwk, KeyKind};
+use hsmjwt_core::{Algorithm, Jwk};
 use secrecy::SecretString;
 
 use crate::access::TokenAccess;
 use crate::context::{self, Module, TokenRef};
 use crate::error::{CryptokiError, Error, Result};
 use crate::key;
+use crate::mechanisms::Route;
 use crate::pool::Pool;
 use crate::uri::{ObjectType, Pkcs11Uri};
 
@@ -133,40 +131,6 @@ fn classify(e: &CryptokiError) -> Fault {
     }
 }
 
-/// The PKCS#11 mechanism for a JWS algorithm. ECDSA signs a digest computed in software
-/// (SoftHSM has no `CKM_ECDSA_SHA256`); `CKM_EDDSA` signs the message itself, as pure
-/// Ed25519 (no parameters: not Ed25519ctx or Ed25519ph). PSS uses MGF1 with the same hash
-/// and a salt as long as the hash.
-fn mechanism(alg: Algorithm) -> Option<Mechanism<'static>> {
-    let pss = |hash_alg, mgf| PkcsPssParams {
-        hash_alg,
-        mgf,
-        // Salt lengths are 32, 48 or 64 bytes.
-        s_len: Ulong::from(std::ffi::c_ulong::from(
-            alg.hash()
-                .and_then(|h| u8::try_from(h.output_len()).ok())
-                .unwrap_or(u8::MAX),
-        )),
-    };
-    Some(match alg {
-        Algorithm::RS256 => Mechanism::Sha256RsaPkcs,
-        Algorithm::RS384 => Mechanism::Sha384RsaPkcs,
-        Algorithm::RS512 => Mechanism::Sha512RsaPkcs,
-        Algorithm::PS256 => {
-            Mechanism::Sha256RsaPkcsPss(pss(MechanismType::SHA256, PkcsMgfType::MGF1_SHA256))
-        }
-        Algorithm::PS384 => {
-            Mechanism::Sha384RsaPkcsPss(pss(MechanismType::SHA384, PkcsMgfType::MGF1_SHA384))
-        }
-        Algorithm::PS512 => {
-            Mechanism::Sha512RsaPkcsPss(pss(MechanismType::SHA512, PkcsMgfType::MGF1_SHA512))
-        }
-        Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Mechanism::Ecdsa,
-        Algorithm::EdDSA => Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Ed25519)),
-        _ => return None,
-    })
-}
-
 /// A JWS signer whose private key stays in a PKCS#11 token.
 ///
 /// It is `Send + Sync`: threads sign in parallel, each on its own session from a pool.
@@ -186,6 +150,7 @@ fn mechanism(alg: Algorithm) -> Option<Mechanism<'static>> {
 /// ```
 pub struct Pkcs11Signer {
     algorithm: Algorithm,
+    route: Route,
     kid: Option<String>,
     jwk: Jwk,
     token: TokenRef,
@@ -248,7 +213,7 @@ impl Pkcs11Signer {
             .unwrap_or(1)
             .max(1);
         let pool = Pool::new(module.ctx.clone(), token.slot, &label, pool_size);
-        let (pin, handle, jwk, algorithm) = {
+        let (pin, handle, jwk, algorithm, route) = {
             let lease = pool.checkout()?;
             let session = lease.session()?;
             let pin = context::ensure_login(session, &token, uri, &options.access)?;
@@ -265,27 +230,39 @@ impl Pkcs11Signer {
             let algorithm = options
                 .algorithm
                 .unwrap_or_else(|| Algorithm::default_for(kind));
-            if mechanism(algorithm).is_none() {
-                return Err(Error::InvalidRequest(format!(
-                    "algorithm {algorithm} is not supported by the PKCS#11 backend"
-                )));
-            }
             if !algorithm.fits(kind) {
                 return Err(Error::AlgorithmMismatch {
                     algorithm,
                     key: facts.describe_kind(),
                 });
             }
+            let route = module
+                .offered(token.slot)
+                .route(algorithm)
+                .map_err(|missing| {
+                    if missing.is_empty() {
+                        Error::InvalidRequest(format!(
+                            "algorithm {algorithm} is not supported by the PKCS#11 backend"
+                        ))
+                    } else {
+                        Error::MechanismMissing {
+                            token: label.clone(),
+                            algorithm,
+                            missing,
+                        }
+                    }
+                })?;
             let mut jwk = Jwk::new(params).with_alg(algorithm).with_use("sig");
             if let Some(kid) = &options.kid {
                 jwk = jwk.with_kid(kid.clone());
             }
-            (pin, handle, jwk, algorithm)
+            (pin, handle, jwk, algorithm, route)
         };
         drop(looking_up);
-        tracing::debug!(token = %label, %algorithm, pool_size, "PKCS#11 signer opened");
+        tracing::debug!(token = %label, %algorithm, mechanism = %route.mechanism, pool_size, "PKCS#11 signer opened");
         Ok(Pkcs11Signer {
             algorithm,
+            route,
             kid: options.kid,
             jwk,
             token,
@@ -336,15 +313,19 @@ impl Pkcs11Signer {
         }
     }
 
-    /// Signs the data the mechanism expects (the message, or its digest for ECDSA).
+    /// Signs the data the mechanism expects (see [`Route::input`]).
     fn sign_data(&self, data: &[u8]) -> Result<Vec<u8>> {
         let label = self.token.label();
-        let mechanism = mechanism(self.algorithm).ok_or_else(|| {
-            Error::InvalidRequest(format!(
-                "algorithm {} is not supported by the PKCS#11 backend",
-                self.algorithm
-            ))
-        })?;
+        let mechanism = self.route.mechanism();
+        let failed = |e: CryptokiError| Error::Sign {
+            operation: match &e {
+                CryptokiError::Pkcs11(_, Function::SignInit) => "C_SignInit",
+                _ => "C_Sign",
+            },
+            mechanism: self.route.mechanism.to_string(),
+            token: label.to_owned(),
+            source: Box::new(e),
+        };
         let mut lease = self.pool.checkout()?;
         let handle = *self.key.lock().unwrap_or_else(PoisonError::into_inner);
         let first = lease.session()?.sign(&mechanism, handle, data);
@@ -354,7 +335,7 @@ impl Pkcs11Signer {
         };
         let fault = classify(&error);
         if fault == Fault::Other {
-            return Err(Error::pkcs11("C_Sign", label, error));
+            return Err(failed(error));
         }
         tracing::warn!(token = label, error = %error, ?fault, "PKCS#11 signing failed; recovering once");
         let session = if fault == Fault::SessionGone {
@@ -368,9 +349,7 @@ impl Pkcs11Signer {
             key::find_private_key(session, label, &self.uri)?
         };
         *self.key.lock().unwrap_or_else(PoisonError::into_inner) = handle;
-        session
-            .sign(&mechanism, handle, data)
-            .map_err(|e| Error::pkcs11("C_Sign", label, e))
+        session.sign(&mechanism, handle, data).map_err(failed)
     }
 
     /// Signs `message` with the configured algorithm.
@@ -380,11 +359,7 @@ impl Pkcs11Signer {
     /// stale handles), login errors when logging in again fails, and
     /// [`Error::SignatureLength`] when an ECDSA or Ed25519 signature has the wrong length.
     pub fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        // `CKM_ECDSA` signs a digest; the RSA mechanisms and `CKM_EDDSA` take the message.
-        let sig = match (self.algorithm.key_kind(), self.algorithm.hash()) {
-            (KeyKind::Ec(_), Some(hash)) => self.sign_data(&hash.digest(message))?,
-            _ => self.sign_data(message)?,
-        };
+        let sig = self.sign_data(&self.route.input(message))?;
         if let Some(expected) = self.algorithm.signature_len()
             && sig.len() != expected
         {
@@ -451,23 +426,5 @@ mod tests {
         );
         assert_eq!(classify(&e(RvError::PinIncorrect)), Fault::Other);
         assert_eq!(classify(&e(RvError::OperationActive)), Fault::Other);
-    }
-
-    #[test]
-    fn mechanisms() {
-        for alg in Algorithm::ALL {
-            let m = mechanism(alg).map(|m| m.mechanism_type());
-            let expected = match alg {
-                Algorithm::RS256 => MechanismType::SHA256_RSA_PKCS,
-                Algorithm::RS384 => MechanismType::SHA384_RSA_PKCS,
-                Algorithm::RS512 => MechanismType::SHA512_RSA_PKCS,
-                Algorithm::PS256 => MechanismType::SHA256_RSA_PKCS_PSS,
-                Algorithm::PS384 => MechanismType::SHA384_RSA_PKCS_PSS,
-                Algorithm::PS512 => MechanismType::SHA512_RSA_PKCS_PSS,
-                Algorithm::EdDSA => MechanismType::EDDSA,
-                _ => MechanismType::ECDSA,
-            };
-            assert_eq!(m, Some(expected), "{alg}");
-        }
     }
 }

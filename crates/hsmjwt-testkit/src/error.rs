@@ -57,6 +57,15 @@ pub enum Error {
         stderr: String,
     },
 
+    /// A server (`p11-kit server`) did not come up.
+    #[error("`{command}` did not start: {reason}")]
+    Server {
+        /// The command.
+        command: String,
+        /// What went wrong: it exited (with which status), or made no socket in time.
+        reason: String,
+    },
+
     /// A token is not among the fixture's tokens, or SoftHSM does not list it after
     /// initializing it.
     #[error("no token labelled `{0}` in the fixture")]

@@ -3,6 +3,8 @@
 //! - [`softhsm`]: SoftHSM2 tokens in a temporary folder for tests, demos and CI (tokens by
 //!   label, keys made by `pkcs11-tool` or by your code, the child process that
 //!   `SOFTHSM2_CONF` needs, the skip-or-fail policy), removed when dropped;
+//! - [`p11kit`]: p11-kit's remoting (`p11-kit server` and `p11-kit-client.so`) in front of
+//!   a SoftHSM2 fixture's token, the closest thing to a network HSM in a test;
 //! - [`close_all_sessions`]: the PKCS#11 call `C_CloseAllSessions`, which the safe `cryptoki`
 //!   API does not offer, for tests that break a token's state under a signer;
 //! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
@@ -21,6 +23,7 @@ mod error;
 mod ffi;
 #[cfg(unix)]
 mod fifo;
+pub mod p11kit;
 pub mod softhsm;
 
 pub use error::{BoxError, Error};

@@ -448,3 +448,71 @@ fn hsm_list_logs_in_with_hsmjwt_pin_as_its_help_says() {
     let keys = listed_keys(&one_token, TOKEN);
     listed(&keys, "tool-rsa", "private");
 }
+
+/// Through p11-kit's remoting, which offers `CKM_RSA_PKCS_PSS` but not the hash-and-sign
+/// PSS mechanisms nor `CKM_EDDSA`: PS256 signs (over a digest made here) and verifies, EdDSA
+/// is one `error:` line naming the missing mechanism, and `hsm list` shows what the token
+/// offers without cryptoki's complaints about mechanism numbers it cannot name.
+#[test]
+fn keys_behind_p11_kit_remoting() {
+    use hsmjwt_testkit::p11kit::{self, ADDRESS_ENV, Server};
+    let Some(installation) = softhsm::installed_or_skip() else {
+        return;
+    };
+    let Some(client) = p11kit::installed_or_skip() else {
+        return;
+    };
+    let hsm = Builder::new(installation)
+        .token(TOKEN)
+        .key(TOKEN, "remote-rsa", "0b", "rsa:2048")
+        .key(TOKEN, "remote-ed", "0c", "EC:edwards25519")
+        .build()
+        .unwrap();
+    let server = Server::start(&hsm, TOKEN).unwrap();
+    let address = server.address();
+    let env = [
+        ("PKCS11_MODULE", client.to_str().unwrap()),
+        (ADDRESS_ENV, address.as_str()),
+        ("HSMJWT_PIN", PIN),
+    ];
+    let remote = |args: &[&str]| hsmjwt_with(args, None, &env);
+    let token = remote(&[
+        "sign",
+        "--key",
+        &uri("remote-rsa"),
+        "--alg",
+        "PS256",
+        "--aud",
+        "you",
+    ])
+    .ok();
+    // Verified by SoftHSM itself (no p11-kit in between), with the public key object.
+    let local = run(
+        &hsm,
+        &[
+            "verify",
+            "--key",
+            &format!("pkcs11:token={TOKEN};object=remote-rsa;type=public"),
+            "--alg",
+            "PS256",
+            "--aud",
+            "you",
+            token.trim(),
+        ],
+        None,
+    )
+    .ok();
+    assert_eq!(json(&local)["header"]["alg"], "PS256");
+    let line = remote(&["sign", "--key", &uri("remote-ed"), "--aud", "you"]).fails();
+    assert_eq!(
+        line,
+        format!("error: token `{TOKEN}` cannot sign EdDSA: it offers none of CKM_EDDSA")
+    );
+    let listed = remote(&["hsm", "list"]);
+    assert!(listed.stderr().is_empty(), "{}", listed.stderr());
+    let listed = listed.ok();
+    assert!(listed.contains("CKM_RSA_PKCS_PSS"), "{listed}");
+    assert!(!listed.contains("CKM_SHA256_RSA_PKCS_PSS"), "{listed}");
+    assert!(listed.contains("PS256"), "{listed}");
+    drop(server);
+}
