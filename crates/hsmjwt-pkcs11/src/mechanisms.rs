@@ -8,6 +8,7 @@
 //! `CKM_ECDSA`; EdDSA needs `CKM_EDDSA`. An algorithm the token cannot do is refused when
 //! the signer opens, naming the mechanisms it lacks.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use cryptoki::context::Pkcs11;
@@ -75,15 +76,15 @@ impl Route {
         }
     }
 
-    /// What the mechanism signs for `message`.
-    pub(crate) fn input(&self, message: &[u8]) -> Vec<u8> {
+    /// What the mechanism signs for `message` (the message itself is not copied).
+    pub(crate) fn input<'m>(&self, message: &'m [u8]) -> Cow<'m, [u8]> {
         match (self.input, self.algorithm.hash()) {
-            (Input::Message, _) | (_, None) => message.to_vec(),
-            (Input::Digest, Some(hash)) => hash.digest(message),
+            (Input::Message, _) | (_, None) => Cow::Borrowed(message),
+            (Input::Digest, Some(hash)) => Cow::Owned(hash.digest(message)),
             (Input::DigestInfo, Some(hash)) => {
                 let mut info = digest_info_prefix(hash).to_vec();
                 info.extend_from_slice(&hash.digest(message));
-                info
+                Cow::Owned(info)
             }
         }
     }
