@@ -162,6 +162,8 @@ pub(crate) struct KeyFacts {
     pub(crate) ec_point: Option<Vec<u8>>,
     pub(crate) modulus_bits: Option<usize>,
     pub(crate) sign: Option<bool>,
+    /// `CKA_PUBLIC_KEY_INFO`: the DER SubjectPublicKeyInfo, when the token fills it in.
+    pub(crate) public_key_info: Option<Vec<u8>>,
 }
 
 impl KeyFacts {
@@ -230,6 +232,7 @@ pub(crate) fn describe(session: &Session, token: &str, handle: ObjectHandle) -> 
             AttributeType::EcParams,
             AttributeType::EcPoint,
             AttributeType::Sign,
+            AttributeType::PublicKeyInfo,
         ],
     )?;
     let mut facts = KeyFacts::default();
@@ -244,6 +247,9 @@ pub(crate) fn describe(session: &Session, token: &str, handle: ObjectHandle) -> 
             Attribute::EcParams(p) if !p.is_empty() => facts.ec_params = Some(p),
             Attribute::EcPoint(p) if !p.is_empty() => facts.ec_point = Some(p),
             Attribute::Sign(s) => facts.sign = Some(s),
+            Attribute::PublicKeyInfo(info) if !info.is_empty() => {
+                facts.public_key_info = Some(info);
+            }
             _ => {}
         }
     }
@@ -278,6 +284,13 @@ fn find_public_key(session: &Session, token: &str, private: &KeyFacts) -> Result
         }
     }
     Ok(None)
+}
+
+/// The point of `found` when it is a key of the same kind and curve as `private`.
+fn same_curve_point(found: KeyFacts, private: &KeyFacts) -> Option<Vec<u8>> {
+    (found.kind().is_some() && found.kind() == private.kind())
+        .then_some(found.ec_point)
+        .flatten()
 }
 
 /// The public key of a private key object: the modulus and exponent of the private key (or
@@ -318,13 +331,25 @@ pub(crate) fn public_key(
             PublicKeyParams::rsa(&n, &e).map_err(Error::PublicKey)
         }
         Some(kind @ (KeyKind::Ec(_) | KeyKind::Okp(_))) => {
-            let point = match &private.ec_point {
-                Some(p) => Some(p.clone()),
-                None => find_public_key(session, token, private)?.and_then(|p| p.ec_point),
-            };
+            // Wherever the token has the point: the private key's own `CKA_EC_POINT` (some
+            // modules), its public key object, its `CKA_PUBLIC_KEY_INFO`, or the
+            // certificate with its id.
+            let mut point = private.ec_point.clone();
+            if point.is_none() {
+                point = find_public_key(session, token, private)?.and_then(|p| p.ec_point);
+            }
+            if point.is_none() {
+                point = private.public_key_info.as_deref().and_then(|spki| {
+                    same_curve_point(crate::public::spki_facts(spki).ok()?, private)
+                });
+            }
+            if point.is_none() && !private.id.is_empty() {
+                point = crate::public::certificate_of(session, token, &private.id)?
+                    .and_then(|facts| same_curve_point(facts, private));
+            }
             let Some(point) = point else {
                 return Err(Error::UnsupportedKey(format!(
-                    "no public key object with {} on token `{token}` holds the EC point of the private key",
+                    "nothing on token `{token}` holds the public point of the private key with {} (no CKA_EC_POINT on it, no public key object, no CKA_PUBLIC_KEY_INFO, no certificate with its id)",
                     who()
                 )));
             };

@@ -233,12 +233,51 @@ fn certificate(
 /// Fills `facts` with the key of the DER X.509 certificate `der`; on failure, says why
 /// (to follow "the certificate ...").
 fn certificate_key(der: &[u8], facts: &mut KeyFacts) -> std::result::Result<(), String> {
-    use x509_parser::public_key::PublicKey;
     let cert = match x509_parser::parse_x509_certificate(der) {
         Ok(([], cert)) => cert,
         _ => return Err("is not an X.509 certificate in DER".to_owned()),
     };
-    let spki = cert.public_key();
+    spki_key(cert.public_key(), facts)
+}
+
+/// The key of a DER SubjectPublicKeyInfo (`CKA_PUBLIC_KEY_INFO`), as [`KeyFacts`]; on
+/// failure, says why.
+pub(crate) fn spki_facts(der: &[u8]) -> std::result::Result<KeyFacts, String> {
+    use x509_parser::prelude::FromDer;
+    let spki = match x509_parser::x509::SubjectPublicKeyInfo::from_der(der) {
+        Ok(([], spki)) => spki,
+        _ => return Err("is not a DER SubjectPublicKeyInfo".to_owned()),
+    };
+    let mut facts = KeyFacts::default();
+    spki_key(&spki, &mut facts)?;
+    Ok(facts)
+}
+
+/// The key of the one X.509 certificate object with `id`, when there is exactly one and it
+/// carries a usable key; `None` otherwise.
+///
+/// # Errors
+/// [`Error::Pkcs11`] when the look-up itself fails.
+pub(crate) fn certificate_of(
+    session: &Session,
+    token: &str,
+    id: &[u8],
+) -> Result<Option<KeyFacts>> {
+    match certificate(session, token, None, Some(id)) {
+        Ok(facts) => Ok(Some(facts)),
+        Err(Error::KeyNotFound { .. } | Error::AmbiguousKey { .. } | Error::UnsupportedKey(_)) => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Fills `facts` with the key of a SubjectPublicKeyInfo.
+fn spki_key(
+    spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+    facts: &mut KeyFacts,
+) -> std::result::Result<(), String> {
+    use x509_parser::public_key::PublicKey;
     match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => {
             facts.key_type = Some(KeyType::RSA);
@@ -258,7 +297,13 @@ fn certificate_key(der: &[u8], facts: &mut KeyFacts) -> std::result::Result<(), 
             facts.ec_params = Some([&[0x06, len][..], content].concat());
             facts.ec_point = Some(point.data().to_vec());
         }
-        Ok(_) => return Err("holds a key that is neither RSA nor EC".to_owned()),
+        Ok(_) if spki.algorithm.algorithm.to_id_string() == "1.3.101.112" => {
+            // Ed25519 (RFC 8410): the key bits are the 32-byte public key.
+            facts.key_type = Some(KeyType::EC_EDWARDS);
+            facts.ec_params = Some(key::ED25519_PARAMS.to_vec());
+            facts.ec_point = Some(spki.subject_public_key.data.to_vec());
+        }
+        Ok(_) => return Err("holds a key that is neither RSA, EC nor Ed25519".to_owned()),
         Err(_) => return Err("has a malformed public key".to_owned()),
     }
     Ok(())

@@ -258,3 +258,65 @@ fn an_import_that_does_not_finish_leaves_nothing() {
     assert!(matches!(e, Error::InvalidCertificate(_)), "{e:?}");
     assert!(flags(f, "imp-junk").is_empty());
 }
+
+/// An EC or Ed25519 private key whose public key object is gone signs with the point of its
+/// certificate (same id); without either, the error says where the point was looked for.
+#[test]
+fn an_ec_key_without_a_public_key_object_takes_its_point_from_the_certificate() {
+    let f = fixture_or_skip!();
+    for (label, id, spec, alg) in [
+        ("nopub-p384", "61", KeySpec::P384, Algorithm::ES384),
+        ("nopub-ed", "62", KeySpec::Ed25519, Algorithm::EdDSA),
+        ("nopub-bare", "63", KeySpec::P256, Algorithm::ES256),
+    ] {
+        let key = PrivateKey::generate(spec).unwrap();
+        let mut options = ImportOptions::default().with_access(access(f));
+        let with_cert = label != "nopub-bare";
+        if with_cert {
+            let signer = hsmjwt_soft::SoftSigner::new(
+                PrivateKey::from_pem(&key.to_pkcs8_pem().unwrap()).unwrap(),
+                None,
+            )
+            .unwrap();
+            let params =
+                hsmjwt_soft::CertificateParams::new(format!("CN={label}").parse().unwrap());
+            let cert = hsmjwt_soft::self_signed(&signer, &params, hsmjwt_core::NumericDate::now())
+                .unwrap();
+            options = options.with_certificate(cert.der().to_vec());
+        }
+        let uri = f
+            .uri(IMPORT, label)
+            .with_id(vec![u8::from_str_radix(id, 16).unwrap()]);
+        import_key(&uri, &key.material().unwrap(), &options).unwrap();
+        f.pkcs11_tool(IMPORT, &["--delete-object", "--type", "pubkey", "--id", id]);
+        assert!(
+            !flags(f, label)
+                .iter()
+                .any(|(c, _)| *c == ObjectClass::PUBLIC_KEY),
+            "{label}: the public key object is gone"
+        );
+        let opened = Pkcs11Signer::open(
+            &f.uri(IMPORT, label),
+            SignerOptions::default().with_access(access(f)),
+        );
+        if !with_cert {
+            let e = opened.unwrap_err();
+            assert!(
+                e.to_string().contains("no certificate with its id"),
+                "{label}: {e}"
+            );
+            continue;
+        }
+        let signer = opened.unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(
+            signer.public_key().params,
+            key.public_jwk().params,
+            "{label}"
+        );
+        let sig = signer.sign(b"no public key object").unwrap();
+        SoftVerifier::new(key.public_key(), alg)
+            .unwrap()
+            .verify(b"no public key object", &sig)
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+    }
+}
