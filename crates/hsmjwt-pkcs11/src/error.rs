@@ -52,8 +52,9 @@ pub enum Error {
     },
     /// The module could not be loaded or initialized (`C_Initialize`).
     #[error(
-        "cannot load PKCS#11 module `{}` (for SoftHSM, check that SOFTHSM2_CONF names a readable configuration)",
-        shown(path)
+        "cannot load PKCS#11 module `{}`{}",
+        shown(path),
+        module_hint(path).map(|h| format!(" ({h})")).unwrap_or_default()
     )]
     ModuleLoad {
         /// The module path.
@@ -355,6 +356,25 @@ fn ckr_name(rv: RvError) -> String {
 }
 
 /// " on token `LABEL`", or nothing while the token is not known yet.
+/// What a module known by its file name needs in order to load, for its load errors; none
+/// for other modules (their vendors' documentation says).
+pub(crate) fn module_hint(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?;
+    Some(if name.starts_with("libsofthsm2") {
+        "SoftHSM reads its configuration from the file SOFTHSM2_CONF names, by default /etc/softhsm/softhsm2.conf: check that it exists, is readable and names a token directory that exists"
+    } else if name.starts_with("libtpm2_pkcs11") {
+        "tpm2-pkcs11 reaches the TPM through TPM2_PKCS11_TCTI (for example `swtpm:host=127.0.0.1,port=2321` or `device:/dev/tpmrm0`) and keeps its store in TPM2_PKCS11_STORE"
+    } else if name.starts_with("libsoftokn3") || name.starts_with("libnssckbi") {
+        "NSS's softoken needs initialisation arguments (configdir=...) that a plain C_Initialize cannot give: load it through p11-kit-proxy.so with a module file that sets x-init-reserved"
+    } else if name.starts_with("p11-kit-client") {
+        "p11-kit-client.so connects to the p11-kit server that P11_KIT_SERVER_ADDRESS names"
+    } else if name.contains("kryoptic") {
+        "Kryoptic reads its configuration from the file KRYOPTIC_CONF names"
+    } else {
+        return None;
+    })
+}
+
 fn on_token(token: &str) -> String {
     if token.is_empty() {
         String::new()
@@ -507,5 +527,38 @@ mod untrusted_tests {
             assert_eq!(hsmjwt_core::text::clean(&shown, usize::MAX), shown);
             assert!(shown.contains(r"\n"), "{shown}");
         }
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    #[test]
+    fn load_errors_carry_the_hint_of_their_own_module_only() {
+        let load = |path: &str| {
+            Error::ModuleLoad {
+                path: PathBuf::from(path),
+                source: "C_Initialize failed".into(),
+            }
+            .to_string()
+        };
+        let softhsm = load("/usr/lib/softhsm/libsofthsm2.so");
+        assert!(softhsm.contains("SOFTHSM2_CONF"), "{softhsm}");
+        let tpm = load("/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so.1");
+        assert!(
+            tpm.contains("TPM2_PKCS11_TCTI") && !tpm.contains("SOFTHSM"),
+            "{tpm}"
+        );
+        assert!(load("/usr/lib/x86_64-linux-gnu/libsoftokn3.so").contains("x-init-reserved"));
+        assert!(
+            load("/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so")
+                .contains("P11_KIT_SERVER_ADDRESS")
+        );
+        assert!(load("/opt/kryoptic/libkryoptic_pkcs11.so").contains("KRYOPTIC_CONF"));
+        assert_eq!(
+            load("/opt/vendor/libcloudhsm_pkcs11.so"),
+            "cannot load PKCS#11 module `/opt/vendor/libcloudhsm_pkcs11.so`"
+        );
     }
 }
