@@ -18,7 +18,12 @@ use hsmjwt::core::text::Chain;
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     init_tracing(cli.verbose);
-    match cmd::run(cli) {
+    let result = cmd::run(cli);
+    // Every signer is gone by now: the PKCS#11 modules this run loaded are finalized.
+    for (module, e) in hsmjwt::pkcs11::finalize_all() {
+        tracing::debug!(module = %module.display(), error = %e, "C_Finalize failed");
+    }
+    match result {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {

@@ -2,7 +2,8 @@
 //!
 //! A PKCS#11 module may be initialized only once per process, and finalizing it kills every
 //! session. So each module gets one [`Pkcs11`] context, keyed by its canonical path,
-//! initialized once with OS locking and never finalized: it lives as long as the process.
+//! initialized once with OS locking, and finalized only by [`finalize_all`] at the end of
+//! the program.
 //!
 //! Each module also gets a reader-writer lock over its token objects ([`Module`]): key
 //! generation holds it exclusively, token and key look-ups (opening a signer, listing,
@@ -61,8 +62,8 @@ impl Module {
 
 /// The process's shared context for a PKCS#11 module, loaded and initialized on first use.
 ///
-/// The same context is returned for every path that resolves to the same file; it is never
-/// finalized. Use it to open extra sessions next to the signers (sessions of one process
+/// The same context is returned for every path that resolves to the same file; it is
+/// finalized only by [`finalize_all`]. Use it to open extra sessions next to the signers (sessions of one process
 /// share the login).
 ///
 /// The library's own key generation is kept apart from its look-ups (see the module notes);
@@ -73,6 +74,31 @@ impl Module {
 /// loading or `C_Initialize` fails.
 pub fn shared_context(module: &Path) -> Result<Pkcs11> {
     shared_module(module).map(|m| m.ctx)
+}
+
+/// Finalizes every module this process loaded (`C_Finalize`) and forgets their contexts:
+/// for the end of a program, after its last signer is gone. A module used afterwards is
+/// loaded and initialized again; a signer still alive fails (its sessions are gone).
+///
+/// Returns the modules whose `C_Finalize` failed, with the error (they are forgotten too).
+pub fn finalize_all() -> Vec<(PathBuf, Error)> {
+    let modules = std::mem::take(&mut *CONTEXTS.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut failed = Vec::new();
+    for (path, module) in modules {
+        // Nothing else looks up or creates objects on it while it is finalized.
+        let _creating = module.creating();
+        match module.ctx.clone().finalize() {
+            Ok(()) => tracing::debug!(module = %path.display(), "PKCS#11 module finalized"),
+            Err(e) => failed.push((
+                path.clone(),
+                Error::ModuleLoad {
+                    path,
+                    source: Box::new(e),
+                },
+            )),
+        }
+    }
+    failed
 }
 
 /// The process's [`Module`] for the module file `path`, loaded on first use.

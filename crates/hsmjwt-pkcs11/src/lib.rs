@@ -48,7 +48,7 @@ mod signer;
 pub mod uri;
 
 pub use access::{MAX_PIN_FILE, PinCallback, PinRequest, PinSource, TokenAccess};
-pub use context::shared_context;
+pub use context::{finalize_all, shared_context};
 pub use delete::{DeleteOptions, Deletion, KeyObject, KeyObjects, ObjectKind, delete_key};
 pub use error::{BoxError, Error, Result};
 pub use import::{ImportOptions, ImportedKey, import_key};
