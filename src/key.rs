@@ -327,6 +327,8 @@ pub use pkcs11::{
     delete_from_token, env_access, generate_in_token, import_into_token,
     import_material_into_token, list_tokens, store_certificate_in_token,
 };
+#[cfg(feature = "pkcs11")]
+pub(crate) use pkcs11::{env_access_asking_once, note as pin_note};
 
 /// The PKCS#11 policy of applications: the environment and the terminal.
 #[cfg(feature = "pkcs11")]
@@ -435,7 +437,7 @@ mod pkcs11 {
     /// [`env_access`] whose PIN, once given (typed at the prompt or read from
     /// `$HSMJWT_PIN`), is kept for the next login of this operation: the import's and the
     /// probe's sessions do not overlap, and a human is asked once.
-    fn env_access_asking_once() -> TokenAccess {
+    pub(crate) fn env_access_asking_once() -> TokenAccess {
         let mut access = env_access();
         if let Some(PinSource::Callback(ask)) = access.pin.take() {
             let kept = std::sync::Mutex::new(None::<SecretString>);
@@ -582,7 +584,7 @@ mod pkcs11 {
     }
 
     /// How to give the PIN that a listing lacked, in this policy's terms.
-    fn note(why: NotLoggedIn) -> Option<&'static str> {
+    pub(crate) fn note(why: NotLoggedIn) -> Option<&'static str> {
         match why {
             NotLoggedIn::NoPin => Some(
                 "not logged in, so private keys are not shown: add pin-source to the token URI, or set HSMJWT_PIN",

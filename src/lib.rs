@@ -35,6 +35,8 @@ pub use hsmjwt_core::{
 };
 
 pub mod bench;
+#[cfg(feature = "pkcs11")]
+pub mod doctor;
 #[cfg(feature = "soft")]
 pub mod key;
 #[cfg(feature = "ims")]

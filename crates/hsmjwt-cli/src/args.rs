@@ -93,7 +93,7 @@ Examples:
     /// Shows hostile tokens too (`alg: none`, HMAC, duplicate members, wrongly typed claims,
     /// non-canonical base64), listing what `verify` would refuse them for under `problems`.
     Decode(DecodeArgs),
-    /// PKCS#11 modules and tokens: list, import a key, delete a key.
+    /// PKCS#11 modules and tokens: list, import a key, delete a key, check a key.
     #[command(subcommand)]
     Hsm(HsmCommand),
     /// Adobe IMS: exchange a service-account JWT, OAuth server-to-server, local emulator.
@@ -397,6 +397,16 @@ Examples:
 Example:
   hsmjwt hsm delete --key 'pkcs11:token=jwt;object=old-signer' --yes")]
     Delete(crate::cmd::hsm::DeleteArgs),
+    /// Check what works with a key, step by step, and say the fix for what does not.
+    ///
+    /// Loads the module, finds the token and the signing mechanisms it offers, logs in,
+    /// finds the key and its public half, and signs a probe with every algorithm the key
+    /// supports, each verified in software. Prints one line per step; exits 1 when a step
+    /// failed.
+    #[command(after_help = "\
+Example:
+  PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so hsmjwt hsm doctor --key 'pkcs11:token=jwt;object=signer'")]
+    Doctor(crate::cmd::hsm::DoctorArgs),
 }
 
 #[derive(Debug, Args)]

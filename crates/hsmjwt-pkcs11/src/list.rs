@@ -163,7 +163,8 @@ impl TokenFlags {
         }
     }
 
-    fn names(&self) -> Vec<&'static str> {
+    /// The flags that are set, in words ("initialized", "login required", ...).
+    pub fn names(&self) -> Vec<&'static str> {
         [
             (self.initialized, "initialized"),
             (!self.initialized, "not initialized"),
@@ -242,6 +243,9 @@ pub struct KeyProtection {
     pub never_extractable: Option<bool>,
     /// `CKA_LOCAL`: the key was generated in the token, not imported.
     pub local: Option<bool>,
+    /// `CKA_ALWAYS_AUTHENTICATE`: the token wants the PIN again for every signature (a
+    /// context-specific login), which this library does not give yet.
+    pub always_authenticate: Option<bool>,
 }
 
 impl KeyProtection {
@@ -257,6 +261,7 @@ impl KeyProtection {
                 AttributeType::AlwaysSensitive,
                 AttributeType::NeverExtractable,
                 AttributeType::Local,
+                AttributeType::AlwaysAuthenticate,
             ],
         )?;
         let mut p = KeyProtection::default();
@@ -267,6 +272,7 @@ impl KeyProtection {
                 Attribute::AlwaysSensitive(v) => p.always_sensitive = Some(v),
                 Attribute::NeverExtractable(v) => p.never_extractable = Some(v),
                 Attribute::Local(v) => p.local = Some(v),
+                Attribute::AlwaysAuthenticate(v) => p.always_authenticate = Some(v),
                 _ => {}
             }
         }
@@ -274,7 +280,7 @@ impl KeyProtection {
     }
 
     /// The attributes the token told, in words ("sensitive", "not extractable", ...).
-    fn words(&self) -> Vec<&'static str> {
+    pub fn words(&self) -> Vec<&'static str> {
         [
             (self.sensitive, "sensitive", "not sensitive"),
             (self.extractable, "extractable", "not extractable"),
@@ -292,6 +298,10 @@ impl KeyProtection {
         ]
         .into_iter()
         .filter_map(|(value, yes, no)| value.map(|v| if v { yes } else { no }))
+        .chain(
+            (self.always_authenticate == Some(true))
+                .then_some("PIN wanted for every signature (CKA_ALWAYS_AUTHENTICATE)"),
+        )
         .collect()
     }
 }

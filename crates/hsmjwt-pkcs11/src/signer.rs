@@ -275,6 +275,12 @@ impl Pkcs11Signer {
         })
     }
 
+    /// The `CKM_` name of the mechanism this signer signs with (chosen at open from what the
+    /// token offers: see the crate's notes on mechanisms).
+    pub fn mechanism(&self) -> String {
+        self.route.mechanism.to_string()
+    }
+
     /// The label of the token holding the key.
     pub fn token_label(&self) -> &str {
         self.token.label()

@@ -66,6 +66,16 @@ pub(crate) struct DeleteArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// The key: a pkcs11: URI (module-path, pin-source as for any key).
+    #[arg(long, value_name = "URI")]
+    key: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 pub(crate) fn run(c: &HsmCommand) -> Result<ExitCode> {
     match c {
         HsmCommand::List(a) => {
@@ -84,6 +94,20 @@ pub(crate) fn run(c: &HsmCommand) -> Result<ExitCode> {
         }
         HsmCommand::Import(a) => import(a),
         HsmCommand::Delete(a) => delete(a),
+        HsmCommand::Doctor(a) => {
+            let uri: Pkcs11Uri = a.key.parse()?;
+            let diagnosis = hsmjwt::doctor::doctor(&uri);
+            if a.json {
+                super::out_json(&diagnosis)?;
+            } else {
+                super::out(diagnosis.to_string().trim_end())?;
+            }
+            Ok(if diagnosis.healthy() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 

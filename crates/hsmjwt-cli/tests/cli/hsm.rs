@@ -514,5 +514,78 @@ fn keys_behind_p11_kit_remoting() {
     assert!(listed.contains("CKM_RSA_PKCS_PSS"), "{listed}");
     assert!(!listed.contains("CKM_SHA256_RSA_PKCS_PSS"), "{listed}");
     assert!(listed.contains("PS256"), "{listed}");
+    // The doctor says which mechanism each algorithm takes there, and what cannot work.
+    let doctor = remote(&["hsm", "doctor", "--key", &uri("remote-rsa")]).ok();
+    assert!(
+        doctor.contains("ok   PS256: with CKM_RSA_PKCS_PSS: probe signed and verified in software"),
+        "{doctor}"
+    );
+    let doctor = remote(&["hsm", "doctor", "--key", &uri("remote-ed")]);
+    assert_eq!(doctor.out.status.code(), Some(1));
+    let doctor = doctor.stdout();
+    assert!(
+        doctor.contains(
+            "FAIL EdDSA: token `cli-test` cannot sign EdDSA: it offers none of CKM_EDDSA"
+        ),
+        "{doctor}"
+    );
+    assert!(
+        doctor.contains("fix: this token cannot sign EdDSA"),
+        "{doctor}"
+    );
     drop(server);
+}
+
+/// `hsm doctor`: every step of a healthy key, and the step that fails, with its fix.
+#[test]
+fn the_doctor_checks_a_key_step_by_step() {
+    let Some(f) = fixture() else { return };
+    let out = run(&f, &["hsm", "doctor", "--key", &uri("tool-rsa")], Some(PIN)).ok();
+    for step in ["module", "token", "mechanisms", "key", "public key"] {
+        assert!(out.contains(&format!("  ok   {step}: ")), "{step}: {out}");
+    }
+    for alg in ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"] {
+        assert!(
+            out.contains(&format!("  ok   {alg}: with CKM_")),
+            "{alg}: {out}"
+        );
+    }
+    assert!(!out.contains("FAIL"), "{out}");
+    let report = json(
+        &run(
+            &f,
+            &["hsm", "doctor", "--key", &uri("tool-rsa"), "--json"],
+            Some(PIN),
+        )
+        .ok(),
+    );
+    assert_eq!(report["checks"].as_array().unwrap().len(), 11, "{report:#}");
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true)
+    );
+
+    let missing = run(
+        &f,
+        &["hsm", "doctor", "--key", &uri("no-such-key")],
+        Some(PIN),
+    );
+    assert_eq!(missing.out.status.code(), Some(1));
+    let shown = missing.stdout();
+    assert!(
+        shown.contains("FAIL key: no private key matches the URI"),
+        "{shown}"
+    );
+    assert!(shown.contains("fix: `hsm list` shows the keys"), "{shown}");
+    let no_pin = run(&f, &["hsm", "doctor", "--key", &uri("tool-rsa")], None);
+    assert_eq!(no_pin.out.status.code(), Some(1));
+    let shown = no_pin.stdout();
+    assert!(
+        shown.contains("FAIL token: `cli-test`: not logged in"),
+        "{shown}"
+    );
+    assert!(shown.contains("HSMJWT_PIN"), "{shown}");
 }
