@@ -24,9 +24,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use hsmjwt_core::text::Chain;
 use hsmjwt_core::{Claims, Error, Header, Signer};
 
 /// How long and from how many threads [`run`] mints.
@@ -93,18 +94,25 @@ pub struct BenchStats {
     pub max: Duration,
     /// Mean time to mint one token.
     pub mean: Duration,
+    /// Tokens that failed in the timed part (each thread goes on after a failure, as a
+    /// load generator does; failures are not in the latencies).
+    pub errors: u64,
+    /// The first failure of the timed part, cleaned for printing.
+    pub first_error: Option<String>,
 }
 
 /// Mints `header` + `claims` with `signer` from `options.threads` threads for
-/// `options.duration`, and returns the rate and the latencies.
+/// `options.duration`, and returns the rate, the latencies and the failures.
 ///
 /// One token is minted first, untimed, so that a broken key fails at once and lazy set-up
 /// (an HSM session, a login) is not counted. Each thread then mints until the time is up;
-/// every token's latency is recorded (8 bytes each). The token bytes are discarded.
+/// every token's latency is recorded (8 bytes each). The token bytes are discarded. A token
+/// that fails in the timed part is counted in [`BenchStats::errors`] (the first failure
+/// kept) and the thread goes on, as a load generator does: an HSM that fails now and then,
+/// or goes away and comes back, is measured, not aborted.
 ///
 /// # Errors
-/// The first error of [`crate::encode`] (a signer failure, say); the other threads stop
-/// at their next token.
+/// The error of the first, untimed token.
 pub fn run(
     signer: &dyn Signer,
     header: &Header,
@@ -113,26 +121,35 @@ pub fn run(
 ) -> Result<BenchStats, Error> {
     crate::encode(header, claims, signer)?;
     let threads = options.threads.max(1);
-    let stop = AtomicBool::new(false);
     let start = Instant::now();
     let deadline = start + options.duration;
-    let results: Vec<Result<Vec<u64>, Error>> = std::thread::scope(|s| {
+    let first_error = Mutex::new(None::<String>);
+    let results: Vec<(Vec<u64>, u64)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                let stop = &stop;
-                s.spawn(move || -> Result<Vec<u64>, Error> {
+                let first_error = &first_error;
+                s.spawn(move || {
                     let mut latencies = Vec::with_capacity(1024);
+                    let mut errors = 0u64;
                     loop {
                         let t = Instant::now();
-                        if t >= deadline || stop.load(Ordering::Relaxed) {
-                            return Ok(latencies);
+                        if t >= deadline {
+                            return (latencies, errors);
                         }
-                        if let Err(e) = crate::encode(header, claims, signer) {
-                            stop.store(true, Ordering::Relaxed);
-                            return Err(e);
+                        match crate::encode(header, claims, signer) {
+                            Ok(_) => {
+                                let nanos = t.elapsed().as_nanos();
+                                latencies.push(u64::try_from(nanos).unwrap_or(u64::MAX));
+                            }
+                            Err(e) => {
+                                errors = errors.saturating_add(1);
+                                let mut first =
+                                    first_error.lock().unwrap_or_else(PoisonError::into_inner);
+                                if first.is_none() {
+                                    *first = Some(Chain(&e).to_string());
+                                }
+                            }
                         }
-                        let nanos = t.elapsed().as_nanos();
-                        latencies.push(u64::try_from(nanos).unwrap_or(u64::MAX));
                     }
                 })
             })
@@ -147,10 +164,17 @@ pub fn run(
     });
     let elapsed = start.elapsed();
     let mut all = Vec::new();
-    for r in results {
-        all.extend(r?);
+    let mut errors = 0u64;
+    for (latencies, failed) in results {
+        all.extend(latencies);
+        errors = errors.saturating_add(failed);
     }
-    Ok(stats(threads, elapsed, all))
+    let mut stats = stats(threads, elapsed, all);
+    stats.errors = errors;
+    stats.first_error = first_error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    Ok(stats)
 }
 
 /// Summarises per-token latencies in nanoseconds.
@@ -196,6 +220,8 @@ fn stats(threads: usize, elapsed: Duration, mut nanos: Vec<u64>) -> BenchStats {
             .last()
             .map_or(Duration::ZERO, |&n| Duration::from_nanos(n)),
         mean,
+        errors: 0,
+        first_error: None,
     }
 }
 
@@ -215,5 +241,67 @@ mod tests {
         assert_eq!(s.mean, Duration::from_nanos(50));
         let empty = stats(1, Duration::ZERO, Vec::new());
         assert_eq!((empty.tokens, empty.p99), (0, Duration::ZERO));
+    }
+
+    /// A signer whose every third signature after the first fails.
+    struct Flaky {
+        inner: hsmjwt_core::Jwk,
+        calls: std::sync::atomic::AtomicU64,
+    }
+
+    impl Signer for Flaky {
+        fn algorithm(&self) -> hsmjwt_core::Algorithm {
+            hsmjwt_core::Algorithm::ES256
+        }
+        fn key_id(&self) -> Option<&str> {
+            None
+        }
+        fn public_key(&self) -> &hsmjwt_core::Jwk {
+            &self.inner
+        }
+        fn sign(&self, _message: &[u8]) -> Result<Vec<u8>, Error> {
+            let n = self
+                .calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n > 0 && n.is_multiple_of(3) {
+                return Err(Error::sign(std::io::Error::other("device error\nforged")));
+            }
+            Ok(vec![0; 64])
+        }
+    }
+
+    #[test]
+    fn failures_are_counted_and_the_threads_go_on() {
+        let jwk = hsmjwt_core::Jwk::new(hsmjwt_core::PublicKeyParams::Ec {
+            crv: hsmjwt_core::Curve::P256,
+            x: vec![1; 32],
+            y: vec![2; 32],
+        });
+        let flaky = Flaky {
+            inner: jwk,
+            calls: std::sync::atomic::AtomicU64::new(0),
+        };
+        let options = BenchOptions::new()
+            .with_threads(3)
+            .with_duration(Duration::from_millis(200));
+        let s = run(
+            &flaky,
+            &Header::jwt(hsmjwt_core::Algorithm::ES256),
+            &Claims::new().with_issuer("bench"),
+            &options,
+        )
+        .unwrap();
+        let calls = flaky.calls.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(s.errors > 0 && s.tokens > s.errors, "{s:?}");
+        assert_eq!(
+            s.tokens + s.errors + 1,
+            calls,
+            "every call is a token or an error"
+        );
+        let first = s.first_error.unwrap();
+        assert!(
+            first.contains("device error") && !first.contains('\n'),
+            "{first}"
+        );
     }
 }

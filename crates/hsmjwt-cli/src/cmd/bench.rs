@@ -75,6 +75,14 @@ pub(crate) fn run(a: &BenchArgs) -> Result<ExitCode> {
         );
     }
     let stats = hsmjwt::bench::run(&signer, &Header::jwt(alg), &claims(), &options)?;
+    // A load generator goes on through failures; it fails only when nothing succeeded.
+    if stats.tokens == 0 && stats.errors > 0 {
+        bail!(
+            "no token was minted: {} failures, the first: {}",
+            stats.errors,
+            stats.first_error.as_deref().unwrap_or("unknown")
+        );
+    }
     if a.json {
         super::out_json(&json(alg, &stats))?;
     } else {
@@ -90,6 +98,8 @@ fn json(alg: Algorithm, s: &BenchStats) -> serde_json::Value {
         "seconds": s.elapsed.as_secs_f64(),
         "tokens": s.tokens,
         "tokens_per_second": s.tokens_per_second,
+        "errors": s.errors,
+        "first_error": s.first_error,
         "latency_us": {
             "p50": micros(s.p50),
             "p99": micros(s.p99),
@@ -101,6 +111,13 @@ fn json(alg: Algorithm, s: &BenchStats) -> serde_json::Value {
 }
 
 fn print_text(alg: Algorithm, s: &BenchStats) -> Result<()> {
+    if s.errors > 0 {
+        super::out(&format!(
+            "{} tokens failed; the first: {}",
+            s.errors,
+            s.first_error.as_deref().unwrap_or("unknown")
+        ))?;
+    }
     super::out(&format!(
         "{alg}: {} tokens in {:.2}s on {} thread(s): {:.1} tokens/s; latency p50 {:.1} µs, p99 {:.1} µs (min {:.1}, max {:.1}, mean {:.1})",
         s.tokens,

@@ -33,6 +33,8 @@ fn bench_mints_for_the_given_time_and_reports() {
     let p50 = v["latency_us"]["p50"].as_f64().unwrap();
     let p99 = v["latency_us"]["p99"].as_f64().unwrap();
     assert!(p50 > 0.0 && p50 <= p99, "{out}");
+    assert_eq!(v["errors"], 0, "{out}");
+    assert_eq!(v["first_error"], serde_json::Value::Null, "{out}");
 
     let text = hsmjwt(&[
         "bench",
