@@ -108,15 +108,15 @@ fn init_tracing(verbose: u8) {
         tracing_subscriber::EnvFilter::new(default)
     });
     let plain = verbose == 0 && std::env::var_os("HSMJWT_LOG").is_none();
+    // Colours only on a terminal: a log file or a pipe gets no escape sequences.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if plain {
         builder.event_format(Warning).try_init()
     } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init()
+        builder.try_init()
     };
 }
 

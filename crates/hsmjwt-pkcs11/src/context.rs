@@ -34,6 +34,11 @@ static CONTEXTS: Mutex<BTreeMap<PathBuf, Module>> = Mutex::new(BTreeMap::new());
 #[derive(Clone)]
 pub(crate) struct Module {
     pub(crate) ctx: Pkcs11,
+    /// The module file, canonical.
+    path: PathBuf,
+    /// Which loading of the module this is: a module finalized and initialized again after
+    /// it was lost gets a new number.
+    generation: u64,
     objects: Arc<RwLock<()>>,
     /// The signing mechanisms of each slot, asked once.
     offered: Arc<Mutex<BTreeMap<u64, Offered>>>,
@@ -114,24 +119,56 @@ pub(crate) fn shared_module(path: &Path) -> Result<Module> {
     if let Some(m) = contexts.get(&canonical) {
         return Ok(m.clone());
     }
+    let m = load(&canonical)?;
+    contexts.insert(canonical, m.clone());
+    Ok(m)
+}
+
+/// Loads and initializes the module file `canonical`.
+fn load(canonical: &Path) -> Result<Module> {
+    static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let load_error = |source: CryptokiError| Error::ModuleLoad {
-        path: canonical.clone(),
+        path: canonical.to_owned(),
         source: Box::new(source),
     };
-    let ctx = Pkcs11::new(&canonical).map_err(load_error)?;
+    let ctx = Pkcs11::new(canonical).map_err(load_error)?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         // Another component of this process initialized the module first: share it.
         Ok(()) | Err(CryptokiError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => return Err(load_error(e)),
     }
     tracing::debug!(module = %canonical.display(), "PKCS#11 module initialized");
-    let m = Module {
+    Ok(Module {
         ctx,
+        path: canonical.to_owned(),
+        generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         objects: Arc::default(),
         offered: Arc::default(),
-    };
-    contexts.insert(canonical, m.clone());
-    Ok(m)
+    })
+}
+
+/// After `lost` stopped answering (a device error, a dead link to a remote module): the
+/// module finalized (`C_Finalize`, its failure ignored) and initialized again, as the
+/// process's context for it. When another caller did that already, its new context is
+/// returned and `lost` is left alone.
+///
+/// # Errors
+/// [`Error::ModuleLoad`] when loading or initializing it again fails.
+pub(crate) fn reinitialize(lost: &Module) -> Result<Module> {
+    let mut contexts = CONTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(current) = contexts.get(&lost.path)
+        && current.generation != lost.generation
+    {
+        return Ok(current.clone());
+    }
+    if let Err(e) = lost.ctx.clone().finalize() {
+        tracing::debug!(module = %lost.path.display(), error = %e, "C_Finalize of a lost module failed");
+    }
+    contexts.remove(&lost.path);
+    let module = load(&lost.path)?;
+    tracing::info!(module = %lost.path.display(), "PKCS#11 module initialized again");
+    contexts.insert(lost.path.clone(), module.clone());
+    Ok(module)
 }
 
 /// A token selected by a URI.

@@ -287,6 +287,17 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The module stopped answering (a device error, a removed token, a dead link to a
+    /// remote module). The signer finalizes it and initializes it again in the background
+    /// of later requests: this request failed, the next ones may succeed.
+    #[error("the PKCS#11 module of token `{}` was lost; it is being initialized again", Untrusted(.token))]
+    ModuleLost {
+        /// The token label.
+        token: String,
+        /// What failed.
+        #[source]
+        source: BoxError,
+    },
     /// The token returned a signature of the wrong length.
     #[error("the token returned a {found}-byte signature where {expected} bytes were expected")]
     SignatureLength {
@@ -499,6 +510,10 @@ mod untrusted_tests {
             Error::InvalidRequest(s()),
             Error::Pkcs11 {
                 operation: "C_Sign",
+                token: s(),
+                source: source(),
+            },
+            Error::ModuleLost {
                 token: s(),
                 source: source(),
             },

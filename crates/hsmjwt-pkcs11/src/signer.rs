@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use cryptoki::context::Function;
 use cryptoki::error::RvError;
 use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
+use cryptoki::slot::Slot;
 use hsmjwt_core::{Algorithm, Jwk};
 use secrecy::SecretString;
 
@@ -113,6 +115,9 @@ enum Fault {
     LoggedOut,
     /// The key handle is stale: find the key again.
     StaleHandle,
+    /// The module or the device is gone (a device error, a removed token, a dead link to a
+    /// remote module): finalize it and initialize it again.
+    ModuleLost,
     /// Anything else: report it.
     Other,
 }
@@ -120,9 +125,11 @@ enum Fault {
 fn classify(e: &CryptokiError) -> Fault {
     match e {
         CryptokiError::Pkcs11(rv, _) => match rv {
-            RvError::SessionHandleInvalid | RvError::SessionClosed | RvError::DeviceRemoved => {
-                Fault::SessionGone
-            }
+            RvError::SessionHandleInvalid | RvError::SessionClosed => Fault::SessionGone,
+            RvError::DeviceError
+            | RvError::DeviceRemoved
+            | RvError::TokenNotPresent
+            | RvError::CryptokiNotInitialized => Fault::ModuleLost,
             RvError::UserNotLoggedIn => Fault::LoggedOut,
             RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid => Fault::StaleHandle,
             _ => Fault::Other,
@@ -135,9 +142,13 @@ fn classify(e: &CryptokiError) -> Fault {
 ///
 /// It is `Send + Sync`: threads sign in parallel, each on its own session from a pool.
 /// Lost sessions (`CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`,
-/// `CKR_USER_NOT_LOGGED_IN`, `CKR_DEVICE_REMOVED`) and stale key handles are recovered from
-/// once per signature: a new session, a new login with the same PIN, the key found again. A
-/// wrong PIN is never tried twice.
+/// `CKR_USER_NOT_LOGGED_IN`) and stale key handles are recovered from once per signature: a
+/// new session, a new login with the same PIN, the key found again. A lost module
+/// (`CKR_DEVICE_ERROR`, `CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT`, a dead link to a
+/// remote module) fails the signature with [`Error::ModuleLost`] and is finalized and
+/// initialized again, the token and key found and the login made again, before later
+/// signatures (attempts at most every 100 ms, doubling up to 5 s while it does not answer).
+/// A wrong PIN is never tried twice.
 ///
 /// ```no_run
 /// use hsmjwt_core::{encode, Algorithm, Claims, Header};
@@ -155,12 +166,34 @@ pub struct Pkcs11Signer {
     jwk: Jwk,
     token: TokenRef,
     uri: Pkcs11Uri,
-    pool: Pool,
-    module: Module,
+    pool_size: usize,
+    /// The module, slot, sessions and key handle in use; replaced when the module is
+    /// initialized again after it was lost.
+    live: RwLock<Arc<Live>>,
+    recovery: Mutex<Recovery>,
     pin: Option<SecretString>,
     pin_rejected: AtomicBool,
+}
+
+/// What a signer signs with, until the module is lost.
+struct Live {
+    module: Module,
+    slot: Slot,
+    pool: Pool,
     key: Mutex<ObjectHandle>,
 }
+
+/// When the next attempt to bring a lost module back may be made.
+struct Recovery {
+    not_before: Option<Instant>,
+    backoff: Duration,
+}
+
+/// The first wait after a failed attempt to bring a lost module back; it doubles up to
+/// [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait between attempts to bring a lost module back.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 impl fmt::Debug for Pkcs11Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -260,6 +293,7 @@ impl Pkcs11Signer {
         };
         drop(looking_up);
         tracing::debug!(token = %label, %algorithm, mechanism = %route.mechanism, pool_size, "PKCS#11 signer opened");
+        let slot = token.slot;
         Ok(Pkcs11Signer {
             algorithm,
             route,
@@ -267,11 +301,19 @@ impl Pkcs11Signer {
             jwk,
             token,
             uri: uri.clone(),
-            pool,
-            module,
+            pool_size,
+            live: RwLock::new(Arc::new(Live {
+                module,
+                slot,
+                pool,
+                key: Mutex::new(handle),
+            })),
+            recovery: Mutex::new(Recovery {
+                not_before: None,
+                backoff: MIN_BACKOFF,
+            }),
             pin,
             pin_rejected: AtomicBool::new(false),
-            key: Mutex::new(handle),
         })
     }
 
@@ -286,9 +328,14 @@ impl Pkcs11Signer {
         self.token.label()
     }
 
-    /// The slot number of the token holding the key.
+    /// The slot number of the token holding the key (it may change when a lost module is
+    /// initialized again).
     pub fn slot_id(&self) -> u64 {
-        self.token.slot.id()
+        self.live().slot.id()
+    }
+
+    fn live(&self) -> Arc<Live> {
+        Arc::clone(&self.live.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Logs in again after the application was logged out, with the PIN given at open.
@@ -332,16 +379,22 @@ impl Pkcs11Signer {
             token: label.to_owned(),
             source: Box::new(e),
         };
-        let mut lease = self.pool.checkout()?;
-        let handle = *self.key.lock().unwrap_or_else(PoisonError::into_inner);
+        let live = self.live();
+        let mut lease = live.pool.checkout()?;
+        let handle = *live.key.lock().unwrap_or_else(PoisonError::into_inner);
         let first = lease.session()?.sign(&mechanism, handle, data);
         let error = match first {
             Ok(sig) => return Ok(sig),
             Err(e) => e,
         };
         let fault = classify(&error);
-        if fault == Fault::Other {
-            return Err(failed(error));
+        match fault {
+            Fault::Other => return Err(failed(error)),
+            Fault::ModuleLost => {
+                drop(lease);
+                return Err(self.module_lost(&live, failed(error)));
+            }
+            _ => {}
         }
         tracing::warn!(token = label, error = %error, ?fault, "PKCS#11 signing failed; recovering once");
         let session = if fault == Fault::SessionGone {
@@ -350,19 +403,79 @@ impl Pkcs11Signer {
             lease.session()?
         };
         let handle = {
-            let _looking_up = self.module.looking_up();
+            let _looking_up = live.module.looking_up();
             self.relogin(session)?;
             key::find_private_key(session, label, &self.uri)?
         };
-        *self.key.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+        *live.key.lock().unwrap_or_else(PoisonError::into_inner) = handle;
         session.sign(&mechanism, handle, data).map_err(failed)
+    }
+
+    /// The module behind `lost` stopped answering: unless another thread did so already, or
+    /// the last attempt is too recent (the wait doubles from 100 ms up to 5 s), finalizes
+    /// it, initializes it again, finds the token and the key and logs in with the PIN given
+    /// at open (never after a wrong one). The request that met the failure fails all the
+    /// same, with [`Error::ModuleLost`]; the next ones sign on the new sessions.
+    fn module_lost(&self, lost: &Arc<Live>, cause: Error) -> Error {
+        let label = self.token.label();
+        let lost_error = Error::ModuleLost {
+            token: label.to_owned(),
+            source: Box::new(cause),
+        };
+        let mut recovery = self.recovery.lock().unwrap_or_else(PoisonError::into_inner);
+        if !Arc::ptr_eq(&self.live(), lost) {
+            return lost_error;
+        }
+        let now = Instant::now();
+        if recovery.not_before.is_some_and(|t| now < t) {
+            return lost_error;
+        }
+        match self.reconnect(&lost.module) {
+            Ok(live) => {
+                *self.live.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(live);
+                recovery.not_before = None;
+                recovery.backoff = MIN_BACKOFF;
+                tracing::warn!(
+                    token = label,
+                    "PKCS#11 module lost and initialized again; signing goes on"
+                );
+            }
+            Err(e) => {
+                recovery.not_before = Some(now + recovery.backoff);
+                tracing::warn!(token = label, error = %e, wait = ?recovery.backoff, "PKCS#11 module lost; it does not answer yet");
+                recovery.backoff = (recovery.backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+        lost_error
+    }
+
+    /// A new [`Live`] on the module initialized again.
+    fn reconnect(&self, lost: &Module) -> Result<Live> {
+        let module = context::reinitialize(lost)?;
+        let _looking_up = module.looking_up();
+        let token = context::find_token(&module.ctx, &self.uri)?;
+        let label = token.label().to_owned();
+        let pool = Pool::new(module.ctx.clone(), token.slot, &label, self.pool_size);
+        let handle = {
+            let lease = pool.checkout()?;
+            let session = lease.session()?;
+            self.relogin(session)?;
+            key::find_private_key(session, &label, &self.uri)?
+        };
+        Ok(Live {
+            slot: token.slot,
+            pool,
+            key: Mutex::new(handle),
+            module: module.clone(),
+        })
     }
 
     /// Signs `message` with the configured algorithm.
     ///
     /// # Errors
-    /// [`Error::Pkcs11`] when the token fails (after one recovery for lost sessions and
-    /// stale handles), login errors when logging in again fails, and
+    /// [`Error::Sign`] when the token fails (after one recovery for lost sessions and
+    /// stale handles), [`Error::ModuleLost`] when the module stopped answering (later
+    /// signatures may succeed), login errors when logging in again fails, and
     /// [`Error::SignatureLength`] when an ECDSA or Ed25519 signature has the wrong length.
     pub fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         let sig = self.sign_data(&self.route.input(message))?;
@@ -423,7 +536,9 @@ mod tests {
             Fault::SessionGone
         );
         assert_eq!(classify(&e(RvError::SessionClosed)), Fault::SessionGone);
-        assert_eq!(classify(&e(RvError::DeviceRemoved)), Fault::SessionGone);
+        assert_eq!(classify(&e(RvError::DeviceRemoved)), Fault::ModuleLost);
+        assert_eq!(classify(&e(RvError::DeviceError)), Fault::ModuleLost);
+        assert_eq!(classify(&e(RvError::TokenNotPresent)), Fault::ModuleLost);
         assert_eq!(classify(&e(RvError::UserNotLoggedIn)), Fault::LoggedOut);
         assert_eq!(classify(&e(RvError::KeyHandleInvalid)), Fault::StaleHandle);
         assert_eq!(

@@ -21,6 +21,7 @@ use hsmjwt_testkit::softhsm::{self, Builder, PIN, Rerun};
 
 const TOKEN: &str = "remote";
 const CLIENT_ENV: &str = "HSMJWT_TEST_P11KIT_CLIENT";
+const SERVER_PID_ENV: &str = "HSMJWT_TEST_P11KIT_SERVER";
 
 #[test]
 fn pss_falls_back_on_the_raw_mechanism_and_eddsa_is_refused_by_name() {
@@ -46,6 +47,7 @@ fn pss_falls_back_on_the_raw_mechanism_and_eddsa_is_refused_by_name() {
             &Rerun::one_test("pss_falls_back_on_the_raw_mechanism_and_eddsa_is_refused_by_name")
                 .env(ADDRESS_ENV, server.address())
                 .env(CLIENT_ENV, &client)
+                .env(SERVER_PID_ENV, server.pid().to_string())
                 .env_remove("HSMJWT_PIN"),
         )
         .unwrap();
@@ -130,4 +132,37 @@ fn child(client: &Path) {
     assert!(algorithms("rsa").contains(&Algorithm::PS256));
     assert_eq!(algorithms("p256"), [Algorithm::ES256]);
     assert!(algorithms("ed25519").is_empty(), "EdDSA is not offered");
+
+    // The link to the server is cut (as a network blip or a restarted HSM would): the
+    // signature in flight fails as `ModuleLost`, the module is initialized again, and
+    // signing goes on, for every signer of the process.
+    let server: u32 = std::env::var(SERVER_PID_ENV).unwrap().parse().unwrap();
+    let rsa = Pkcs11Signer::open(&uri("rsa"), SignerOptions::default()).unwrap();
+    let ec = Pkcs11Signer::open(&uri("p256"), SignerOptions::default()).unwrap();
+    rsa.sign(b"before").unwrap();
+    ec.sign(b"before").unwrap();
+    assert!(
+        p11kit::cut_clients(server).unwrap() >= 1,
+        "no client to cut"
+    );
+    let e = rsa.try_sign(b"cut").unwrap_err();
+    assert!(matches!(e, Error::ModuleLost { .. }), "{e:?}");
+    for signer in [&rsa, &ec] {
+        let verifier = SoftVerifier::from_jwk(signer.public_key(), None).unwrap();
+        let start = std::time::Instant::now();
+        let signature = loop {
+            match signer.try_sign(b"after") {
+                Ok(signature) => break signature,
+                Err(e @ Error::ModuleLost { .. }) => {
+                    assert!(
+                        start.elapsed() < std::time::Duration::from_secs(10),
+                        "signing did not come back: {e}"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => panic!("not a module loss: {e:?}"),
+            }
+        };
+        verifier.verify(b"after", &signature).unwrap();
+    }
 }

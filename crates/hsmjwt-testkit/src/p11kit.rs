@@ -133,6 +133,58 @@ impl Server {
     pub fn socket(&self) -> &Path {
         &self.socket
     }
+
+    /// The server's process id, for [`cut_clients`] in another process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// Cuts every client of the `p11-kit server` with process id `server` off, as a network
+/// blip or a restarted HSM would: the server forks a `p11-kit-remote` child per
+/// connection, and these children are killed (the server goes on accepting connections).
+/// Returns how many were killed.
+///
+/// # Errors
+/// [`Error::Io`] when `/proc` cannot be read, [`Error::Spawn`] when `kill` cannot be run.
+pub fn cut_clients(server: u32) -> Result<usize, Error> {
+    let proc_dir = Path::new("/proc");
+    let entries = std::fs::read_dir(proc_dir).map_err(|source| Error::Io {
+        action: "read",
+        path: proc_dir.to_owned(),
+        source,
+    })?;
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // `/proc/PID/stat`: "pid (comm) state ppid ..."; comm may hold spaces and parens.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let parent = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent == Some(server) {
+            let status = Command::new("kill")
+                .arg(pid.to_string())
+                .status()
+                .map_err(|source| Error::Spawn {
+                    program: "kill".to_owned(),
+                    source,
+                })?;
+            if status.success() {
+                killed += 1;
+            }
+        }
+    }
+    Ok(killed)
 }
 
 impl Drop for Server {

@@ -381,6 +381,7 @@ fn hsm_list_shows_how_private_keys_are_protected() {
             "always_sensitive": true,
             "never_extractable": true,
             "local": true,
+            "always_authenticate": false,
         })
     );
     let imported = &listed(&keys, "imported", "private")["protection"];
@@ -588,4 +589,53 @@ fn the_doctor_checks_a_key_step_by_step() {
         "{shown}"
     );
     assert!(shown.contains("HSMJWT_PIN"), "{shown}");
+}
+
+/// A key with `CKA_ALWAYS_AUTHENTICATE` (the token wants the PIN for every signature):
+/// `sign` fails with one `error:` line (warnings aside, and no terminal escapes in them when
+/// stderr is not a terminal), `hsm list` marks the key, and `hsm doctor` names the cause.
+#[test]
+fn a_key_that_wants_the_pin_for_every_signature_is_explained() {
+    let Some(f) = fixture() else { return };
+    f.pkcs11_tool(
+        TOKEN,
+        Login::User,
+        &[
+            "--keypairgen",
+            "--key-type",
+            "EC:prime256v1",
+            "--label",
+            "always-auth",
+            "--id",
+            "0d",
+            "--always-auth",
+        ],
+    )
+    .unwrap();
+    let signed = run(
+        &f,
+        &["sign", "--key", &uri("always-auth"), "--aud", "you"],
+        Some(PIN),
+    );
+    let all = format!("{}{}", signed.stdout(), signed.stderr());
+    assert!(!all.contains('\u{1b}'), "{all:?}");
+    let line = signed.fails();
+    assert!(line.contains("C_Sign with CKM_ECDSA"), "{line}");
+    let listed = run(&f, &["hsm", "list"], Some(PIN)).ok();
+    assert!(
+        listed.contains("PIN wanted for every signature (CKA_ALWAYS_AUTHENTICATE)"),
+        "{listed}"
+    );
+    let doctor = run(
+        &f,
+        &["hsm", "doctor", "--key", &uri("always-auth")],
+        Some(PIN),
+    );
+    assert_eq!(doctor.out.status.code(), Some(1));
+    let doctor = doctor.stdout();
+    assert!(doctor.contains("FAIL ES256"), "{doctor}");
+    assert!(
+        doctor.contains("fix: the key has CKA_ALWAYS_AUTHENTICATE"),
+        "{doctor}"
+    );
 }

@@ -211,6 +211,7 @@ fn list_after_login_shows_keys_and_their_algorithms() {
             "always_sensitive": true,
             "never_extractable": true,
             "local": true,
+            "always_authenticate": false,
         })
     );
     assert!(
