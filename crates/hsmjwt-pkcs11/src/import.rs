@@ -101,8 +101,9 @@ impl Drop for Template {
 ///
 /// The URI's `object` (required) becomes the `CKA_LABEL` of every new object and its `id`
 /// the `CKA_ID` (8 random bytes from the token when absent). The private key is a token
-/// object, private, sensitive, not extractable, and may sign only (no decrypt, unwrap or
-/// derive); the public key may verify only. After creating them, the key's public half is
+/// object, private, sensitive, not extractable, and may sign; the public key may verify;
+/// as for generated keys, the other uses (decrypt, unwrap, derive; encrypt, wrap) are taken
+/// away after creation where the module lets them be changed. After creating them, the key's public half is
 /// read back from the token and compared with the material's; on any failure after the
 /// first object was made, every object this call created is destroyed again.
 ///
@@ -205,11 +206,10 @@ pub fn import_key(
     drop(private);
     let mut created = vec![private_handle];
     let finished = (|| {
-        created.push(
-            session
-                .create_object(&public.0)
-                .map_err(|e| Error::pkcs11("C_CreateObject", &token, e))?,
-        );
+        let public_handle = session
+            .create_object(&public.0)
+            .map_err(|e| Error::pkcs11("C_CreateObject", &token, e))?;
+        created.push(public_handle);
         if let Some(mut attributes) = certificate.clone() {
             attributes.push(Attribute::Label(label.as_bytes().to_vec()));
             attributes.push(Attribute::Id(id.clone()));
@@ -219,6 +219,7 @@ pub fn import_key(
                     .map_err(|e| Error::pkcs11("C_CreateObject", &token, e))?,
             );
         }
+        crate::keygen::restrict_uses(&session, &token, private_handle, public_handle);
         let facts = key::describe(&session, &token, private_handle)?;
         let stored = key::public_key(&session, &token, &facts)?;
         if !same_public_key(&stored, material.public()) {
@@ -288,19 +289,14 @@ fn templates(
             Attribute::Id(id.to_vec()),
         ]
     };
+    // Only what matters, as for generated keys (see `keygen`); the other uses are taken
+    // away afterwards where the module lets them be changed.
     let private_uses = [
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(true),
-        Attribute::Decrypt(false),
-        Attribute::Unwrap(false),
-        Attribute::Derive(false),
     ];
-    let public_uses = [
-        Attribute::Verify(true),
-        Attribute::Encrypt(false),
-        Attribute::Wrap(false),
-    ];
+    let public_uses = [Attribute::Verify(true)];
     let point = |bytes: Vec<u8>| {
         x509_cert::der::asn1::OctetString::new(bytes)
             .and_then(|o| o.to_der())

@@ -59,8 +59,11 @@ pub fn generate_key_pair(uri: &Pkcs11Uri, alg: Algorithm, rsa_bits: Option<usize
 /// and EdDSA an Ed25519 key (`CKM_EC_EDWARDS_KEY_PAIR_GEN`, `CKK_EC_EDWARDS`, `CKA_EC_PARAMS`
 /// the `id-Ed25519` OID). Both halves are token objects with
 /// the URI's `object` as `CKA_LABEL` (required) and its `id` as `CKA_ID` (8 random bytes
-/// from the token when absent). The private key is private, sensitive, not extractable and
-/// may only sign; the public key may verify. The module and the PIN come as for
+/// from the token when absent). The template states only what matters, so that every
+/// module takes it (tpm2-pkcs11 refuses `CKA_DECRYPT` set to false): the private key is
+/// private, sensitive, not extractable and may sign; the public key may verify. Then
+/// decrypting, unwrapping and deriving are taken away from the private key, encrypting and
+/// wrapping from the public key, where the module lets them be changed (SoftHSM does). The module and the PIN come as for
 /// [`Pkcs11Signer::open`](crate::Pkcs11Signer::open).
 ///
 /// # Errors
@@ -190,14 +193,10 @@ pub fn generate_key_pair_with(
         t.extend_from_slice(uses);
         t
     };
-    let mut public = half(
-        false,
-        &[
-            Attribute::Verify(true),
-            Attribute::Encrypt(false),
-            Attribute::Wrap(false),
-        ],
-    );
+    // Only what matters is stated: modules differ in what else they accept (tpm2-pkcs11
+    // refuses CKA_ENCRYPT/CKA_DECRYPT set to false, and each refused attempt leaks TPM
+    // objects there), so nothing is stated that a module may reject.
+    let mut public = half(false, &[Attribute::Verify(true)]);
     public.extend(pub_specific);
     let private = half(
         true,
@@ -205,16 +204,45 @@ pub fn generate_key_pair_with(
             Attribute::Sensitive(true),
             Attribute::Extractable(false),
             Attribute::Sign(true),
-            Attribute::Decrypt(false),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
         ],
     );
     tracing::info!(token = %token_label, label, %alg, "generating a key pair in the token");
-    let (public_handle, _private_handle) = session
+    let (public_handle, private_handle) = session
         .generate_key_pair(&mechanism, &public, &private)
         .map_err(|e| Error::pkcs11("C_GenerateKeyPair", &token_label, e))?;
+    restrict_uses(&session, &token_label, private_handle, public_handle);
     let facts = key::describe(&session, &token_label, public_handle)?;
     let params = key::public_key(&session, &token_label, &facts)?;
     Ok(Jwk::new(params))
+}
+
+/// Takes decrypting, unwrapping and deriving away from a new private key, encrypting and
+/// wrapping from its public key, where the module lets them be changed (SoftHSM does; a
+/// module that refuses keeps its defaults, which is logged at debug level).
+pub(crate) fn restrict_uses(
+    session: &cryptoki::session::Session,
+    token: &str,
+    private: cryptoki::object::ObjectHandle,
+    public: cryptoki::object::ObjectHandle,
+) {
+    for (handle, unwanted) in [
+        (
+            private,
+            &[
+                Attribute::Decrypt(false),
+                Attribute::Unwrap(false),
+                Attribute::Derive(false),
+            ][..],
+        ),
+        (
+            public,
+            &[Attribute::Encrypt(false), Attribute::Wrap(false)][..],
+        ),
+    ] {
+        for attribute in unwanted {
+            if let Err(e) = session.update_attributes(handle, std::slice::from_ref(attribute)) {
+                tracing::debug!(token = %hsmjwt_core::text::Untrusted(token), ?attribute, error = %e, "the module keeps its default for this use");
+            }
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! sensitive, not extractable objects and sign as the software key; what an unfinished
 //! import made is removed; deletion takes a key's objects, and only one key's.
 
+use std::sync::Mutex;
+
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
@@ -17,16 +19,67 @@ use crate::{access, fixture_or_skip};
 
 /// The boolean attributes of every object with `label` on the import token, by class.
 fn flags(f: &Fixture, label: &str) -> Vec<(ObjectClass, Vec<Attribute>)> {
+    flags_on(f, IMPORT, label)
+}
+
+/// The slot of `token`, asked again while SoftHSM fails to read token information (it
+/// does while a process rewrites the token's file).
+fn slot_of(f: &Fixture, token: &str) -> cryptoki::slot::Slot {
     let ctx = hsmjwt_pkcs11::shared_context(&f.module).expect("shared context");
-    let slot = ctx
-        .get_slots_with_token()
-        .expect("slots")
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).is_ok_and(|t| t.label() == IMPORT))
-        .expect("the import token");
-    let session = ctx.open_ro_session(slot).expect("session");
-    // Sessions of one process share the login; an already logged-in token is fine.
-    let _ = session.login(UserType::User, Some(&AuthPin::new(PIN.into())));
+    for _ in 0..100 {
+        let found = ctx.get_slots_with_token().ok().and_then(|slots| {
+            slots
+                .into_iter()
+                .find(|s| ctx.get_token_info(*s).is_ok_and(|t| t.label() == token))
+        });
+        if let Some(slot) = found {
+            return slot;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("token `{token}` not found");
+}
+
+/// Keeps one session on `token` open and logged in for the rest of the test binary: a
+/// SoftHSM login rewrites the token's file, and another process (`pkcs11-tool`) that reads
+/// the token at that instant fails; with the login kept, the library and these helpers do
+/// not log in again and again.
+fn keep_logged_in(f: &Fixture, token: &str) {
+    static KEPT: Mutex<Vec<(String, cryptoki::session::Session)>> = Mutex::new(Vec::new());
+    let mut kept = KEPT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if kept.iter().any(|(t, _)| t == token) {
+        return;
+    }
+    let ctx = hsmjwt_pkcs11::shared_context(&f.module).expect("shared context");
+    let session = ctx.open_ro_session(slot_of(f, token)).expect("session");
+    match session.login(UserType::User, Some(&AuthPin::new(PIN.into()))) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+        }
+        Err(e) => panic!("login to `{token}`: {e}"),
+    }
+    kept.push((token.to_owned(), session));
+}
+
+/// Waits (up to 5 s) until this process sees `count` objects with `label` on the import
+/// token: objects another process made or removed show up here a moment later.
+fn wait_for(f: &Fixture, label: &str, count: usize) {
+    for _ in 0..250 {
+        if flags(f, label).len() == count {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("`{label}`: {} objects, not {count}", flags(f, label).len());
+}
+
+/// The boolean attributes of every object with `label` on `token`, by class.
+fn flags_on(f: &Fixture, token: &str, label: &str) -> Vec<(ObjectClass, Vec<Attribute>)> {
+    keep_logged_in(f, token);
+    let ctx = hsmjwt_pkcs11::shared_context(&f.module).expect("shared context");
+    let session = ctx.open_ro_session(slot_of(f, token)).expect("session");
     let handles = session
         .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
         .expect("find");
@@ -48,6 +101,9 @@ fn flags(f: &Fixture, label: &str) -> Vec<(ObjectClass, Vec<Attribute>)> {
                         AttributeType::Derive,
                         AttributeType::Local,
                         AttributeType::Id,
+                        AttributeType::Verify,
+                        AttributeType::Encrypt,
+                        AttributeType::Wrap,
                     ],
                 )
                 .expect("attributes");
@@ -70,6 +126,7 @@ fn has(attrs: &[Attribute], want: &Attribute) -> bool {
 #[test]
 fn imported_keys_are_sign_only_sensitive_and_sign_as_the_software_key() {
     let f = fixture_or_skip!();
+    keep_logged_in(f, IMPORT);
     let specs = [
         ("imp-rsa", KeySpec::Rsa(2048), Algorithm::PS256),
         ("imp-p256", KeySpec::P256, Algorithm::ES256),
@@ -138,6 +195,7 @@ fn imported_keys_are_sign_only_sensitive_and_sign_as_the_software_key() {
 #[test]
 fn a_certificate_goes_beside_the_key_and_delete_takes_all_three() {
     let f = fixture_or_skip!();
+    keep_logged_in(f, IMPORT);
     let key = PrivateKey::generate(KeySpec::P256).unwrap();
     let params = hsmjwt_soft::CertificateParams::new("CN=imported".parse().unwrap());
     let signer = hsmjwt_soft::SoftSigner::new(
@@ -153,7 +211,7 @@ fn a_certificate_goes_beside_the_key_and_delete_takes_all_three() {
     let imported = import_key(&uri, &key.material().unwrap(), &options).unwrap();
     assert!(imported.certificate);
     let objects = flags(f, "imp-cert");
-    assert_eq!(objects.len(), 3);
+    assert_eq!(objects.len(), 3, "{objects:#?}");
     assert!(objects.iter().any(|(c, _)| *c == ObjectClass::CERTIFICATE));
 
     // Deleting: shown first; declined means nothing removed.
@@ -177,6 +235,7 @@ fn a_certificate_goes_beside_the_key_and_delete_takes_all_three() {
 #[test]
 fn delete_refuses_more_than_one_key_and_a_uri_without_a_key() {
     let f = fixture_or_skip!();
+    keep_logged_in(f, IMPORT);
     let options = ImportOptions::default().with_access(access(f));
     for (label, id) in [("twin-a", 0x51u8), ("twin-b", 0x52)] {
         let key = PrivateKey::generate(KeySpec::P256).unwrap();
@@ -223,6 +282,7 @@ fn delete_refuses_more_than_one_key_and_a_uri_without_a_key() {
         );
     };
     keygen("twin-b", "53");
+    wait_for(f, "twin-b", 4);
     let ambiguous = delete_key(&f.uri(IMPORT, "twin-b"), &delete, never).unwrap_err();
     assert!(
         matches!(ambiguous, Error::AmbiguousKey { count: 2, .. }),
@@ -232,6 +292,8 @@ fn delete_refuses_more_than_one_key_and_a_uri_without_a_key() {
     // the other's objects by id, so it is refused too.
     keygen("twin-d", "54");
     keygen("twin-e", "54");
+    wait_for(f, "twin-e", 2);
+    wait_for(f, "twin-d", 2);
     let shared = delete_key(&f.uri(IMPORT, "twin-d"), &delete, never).unwrap_err();
     assert!(
         matches!(shared, Error::AmbiguousKey { count: 2, .. }),
@@ -244,6 +306,7 @@ fn delete_refuses_more_than_one_key_and_a_uri_without_a_key() {
 #[test]
 fn an_import_that_does_not_finish_leaves_nothing() {
     let f = fixture_or_skip!();
+    keep_logged_in(f, IMPORT);
     // A certificate that does not parse is refused before the token is touched.
     let key = PrivateKey::generate(KeySpec::P256).unwrap();
     let options = ImportOptions::default()
@@ -264,6 +327,7 @@ fn an_import_that_does_not_finish_leaves_nothing() {
 #[test]
 fn an_ec_key_without_a_public_key_object_takes_its_point_from_the_certificate() {
     let f = fixture_or_skip!();
+    keep_logged_in(f, IMPORT);
     for (label, id, spec, alg) in [
         ("nopub-p384", "61", KeySpec::P384, Algorithm::ES384),
         ("nopub-ed", "62", KeySpec::Ed25519, Algorithm::EdDSA),
@@ -289,6 +353,7 @@ fn an_ec_key_without_a_public_key_object_takes_its_point_from_the_certificate() 
             .with_id(vec![u8::from_str_radix(id, 16).unwrap()]);
         import_key(&uri, &key.material().unwrap(), &options).unwrap();
         f.pkcs11_tool(IMPORT, &["--delete-object", "--type", "pubkey", "--id", id]);
+        wait_for(f, label, if with_cert { 2 } else { 1 });
         assert!(
             !flags(f, label)
                 .iter()
@@ -318,5 +383,45 @@ fn an_ec_key_without_a_public_key_object_takes_its_point_from_the_certificate() 
             .unwrap()
             .verify(b"no public key object", &sig)
             .unwrap_or_else(|e| panic!("{label}: {e}"));
+    }
+}
+
+/// `generate_key_pair` states only what matters in its template (so that tpm2-pkcs11 takes
+/// it), then takes the other uses away where the module lets it: on SoftHSM the keys end
+/// up sign-only and verify-only as before.
+#[test]
+fn generated_keys_are_sign_only_on_softhsm() {
+    let f = fixture_or_skip!();
+    keep_logged_in(f, IMPORT);
+    for (label, _) in crate::fixture::LIB_KEYS {
+        let objects = flags_on(f, crate::fixture::MAIN, label);
+        let (_, private) = objects
+            .iter()
+            .find(|(c, _)| *c == ObjectClass::PRIVATE_KEY)
+            .expect("a private key");
+        for want in [
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+            Attribute::Decrypt(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+            Attribute::Local(true),
+        ] {
+            assert!(has(private, &want), "{label}: {want:?} in {private:?}");
+        }
+        let (_, public) = objects
+            .iter()
+            .find(|(c, _)| *c == ObjectClass::PUBLIC_KEY)
+            .expect("a public key");
+        for want in [
+            Attribute::Verify(true),
+            Attribute::Encrypt(false),
+            Attribute::Wrap(false),
+        ] {
+            assert!(has(public, &want), "{label}: {want:?} in {public:?}");
+        }
     }
 }
