@@ -36,8 +36,6 @@ pub(crate) const PUBLIC_PAIR: (&str, &str) = ("public-p256", "0d");
 /// On [`PUBLIC`]: an imported key with its certificate and no public key object (label,
 /// id); the certificate file is [`Fixture::imported_certificate`].
 pub(crate) const IMPORTED: (&str, &str) = ("imported-rsa", "0c");
-/// A token only the import and delete tests touch.
-pub(crate) const IMPORT: &str = "hsmjwt-import";
 
 /// Keys made by `pkcs11-tool` on the main token: (label, id, key type).
 /// (`pkcs11-tool` stores `CKA_EC_PARAMS` of the Ed25519 key as the PrintableString
@@ -119,9 +117,7 @@ fn init() -> Option<Fixture> {
     let mut spec = Builder::new(softhsm::installed_or_skip()?)
         .temp_in(env!("CARGO_TARGET_TMPDIR"))
         .prefix("hsmjwt-pkcs11-softhsm-")
-        .tokens([
-            MAIN, NO_LOGIN, RECOVER, CLOSE_ALL, CHURN, BUSY, PUBLIC, IMPORT,
-        ])
+        .tokens([MAIN, NO_LOGIN, RECOVER, CLOSE_ALL, CHURN, BUSY, PUBLIC])
         .key(PUBLIC, PUBLIC_PAIR.0, PUBLIC_PAIR.1, "EC:prime256v1");
     for (label, id, key_type) in TOOL_KEYS {
         spec = spec.key(MAIN, label, id, key_type);

@@ -8,7 +8,6 @@
 mod concurrency;
 mod faults;
 mod fixture;
-mod import;
 mod inventory;
 mod pins;
 mod public;

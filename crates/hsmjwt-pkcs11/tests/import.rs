@@ -1,21 +1,92 @@
 //! `import_key` and `delete_key`: keys made in software go into the token as sign-only,
 //! sensitive, not extractable objects and sign as the software key; what an unfinished
-//! import made is removed; deletion takes a key's objects, and only one key's.
+//! import made is removed; deletion takes a key's objects, and only one key's. Also the
+//! key templates of `generate_key_pair`, and a key without a public key object.
+//!
+//! Its own test binary and token, its tests one at a time: they make and remove objects
+//! and run `pkcs11-tool` between, and SoftHSM 2.6.1 fails a look-up that overlaps a
+//! creation (in this process) or a rewrite of the token's file (by another process).
+//! SoftHSM reads `SOFTHSM2_CONF` at `C_Initialize`: the first test makes the token and runs
+//! this binary again with it set (no `HSMJWT_PIN`: PINs come from the URIs).
 
-use std::sync::Mutex;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 use hsmjwt_core::{Algorithm, Signer as _, Verifier as _};
 use hsmjwt_pkcs11::{
-    DeleteOptions, Error, ImportOptions, ObjectKind, Pkcs11Signer, SignerOptions, delete_key,
-    import_key,
+    DeleteOptions, Error, ImportOptions, ObjectKind, Pkcs11Signer, Pkcs11Uri, SignerOptions,
+    TokenAccess, delete_key, generate_key_pair, import_key,
 };
 use hsmjwt_soft::{KeySpec, PrivateKey, SoftVerifier};
+use hsmjwt_testkit::softhsm::{self, Builder, Login, PIN, Rerun, SoftHsm};
 
-use crate::fixture::{Fixture, IMPORT, PIN};
-use crate::{access, fixture_or_skip};
+/// The token of these tests.
+const IMPORT: &str = "hsmjwt-import";
+
+struct Fixture {
+    module: PathBuf,
+    hsm: SoftHsm,
+}
+
+impl Fixture {
+    /// A URI for `object` on `token`, with the module and the PIN.
+    fn uri(&self, token: &str, object: &str) -> Pkcs11Uri {
+        Pkcs11Uri::new()
+            .with_token(token)
+            .with_object(object)
+            .with_module_path(&self.module)
+            .with_pin_value(PIN.into())
+    }
+
+    /// Runs `pkcs11-tool` on a token, logged in.
+    fn pkcs11_tool(&self, token: &str, args: &[&str]) {
+        self.hsm
+            .pkcs11_tool(token, Login::User, args)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// The fixture and the lock that runs one test at a time; `None` (after a skip line) when
+/// SoftHSM2 is missing and not required.
+fn fixture() -> Option<(&'static Fixture, MutexGuard<'static, ()>)> {
+    static FIXTURE: OnceLock<Option<Fixture>> = OnceLock::new();
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let f = FIXTURE
+        .get_or_init(|| {
+            let hsm = Builder::new(softhsm::installed_or_skip()?)
+                .temp_in(env!("CARGO_TARGET_TMPDIR"))
+                .prefix("hsmjwt-pkcs11-import-")
+                .token(IMPORT)
+                // The parent never returns from here.
+                .build_in_child(&Rerun::same_args().env_remove("HSMJWT_PIN"))
+                .expect("the SoftHSM2 fixture");
+            Some(Fixture {
+                module: hsm.module().to_owned(),
+                hsm,
+            })
+        })
+        .as_ref()?;
+    Some((f, SERIAL.lock().unwrap_or_else(PoisonError::into_inner)))
+}
+
+/// The fixture's module, with no PIN source: PINs come from the URIs.
+fn access(f: &Fixture) -> TokenAccess {
+    TokenAccess::new().with_module(&f.module)
+}
+
+macro_rules! fixture_or_skip {
+    () => {
+        match fixture() {
+            Some(f) => f,
+            None => return,
+        }
+    };
+}
 
 /// The boolean attributes of every object with `label` on the import token, by class.
 fn flags(f: &Fixture, label: &str) -> Vec<(ObjectClass, Vec<Attribute>)> {
@@ -125,7 +196,7 @@ fn has(attrs: &[Attribute], want: &Attribute) -> bool {
 
 #[test]
 fn imported_keys_are_sign_only_sensitive_and_sign_as_the_software_key() {
-    let f = fixture_or_skip!();
+    let (f, _serial) = fixture_or_skip!();
     keep_logged_in(f, IMPORT);
     let specs = [
         ("imp-rsa", KeySpec::Rsa(2048), Algorithm::PS256),
@@ -194,7 +265,7 @@ fn imported_keys_are_sign_only_sensitive_and_sign_as_the_software_key() {
 
 #[test]
 fn a_certificate_goes_beside_the_key_and_delete_takes_all_three() {
-    let f = fixture_or_skip!();
+    let (f, _serial) = fixture_or_skip!();
     keep_logged_in(f, IMPORT);
     let key = PrivateKey::generate(KeySpec::P256).unwrap();
     let params = hsmjwt_soft::CertificateParams::new("CN=imported".parse().unwrap());
@@ -234,7 +305,7 @@ fn a_certificate_goes_beside_the_key_and_delete_takes_all_three() {
 
 #[test]
 fn delete_refuses_more_than_one_key_and_a_uri_without_a_key() {
-    let f = fixture_or_skip!();
+    let (f, _serial) = fixture_or_skip!();
     keep_logged_in(f, IMPORT);
     let options = ImportOptions::default().with_access(access(f));
     for (label, id) in [("twin-a", 0x51u8), ("twin-b", 0x52)] {
@@ -305,7 +376,7 @@ fn delete_refuses_more_than_one_key_and_a_uri_without_a_key() {
 
 #[test]
 fn an_import_that_does_not_finish_leaves_nothing() {
-    let f = fixture_or_skip!();
+    let (f, _serial) = fixture_or_skip!();
     keep_logged_in(f, IMPORT);
     // A certificate that does not parse is refused before the token is touched.
     let key = PrivateKey::generate(KeySpec::P256).unwrap();
@@ -326,7 +397,7 @@ fn an_import_that_does_not_finish_leaves_nothing() {
 /// certificate (same id); without either, the error says where the point was looked for.
 #[test]
 fn an_ec_key_without_a_public_key_object_takes_its_point_from_the_certificate() {
-    let f = fixture_or_skip!();
+    let (f, _serial) = fixture_or_skip!();
     keep_logged_in(f, IMPORT);
     for (label, id, spec, alg) in [
         ("nopub-p384", "61", KeySpec::P384, Algorithm::ES384),
@@ -388,13 +459,19 @@ fn an_ec_key_without_a_public_key_object_takes_its_point_from_the_certificate() 
 
 /// `generate_key_pair` states only what matters in its template (so that tpm2-pkcs11 takes
 /// it), then takes the other uses away where the module lets it: on SoftHSM the keys end
-/// up sign-only and verify-only as before.
+/// up sign-only and verify-only.
 #[test]
 fn generated_keys_are_sign_only_on_softhsm() {
-    let f = fixture_or_skip!();
+    let (f, _serial) = fixture_or_skip!();
     keep_logged_in(f, IMPORT);
-    for (label, _) in crate::fixture::LIB_KEYS {
-        let objects = flags_on(f, crate::fixture::MAIN, label);
+    for (label, alg) in [
+        ("gen-rsa", Algorithm::PS256),
+        ("gen-p256", Algorithm::ES256),
+        ("gen-p521", Algorithm::ES512),
+        ("gen-ed25519", Algorithm::EdDSA),
+    ] {
+        generate_key_pair(&f.uri(IMPORT, label), alg, None).unwrap();
+        let objects = flags(f, label);
         let (_, private) = objects
             .iter()
             .find(|(c, _)| *c == ObjectClass::PRIVATE_KEY)
