@@ -5,11 +5,11 @@
 //! extractable and may only sign, a public key that may only verify, and, when given, a
 //! certificate object; all three with the URI's label and one id.
 
-use cryptoki::object::{Attribute, CertificateType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use hsmjwt_core::{PrivateKeyMaterial, PublicKeyParams, SecretParts};
 use serde::Serialize;
-use x509_cert::der::{Decode, Encode};
+use x509_cert::der::Encode;
 use zeroize::Zeroize;
 
 use crate::access::TokenAccess;
@@ -148,7 +148,7 @@ pub fn import_key(
     let certificate = options
         .certificate
         .as_deref()
-        .map(certificate_attributes)
+        .map(crate::objects::certificate_template)
         .transpose()?;
 
     let context::RwSession {
@@ -160,40 +160,17 @@ pub fn import_key(
     // look-up or creation of this process runs (see `context`).
     let _creating = module.creating();
 
-    let mut taken = Vec::new();
-    for class in [
-        ObjectClass::PRIVATE_KEY,
-        ObjectClass::PUBLIC_KEY,
-        ObjectClass::CERTIFICATE,
-    ] {
-        let find = |t: &[Attribute]| {
-            session
-                .find_objects(t)
-                .map_err(|e| Error::pkcs11("C_FindObjects", &token, e))
-        };
-        if !find(&key::template(class, Some(label), None))?.is_empty() {
-            taken.push(format!("label `{label}`"));
-        }
-        if let Some(id) = uri.id()
-            && !find(&key::template(class, None, Some(id)))?.is_empty()
-        {
-            taken.push(format!("id {}", hex(id)));
-        }
-    }
-    if !taken.is_empty() {
-        taken.sort();
-        taken.dedup();
-        return Err(Error::KeyExists {
-            token,
-            searched: taken.join(", "),
-        });
-    }
-    let id = match uri.id() {
-        Some(id) => id.to_vec(),
-        None => session
-            .generate_random_vec(8)
-            .map_err(|e| Error::pkcs11("C_GenerateRandom", &token, e))?,
-    };
+    let id = key::free_label_and_id(
+        &session,
+        &token,
+        label,
+        uri.id(),
+        &[
+            ObjectClass::PRIVATE_KEY,
+            ObjectClass::PUBLIC_KEY,
+            ObjectClass::CERTIFICATE,
+        ],
+    )?;
 
     let (private, public) = templates(material, label, &id)?;
     tracing::info!(token = %token, label, kind = %material.kind(), "importing a private key into the token");
@@ -371,26 +348,6 @@ fn templates(
     private.0.extend(private_uses);
     public.0.extend(public_uses);
     Ok((private, public))
-}
-
-/// The attributes of a certificate object for the DER certificate `der`, without label and
-/// id.
-fn certificate_attributes(der: &[u8]) -> Result<Vec<Attribute>> {
-    let cert = x509_cert::Certificate::from_der(der)
-        .map_err(|e| Error::InvalidCertificate(Box::new(e)))?;
-    let encode =
-        |r: x509_cert::der::Result<Vec<u8>>| r.map_err(|e| Error::InvalidCertificate(Box::new(e)));
-    let tbs = &cert.tbs_certificate;
-    Ok(vec![
-        Attribute::Class(ObjectClass::CERTIFICATE),
-        Attribute::CertificateType(CertificateType::X_509),
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Subject(encode(tbs.subject.to_der())?),
-        Attribute::Issuer(encode(tbs.issuer.to_der())?),
-        Attribute::SerialNumber(encode(tbs.serial_number.to_der())?),
-        Attribute::Value(der.to_vec()),
-    ])
 }
 
 #[cfg(test)]

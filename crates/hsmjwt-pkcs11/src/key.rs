@@ -113,6 +113,54 @@ pub(crate) fn template(
     t
 }
 
+/// Checks that no object of `classes` on the token has `label` or `id`, and returns the id
+/// for new objects: `id`, or 8 random bytes from the token. For key generation and import,
+/// under the module's creation lock.
+///
+/// # Errors
+/// [`Error::KeyExists`] naming the label and/or id that are taken; [`Error::Pkcs11`] when a
+/// look-up or `C_GenerateRandom` fails.
+pub(crate) fn free_label_and_id(
+    session: &Session,
+    token: &str,
+    label: &str,
+    id: Option<&[u8]>,
+    classes: &[ObjectClass],
+) -> Result<Vec<u8>> {
+    let taken = |template: Vec<Attribute>| -> Result<bool> {
+        Ok(!session
+            .find_objects(&template)
+            .map_err(|e| Error::pkcs11("C_FindObjects", token, e))?
+            .is_empty())
+    };
+    let (mut label_taken, mut id_taken) = (false, false);
+    for class in classes {
+        label_taken = label_taken || taken(template(*class, Some(label), None))?;
+        if let Some(id) = id {
+            id_taken = id_taken || taken(template(*class, None, Some(id)))?;
+        }
+    }
+    let mut searched = Vec::new();
+    if label_taken {
+        searched.push(format!("label `{label}`"));
+    }
+    if let Some(id) = id.filter(|_| id_taken) {
+        searched.push(format!("id {}", crate::uri::hex(id)));
+    }
+    if !searched.is_empty() {
+        return Err(Error::KeyExists {
+            token: token.to_owned(),
+            searched: searched.join(", "),
+        });
+    }
+    match id {
+        Some(id) => Ok(id.to_vec()),
+        None => session
+            .generate_random_vec(8)
+            .map_err(|e| Error::pkcs11("C_GenerateRandom", token, e)),
+    }
+}
+
 /// The one private key the URI selects on the token.
 pub(crate) fn find_private_key(
     session: &Session,

@@ -152,35 +152,13 @@ pub fn generate_key_pair_with(
     // other look-up or generation of this process runs (see `context`).
     let _creating = module.creating();
 
-    let find = |template: &[Attribute]| {
-        session
-            .find_objects(template)
-            .map_err(|e| Error::pkcs11("C_FindObjects", &token_label, e))
-    };
-    let mut taken = Vec::new();
-    for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
-        if !find(&key::template(class, Some(label), None))?.is_empty() {
-            taken.push(format!("label `{label}`"));
-        }
-        if let Some(id) = uri.id()
-            && !find(&key::template(class, None, Some(id)))?.is_empty()
-        {
-            taken.push(format!("id {}", crate::uri::hex(id)));
-        }
-    }
-    if !taken.is_empty() {
-        taken.dedup();
-        return Err(Error::KeyExists {
-            token: token_label,
-            searched: taken.join(", "),
-        });
-    }
-    let id = match uri.id() {
-        Some(id) => id.to_vec(),
-        None => session
-            .generate_random_vec(8)
-            .map_err(|e| Error::pkcs11("C_GenerateRandom", &token_label, e))?,
-    };
+    let id = key::free_label_and_id(
+        &session,
+        &token_label,
+        label,
+        uri.id(),
+        &[ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY],
+    )?;
 
     // Both halves: token objects with the label and id; the rest says what each may do.
     let half = |private: bool, uses: &[Attribute]| {

@@ -65,14 +65,7 @@ pub fn store_certificate(
     der: &[u8],
     options: &StoreOptions,
 ) -> Result<StoredCertificate> {
-    let cert = x509_cert::Certificate::from_der(der)
-        .map_err(|e| Error::InvalidCertificate(Box::new(e)))?;
-    let encode =
-        |r: x509_cert::der::Result<Vec<u8>>| r.map_err(|e| Error::InvalidCertificate(Box::new(e)));
-    let tbs = &cert.tbs_certificate;
-    let subject = encode(tbs.subject.to_der())?;
-    let issuer = encode(tbs.issuer.to_der())?;
-    let serial = encode(tbs.serial_number.to_der())?;
+    let mut template = certificate_template(der)?;
 
     let context::RwSession {
         module,
@@ -104,17 +97,7 @@ pub fn store_certificate(
         });
     }
 
-    let mut template = vec![
-        Attribute::Class(ObjectClass::CERTIFICATE),
-        Attribute::CertificateType(CertificateType::X_509),
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Id(facts.id.clone()),
-        Attribute::Subject(subject),
-        Attribute::Issuer(issuer),
-        Attribute::SerialNumber(serial),
-        Attribute::Value(der.to_vec()),
-    ];
+    template.push(Attribute::Id(facts.id.clone()));
     if let Some(label) = &facts.label {
         template.push(Attribute::Label(label.as_bytes().to_vec()));
     }
@@ -134,6 +117,30 @@ pub fn store_certificate(
         id: hex(&facts.id),
         replaced: existing.len(),
     })
+}
+
+/// The attributes of a token certificate object for the DER X.509 certificate `der`
+/// (`CKO_CERTIFICATE`, `CKC_X_509`, a token object, not private, with `CKA_SUBJECT`,
+/// `CKA_ISSUER`, `CKA_SERIAL_NUMBER` and `CKA_VALUE` from it), without label and id.
+///
+/// # Errors
+/// [`Error::InvalidCertificate`] when `der` is not an X.509 certificate.
+pub(crate) fn certificate_template(der: &[u8]) -> Result<Vec<Attribute>> {
+    let cert = x509_cert::Certificate::from_der(der)
+        .map_err(|e| Error::InvalidCertificate(Box::new(e)))?;
+    let encode =
+        |r: x509_cert::der::Result<Vec<u8>>| r.map_err(|e| Error::InvalidCertificate(Box::new(e)));
+    let tbs = &cert.tbs_certificate;
+    Ok(vec![
+        Attribute::Class(ObjectClass::CERTIFICATE),
+        Attribute::CertificateType(CertificateType::X_509),
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Subject(encode(tbs.subject.to_der())?),
+        Attribute::Issuer(encode(tbs.issuer.to_der())?),
+        Attribute::SerialNumber(encode(tbs.serial_number.to_der())?),
+        Attribute::Value(der.to_vec()),
+    ])
 }
 
 /// One certificate object.
