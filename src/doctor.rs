@@ -8,13 +8,12 @@
 
 use std::fmt;
 
+use hsmjwt_core::Algorithm;
 use hsmjwt_core::text::{Chain, Untrusted};
-use hsmjwt_core::{Algorithm, Verifier as _};
-use hsmjwt_pkcs11::{KeyClass, Pkcs11Signer, Pkcs11Uri, SignerOptions};
-use hsmjwt_soft::SoftVerifier;
+use hsmjwt_pkcs11::{KeyClass, Pkcs11Uri};
 use serde::Serialize;
 
-use crate::key::env_access_asking_once;
+use crate::key::{KeyError, env_access_asking_once, probe};
 
 /// One step of [`doctor`].
 #[derive(Debug, Clone, Serialize)]
@@ -84,9 +83,6 @@ impl fmt::Display for Diagnosis {
         Ok(())
     }
 }
-
-/// The probe every algorithm signs.
-const PROBE: &[u8] = b"hsmjwt doctor probe";
 
 /// Checks the key the URI names, step by step (see the module notes). It never fails:
 /// what goes wrong is a failed [`Check`] with the error and, when known, the fix.
@@ -241,56 +237,36 @@ pub fn doctor(uri: &Pkcs11Uri) -> Diagnosis {
             return d;
         }
     };
-    let kind = jwk.params.kind();
-    let always_authenticate = key.protection.and_then(|p| p.always_authenticate) == Some(true);
-    let signing_fix = |e: &hsmjwt_pkcs11::Error, alg: Algorithm| {
-        match e {
-        hsmjwt_pkcs11::Error::MechanismMissing { .. } => Some(format!(
-            "this token cannot sign {alg}: use another of the key's algorithms"
-        )),
-        _ if always_authenticate => Some(
-            "the key has CKA_ALWAYS_AUTHENTICATE: the token wants the PIN again for every signature (a context-specific login), which hsmjwt does not give yet; make a key without it".to_owned(),
-        ),
-        _ => None,
-    }
+    let public = match hsmjwt_soft::PublicKey::from_jwk(&jwk) {
+        Ok(public) => public,
+        Err(e) => {
+            d.fail("public key", &e, None);
+            return d;
+        }
     };
-    for alg in Algorithm::ALL.into_iter().filter(|a| a.fits(kind)) {
-        let step = alg.to_string();
-        let signer = match Pkcs11Signer::open(
-            &private,
-            SignerOptions::default()
-                .with_algorithm(alg)
-                .with_pool_size(1)
-                .with_access(access.clone()),
-        ) {
-            Ok(signer) => signer,
-            Err(e) => {
-                let fix = signing_fix(&e, alg);
-                d.fail(&step, &e, fix);
-                continue;
-            }
-        };
-        let signature = match signer.try_sign(PROBE) {
-            Ok(signature) => signature,
-            Err(e) => {
-                let fix = signing_fix(&e, alg);
-                d.fail(&step, &e, fix);
-                continue;
-            }
-        };
-        let verified = SoftVerifier::from_jwk(&jwk, Some(alg))
-            .map_err(hsmjwt_core::Error::sign)
-            .and_then(|v| v.verify(PROBE, &signature));
-        match verified {
-            Ok(()) => d.push(
-                step,
+    let always_authenticate = key.protection.and_then(|p| p.always_authenticate) == Some(true);
+    for alg in Algorithm::ALL
+        .into_iter()
+        .filter(|a| a.fits(jwk.params.kind()))
+    {
+        match probe(&private, alg, &public, &access) {
+            Ok(mechanism) => d.push(
+                alg.to_string(),
                 true,
-                format!(
-                    "with {}: probe signed and verified in software",
-                    signer.mechanism()
-                ),
+                format!("with {mechanism}: probe signed and verified in software"),
             ),
-            Err(e) => d.fail(&step, &e, None),
+            Err(e) => {
+                let fix = match &e {
+                    KeyError::Pkcs11(hsmjwt_pkcs11::Error::MechanismMissing { .. }) => Some(
+                        format!("this token cannot sign {alg}: use another of the key's algorithms"),
+                    ),
+                    KeyError::Pkcs11(_) if always_authenticate => Some(
+                        "the key has CKA_ALWAYS_AUTHENTICATE: the token wants the PIN again for every signature (a context-specific login), which hsmjwt does not give yet; make a key without it".to_owned(),
+                    ),
+                    _ => None,
+                };
+                d.fail(&alg.to_string(), &e, fix);
+            }
         }
     }
     d

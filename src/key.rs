@@ -328,7 +328,7 @@ pub use pkcs11::{
     import_material_into_token, list_tokens, store_certificate_in_token,
 };
 #[cfg(feature = "pkcs11")]
-pub(crate) use pkcs11::{env_access_asking_once, note as pin_note};
+pub(crate) use pkcs11::{env_access_asking_once, note as pin_note, probe};
 
 /// The PKCS#11 policy of applications: the environment and the terminal.
 #[cfg(feature = "pkcs11")]
@@ -504,7 +504,8 @@ mod pkcs11 {
         }
         let imported = hsmjwt_pkcs11::import_key(uri, material, &options)?;
         let new_key = imported.uri_from(uri);
-        if let Err(e) = probe(&new_key, public, &access) {
+        let alg = Algorithm::default_for(public.params().kind());
+        if let Err(e) = probe(&new_key, alg, public, &access) {
             let removed = hsmjwt_pkcs11::delete_key(&new_key, &DeleteOptions { access }, |_| true)
                 .is_ok_and(|d| d.deleted);
             return Err(KeyError::ImportProbe {
@@ -515,9 +516,21 @@ mod pkcs11 {
         Ok(imported)
     }
 
-    /// Signs a probe with the HSM key `uri` and verifies it with `public`.
-    fn probe(uri: &Pkcs11Uri, public: &PublicKey, access: &TokenAccess) -> Result<(), KeyError> {
-        let alg = Algorithm::default_for(public.params().kind());
+    /// Opens the HSM key `uri` for `alg`, has it sign a probe message and verifies the
+    /// signature with `public`; returns the `CKM_` name of the mechanism it signed with.
+    /// The import's check and each step of [`crate::doctor`].
+    ///
+    /// # Errors
+    /// [`KeyError::Pkcs11`] when the signer does not open or does not sign (the library's
+    /// error, for example `MechanismMissing`), [`KeyError::Soft`] or [`KeyError::Core`] when
+    /// the signature does not verify.
+    pub(crate) fn probe(
+        uri: &Pkcs11Uri,
+        alg: Algorithm,
+        public: &PublicKey,
+        access: &TokenAccess,
+    ) -> Result<String, KeyError> {
+        const MESSAGE: &[u8] = b"hsmjwt probe: the token signs as the key it should hold";
         let signer = Pkcs11Signer::open(
             uri,
             SignerOptions::default()
@@ -525,11 +538,10 @@ mod pkcs11 {
                 .with_pool_size(1)
                 .with_access(access.clone()),
         )?;
-        let message = b"hsmjwt import probe: the token signs as the imported key".to_vec();
-        let signature = hsmjwt_core::Signer::sign(&signer, &message)?;
+        let signature = signer.try_sign(MESSAGE)?;
         let verifier = SoftVerifier::new(public, alg)?;
-        hsmjwt_core::Verifier::verify(&verifier, &message, &signature)?;
-        Ok(())
+        hsmjwt_core::Verifier::verify(&verifier, MESSAGE, &signature)?;
+        Ok(signer.mechanism())
     }
 
     /// Deletes a key from the token the URI names: its private key, public key and
