@@ -24,6 +24,9 @@ pub struct Check {
     pub step: String,
     /// Whether it works.
     pub ok: bool,
+    /// `false` for an algorithm the token offers no mechanism for: not a fault of the key
+    /// or of the set-up (shown as `n/a`, and not counted against [`Diagnosis::healthy`]).
+    pub offered: bool,
     /// What was found, or why it failed (cleaned for printing).
     pub detail: String,
     /// What to do about a failure, when known.
@@ -41,15 +44,16 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// Whether every step worked.
+    /// Whether every step worked, leaving out algorithms the token does not offer.
     pub fn healthy(&self) -> bool {
-        self.checks.iter().all(|c| c.ok)
+        self.checks.iter().all(|c| c.ok || !c.offered)
     }
 
     fn push(&mut self, step: impl Into<String>, ok: bool, detail: impl Into<String>) {
         self.checks.push(Check {
             step: step.into(),
             ok,
+            offered: true,
             detail: detail.into(),
             fix: None,
         });
@@ -59,6 +63,7 @@ impl Diagnosis {
         self.checks.push(Check {
             step: step.to_owned(),
             ok: false,
+            offered: true,
             detail: Chain(error).to_string(),
             fix,
         });
@@ -72,7 +77,11 @@ impl fmt::Display for Diagnosis {
             writeln!(
                 f,
                 "  {} {}: {}",
-                if c.ok { "ok  " } else { "FAIL" },
+                match (c.ok, c.offered) {
+                    (true, _) => "ok  ",
+                    (false, true) => "FAIL",
+                    (false, false) => "n/a ",
+                },
                 c.step,
                 c.detail
             )?;
@@ -244,6 +253,7 @@ pub fn doctor(uri: &Pkcs11Uri) -> Diagnosis {
             return d;
         }
     };
+    let first_probe = d.checks.len();
     let always_authenticate = key.protection.and_then(|p| p.always_authenticate) == Some(true);
     for alg in Algorithm::ALL
         .into_iter()
@@ -256,6 +266,10 @@ pub fn doctor(uri: &Pkcs11Uri) -> Diagnosis {
                 format!("with {mechanism}: probe signed and verified in software"),
             ),
             Err(e) => {
+                let missing = matches!(
+                    &e,
+                    KeyError::Pkcs11(hsmjwt_pkcs11::Error::MechanismMissing { .. })
+                );
                 let fix = match &e {
                     KeyError::Pkcs11(hsmjwt_pkcs11::Error::MechanismMissing { .. }) => Some(
                         format!("this token cannot sign {alg}: use another of the key's algorithms"),
@@ -266,8 +280,20 @@ pub fn doctor(uri: &Pkcs11Uri) -> Diagnosis {
                     _ => None,
                 };
                 d.fail(&alg.to_string(), &e, fix);
+                if let (true, Some(last)) = (missing, d.checks.last_mut()) {
+                    last.offered = false;
+                }
             }
         }
+    }
+    let signs = d.checks.iter().skip(first_probe).any(|c| c.ok);
+    let offered = d.checks.iter().skip(first_probe).any(|c| c.offered);
+    if !signs && !offered {
+        d.push(
+            "algorithms",
+            false,
+            "the token offers a mechanism for none of the key's algorithms",
+        );
     }
     d
 }

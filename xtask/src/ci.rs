@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: the test command of the README and of `.ci/run`.
 //!
-//! After fmt, clippy, the tests, the API docs (`cargo doc`, warnings denied) and the man
+//! After fmt, clippy, the tests, the PKCS#11 conformance suite on every module
+//! (`modules::run_suite`), the API docs (`cargo doc`, warnings denied) and the man
 //! pages (`man::run`): the packaging of every publishable crate (`package::check`:
 //! crates.io metadata, then `cargo package` with each `.crate` built on its own), the
 //! benchmarks once in test mode (`bench::smoke`), every fuzz target for a few seconds
@@ -42,6 +43,24 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
             .env("HSMJWT_REQUIRE_SOFTHSM", "1"),
     )?;
     step("tests", t);
+
+    // The PKCS#11 conformance suite against SoftHSM2, Kryoptic (built from crates.io once,
+    // cached under target/), tpm2-pkcs11 on swtpm and p11-kit remoting, each set up first:
+    // a module that cannot be set up fails here.
+    let t = Instant::now();
+    run_cmd(cargo().args([
+        "clippy",
+        "-p",
+        "hsmjwt-cli",
+        "--test",
+        "conformance",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    crate::modules::run_suite(&hsmjwt_testkit::modules::Kind::ALL)?;
+    step("conformance suite", t);
 
     let t = Instant::now();
     run_cmd(cargo().args(["test", "--workspace", "--doc", "--locked"]))?;

@@ -68,13 +68,31 @@ pub fn ensure_installed() -> Result<()> {
         before.join(", "),
         PACKAGES.join(" ")
     );
-    if !on_path("apt-get") {
-        bail!(
-            "{} missing and apt-get is not available: install SoftHSM2, OpenSC (pkcs11-tool) \
-             and p11-kit (with p11-kit-client.so) with the system's package manager, then run \
-             this again",
+    apt_install(&PACKAGES).with_context(|| {
+        format!(
+            "{} missing: install SoftHSM2, OpenSC (pkcs11-tool) and p11-kit (with \
+             p11-kit-client.so) with the system's package manager, then run this again",
             before.join(", ")
+        )
+    })?;
+    let after = missing();
+    if !after.is_empty() {
+        bail!(
+            "{} were installed but {} is still missing",
+            PACKAGES.join(" "),
+            after.join(", ")
         );
+    }
+    Ok(())
+}
+
+/// Installs Debian `packages` with apt-get (through `sudo -n` when not root).
+///
+/// # Errors
+/// Fails when apt-get is not available or fails (for example without root rights).
+pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
+    if !on_path("apt-get") {
+        bail!("apt-get is not available to install {}", packages.join(" "));
     }
     let sudo = !is_root() && on_path("sudo");
     let apt = |args: &[&str]| {
@@ -92,21 +110,12 @@ pub fn ensure_installed() -> Result<()> {
     };
     let hint = format!(
         "apt-get needs root rights: run as root, or install {} with sudo",
-        PACKAGES.join(" ")
+        packages.join(" ")
     );
     crate::run_cmd(&mut apt(&["update"])).context(hint.clone())?;
     let mut install = vec!["install", "-y", "--no-install-recommends"];
-    install.extend(PACKAGES);
-    crate::run_cmd(&mut apt(&install)).context(hint)?;
-    let after = missing();
-    if !after.is_empty() {
-        bail!(
-            "{} were installed but {} is still missing",
-            PACKAGES.join(" "),
-            after.join(", ")
-        );
-    }
-    Ok(())
+    install.extend(packages);
+    crate::run_cmd(&mut apt(&install)).context(hint)
 }
 
 /// The Debian packages of the PKCS#11 modules and tools the tests use.

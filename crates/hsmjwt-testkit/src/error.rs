@@ -20,6 +20,18 @@ pub enum Error {
         missing: Vec<String>,
     },
 
+    /// A PKCS#11 module of [`modules`](crate::modules) or the tools its set-up runs are
+    /// missing.
+    #[error("{module} is not set up (missing: {}); {hint}", .missing.join(", "))]
+    ModuleNotInstalled {
+        /// The module's kind (`kryoptic`, `tpm2`, ...).
+        module: &'static str,
+        /// The module path, the variable that should name it, or the tools that are missing.
+        missing: Vec<String>,
+        /// How to install it.
+        hint: String,
+    },
+
     /// An option of the fixture is out of range (a token label, a PIN).
     #[error("{0}")]
     InvalidOption(String),
@@ -57,12 +69,13 @@ pub enum Error {
         stderr: String,
     },
 
-    /// A server (`p11-kit server`) did not come up.
+    /// A server of a fixture (`p11-kit server`, swtpm) exited or did not get ready.
     #[error("`{command}` did not start: {reason}")]
     Server {
         /// The command.
         command: String,
-        /// What went wrong: it exited (with which status), or made no socket in time.
+        /// What went wrong: it exited (with which status and output), or was not ready in
+        /// time.
         reason: String,
     },
 

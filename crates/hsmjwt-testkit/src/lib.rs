@@ -5,6 +5,8 @@
 //!   `SOFTHSM2_CONF` needs, the skip-or-fail policy), removed when dropped;
 //! - [`p11kit`]: p11-kit's remoting (`p11-kit server` and `p11-kit-client.so`) in front of
 //!   a SoftHSM2 fixture's token, the closest thing to a network HSM in a test;
+//! - [`modules`]: tokens of other PKCS#11 implementations with the same shape (Kryoptic,
+//!   tpm2-pkcs11 on swtpm, p11-kit's remoting of SoftHSM2), their servers stopped on drop;
 //! - [`close_all_sessions`]: the PKCS#11 call `C_CloseAllSessions`, which the safe `cryptoki`
 //!   API does not offer, for tests that break a token's state under a signer;
 //! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
@@ -23,6 +25,8 @@ mod error;
 mod ffi;
 #[cfg(unix)]
 mod fifo;
+#[cfg(unix)]
+pub mod modules;
 pub mod p11kit;
 pub mod softhsm;
 
