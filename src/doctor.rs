@@ -275,7 +275,7 @@ pub fn doctor(uri: &Pkcs11Uri) -> Diagnosis {
                         format!("this token cannot sign {alg}: use another of the key's algorithms"),
                     ),
                     KeyError::Pkcs11(_) if always_authenticate => Some(
-                        "the key has CKA_ALWAYS_AUTHENTICATE: the token wants the PIN again for every signature (a context-specific login), which hsmjwt does not give yet; make a key without it".to_owned(),
+                        "the key has CKA_ALWAYS_AUTHENTICATE: the token wants the PIN again for every signature (a context-specific login with the same PIN); check that the PIN is right, or make a key without it".to_owned(),
                     ),
                     _ => None,
                 };

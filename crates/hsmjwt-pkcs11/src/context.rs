@@ -45,6 +45,11 @@ pub(crate) struct Module {
 }
 
 impl Module {
+    /// The module file, canonical.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Shared hold for looking up tokens and objects; creation waits until it is dropped.
     pub(crate) fn looking_up(&self) -> RwLockReadGuard<'_, ()> {
         self.objects.read().unwrap_or_else(PoisonError::into_inner)
@@ -313,8 +318,23 @@ pub(crate) fn is_logged_in(session: &Session, token: &str) -> Result<bool> {
 /// Logs the user in once. `UserAlreadyLoggedIn` is success; a wrong or locked PIN is its own
 /// error and is never retried.
 pub(crate) fn login(session: &Session, token: &str, pin: Option<&SecretString>) -> Result<()> {
-    tracing::debug!(token, "logging in to PKCS#11 token");
-    match session.login(UserType::User, pin) {
+    login_as(session, token, pin, UserType::User)
+}
+
+/// [`login`] as `user`: [`UserType::ContextSpecific`] is the login a key with
+/// `CKA_ALWAYS_AUTHENTICATE` wants after each `C_SignInit`.
+pub(crate) fn login_as(
+    session: &Session,
+    token: &str,
+    pin: Option<&SecretString>,
+    user: UserType,
+) -> Result<()> {
+    if matches!(user, UserType::ContextSpecific) {
+        tracing::debug!(token, "context-specific login to PKCS#11 token");
+    } else {
+        tracing::debug!(token, "logging in to PKCS#11 token");
+    }
+    match session.login(user, pin) {
         Ok(()) | Err(CryptokiError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
         Err(source @ CryptokiError::Pkcs11(RvError::PinIncorrect, _)) => {
             tracing::debug!(token, "PKCS#11 token rejected the PIN");

@@ -212,6 +212,8 @@ pub(crate) struct KeyFacts {
     pub(crate) sign: Option<bool>,
     /// `CKA_PUBLIC_KEY_INFO`: the DER SubjectPublicKeyInfo, when the token fills it in.
     pub(crate) public_key_info: Option<Vec<u8>>,
+    /// `CKA_ALWAYS_AUTHENTICATE`: a context-specific login after every `C_SignInit`.
+    pub(crate) always_authenticate: Option<bool>,
 }
 
 impl KeyFacts {
@@ -281,6 +283,7 @@ pub(crate) fn describe(session: &Session, token: &str, handle: ObjectHandle) -> 
             AttributeType::EcPoint,
             AttributeType::Sign,
             AttributeType::PublicKeyInfo,
+            AttributeType::AlwaysAuthenticate,
         ],
     )?;
     let mut facts = KeyFacts::default();
@@ -295,6 +298,7 @@ pub(crate) fn describe(session: &Session, token: &str, handle: ObjectHandle) -> 
             Attribute::EcParams(p) if !p.is_empty() => facts.ec_params = Some(p),
             Attribute::EcPoint(p) if !p.is_empty() => facts.ec_point = Some(p),
             Attribute::Sign(s) => facts.sign = Some(s),
+            Attribute::AlwaysAuthenticate(a) => facts.always_authenticate = Some(a),
             Attribute::PublicKeyInfo(info) if !info.is_empty() => {
                 facts.public_key_info = Some(info);
             }

@@ -29,7 +29,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod access;
@@ -44,6 +43,8 @@ mod mechanisms;
 mod objects;
 mod pool;
 mod public;
+#[allow(unsafe_code)]
+mod raw;
 mod signer;
 pub mod uri;
 

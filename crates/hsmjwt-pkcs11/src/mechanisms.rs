@@ -76,6 +76,12 @@ impl Route {
         }
     }
 
+    /// Whether the mechanism also signs in parts (`C_SignUpdate`, `C_SignFinal`): the
+    /// hash-and-sign ones. Raw mechanisms over a digest, and EdDSA, sign in one part only.
+    pub(crate) fn multi_part(&self) -> bool {
+        self.input == Input::Message && self.algorithm.hash().is_some()
+    }
+
     /// What the mechanism signs for `message` (the message itself is not copied).
     pub(crate) fn input<'m>(&self, message: &'m [u8]) -> Cow<'m, [u8]> {
         match (self.input, self.algorithm.hash()) {

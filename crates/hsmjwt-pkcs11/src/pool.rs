@@ -123,6 +123,20 @@ impl Lease<'_> {
         let session = self.pool.open_session()?;
         Ok(self.session.insert(session))
     }
+
+    /// Closes the session (`C_CloseSession`) and opens a new one, for a session the token
+    /// still knows but may have left in an unknown state (an operation still active).
+    pub(crate) fn renew(&mut self) -> Result<&Session> {
+        drop(self.session.take());
+        let session = self.pool.open_session()?;
+        Ok(self.session.insert(session))
+    }
+
+    /// Closes the session instead of giving it back: an operation may still be active on
+    /// it. The pool opens a new one when it is needed.
+    pub(crate) fn discard(mut self) {
+        drop(self.session.take());
+    }
 }
 
 impl Drop for Lease<'_> {

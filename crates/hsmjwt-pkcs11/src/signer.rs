@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use cryptoki::context::Function;
 use cryptoki::error::RvError;
+use cryptoki::mechanism::Mechanism;
 use cryptoki::object::ObjectHandle;
-use cryptoki::session::Session;
+use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use hsmjwt_core::{Algorithm, Jwk};
 use secrecy::SecretString;
@@ -19,6 +20,7 @@ use crate::error::{CryptokiError, Error, Result};
 use crate::key;
 use crate::mechanisms::Route;
 use crate::pool::Pool;
+use crate::raw::RawSign;
 use crate::uri::{ObjectType, Pkcs11Uri};
 
 /// Options for [`Pkcs11Signer::open`].
@@ -173,6 +175,20 @@ pub struct Pkcs11Signer {
     recovery: Mutex<Recovery>,
     pin: Option<SecretString>,
     pin_rejected: AtomicBool,
+    /// For a key with `CKA_ALWAYS_AUTHENTICATE`: how to sign after `C_SignInit` and the
+    /// context-specific login with [`pin`](Self::pin).
+    context_login: ContextLogin,
+}
+
+/// How a signer signs a key with `CKA_ALWAYS_AUTHENTICATE`.
+enum ContextLogin {
+    /// The key does not have it: `Session::sign`.
+    No,
+    /// `C_Sign` from the module's own function table (any mechanism).
+    SinglePart(RawSign),
+    /// `C_SignUpdate` and `C_SignFinal` (hash-and-sign mechanisms only), where the module's
+    /// function table cannot be reached.
+    MultiPart,
 }
 
 /// What a signer signs with, until the module is lost.
@@ -246,7 +262,7 @@ impl Pkcs11Signer {
             .unwrap_or(1)
             .max(1);
         let pool = Pool::new(module.ctx.clone(), token.slot, &label, pool_size);
-        let (pin, handle, jwk, algorithm, route) = {
+        let (pin, handle, jwk, algorithm, route, context_login) = {
             let lease = pool.checkout()?;
             let session = lease.session()?;
             let pin = context::ensure_login(session, &token, uri, &options.access)?;
@@ -258,6 +274,7 @@ impl Pkcs11Signer {
                     uri.describe_object()
                 )));
             }
+            let always_authenticate = facts.always_authenticate == Some(true);
             let params = key::public_key(session, &label, &facts)?;
             let kind = params.kind();
             let algorithm = options
@@ -289,7 +306,37 @@ impl Pkcs11Signer {
             if let Some(kid) = &options.kid {
                 jwk = jwk.with_kid(kid.clone());
             }
-            (pin, handle, jwk, algorithm, route)
+            // A key that wants the PIN for every signature: the PIN is kept from now on
+            // (asked now if the application was logged in already).
+            let pin = match pin {
+                Some(pin) => Some(pin),
+                None if always_authenticate && !token.info.protected_authentication_path() => {
+                    Some(options.access.pin_for(uri, &label, true)?.ok_or_else(|| {
+                        Error::NoPin {
+                            token: label.clone(),
+                        }
+                    })?)
+                }
+                None => None,
+            };
+            let context_login = if always_authenticate {
+                tracing::debug!(token = %label, "the key has CKA_ALWAYS_AUTHENTICATE: a context-specific login before each signature");
+                let raw = RawSign::load(module.path())?;
+                if raw.reaches(session.handle()) {
+                    ContextLogin::SinglePart(raw)
+                } else if route.multi_part() {
+                    ContextLogin::MultiPart
+                } else {
+                    return Err(Error::UnsupportedKey(format!(
+                        "the private key with {} on token `{label}` wants the PIN for every signature (CKA_ALWAYS_AUTHENTICATE), and {algorithm} signs there with {}, which takes one C_Sign after the context-specific login; this module gives each caller a function table of its own (as p11-kit's client does), so that C_Sign cannot be made: use a key without CKA_ALWAYS_AUTHENTICATE, or an algorithm with a hash-and-sign mechanism",
+                        uri.describe_object(),
+                        route.mechanism
+                    )));
+                }
+            } else {
+                ContextLogin::No
+            };
+            (pin, handle, jwk, algorithm, route, context_login)
         };
         drop(looking_up);
         tracing::debug!(token = %label, %algorithm, mechanism = %route.mechanism, pool_size, "PKCS#11 signer opened");
@@ -314,6 +361,7 @@ impl Pkcs11Signer {
             }),
             pin,
             pin_rejected: AtomicBool::new(false),
+            context_login,
         })
     }
 
@@ -366,7 +414,53 @@ impl Pkcs11Signer {
         }
     }
 
+    /// The context-specific login (`C_Login(CKU_CONTEXT_SPECIFIC)`) a key with
+    /// `CKA_ALWAYS_AUTHENTICATE` wants after `C_SignInit`, with the PIN given at open; a
+    /// PIN the token rejected is not tried again.
+    fn context_specific_login(&self, session: &Session) -> Result<()> {
+        let label = self.token.label();
+        if self.pin_rejected.load(Ordering::Relaxed) {
+            return Err(Error::PinRejectedEarlier {
+                token: label.to_owned(),
+            });
+        }
+        let r = context::login_as(session, label, self.pin.as_ref(), UserType::ContextSpecific);
+        if matches!(r, Err(Error::PinIncorrect { .. } | Error::PinLocked { .. })) {
+            self.pin_rejected.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// One signature on `session`: `C_SignInit` and `C_Sign`, with the context-specific
+    /// login between them for a key with `CKA_ALWAYS_AUTHENTICATE`. The outer error is a
+    /// failed context-specific login, the inner one the token's answer to the operation.
+    fn sign_on(
+        &self,
+        session: &Session,
+        handle: ObjectHandle,
+        mechanism: &Mechanism<'_>,
+        data: &[u8],
+    ) -> Result<std::result::Result<Vec<u8>, CryptokiError>> {
+        if matches!(self.context_login, ContextLogin::No) {
+            return Ok(session.sign(mechanism, handle, data));
+        }
+        if let Err(e) = session.sign_init(mechanism, handle) {
+            return Ok(Err(e));
+        }
+        self.context_specific_login(session)?;
+        Ok(match &self.context_login {
+            ContextLogin::SinglePart(raw) => raw.sign(session.handle(), data),
+            _ => session
+                .sign_update(data)
+                .and_then(|()| session.sign_final()),
+        })
+    }
+
     /// Signs the data the mechanism expects (see [`Route::input`]).
+    ///
+    /// A session whose operation failed is closed rather than given back to the pool (a
+    /// module may leave the operation active); the one recovery for lost sessions, stale
+    /// handles and logged-out applications runs on a new session.
     fn sign_data(&self, data: &[u8]) -> Result<Vec<u8>> {
         let label = self.token.label();
         let mechanism = self.route.mechanism();
@@ -382,14 +476,23 @@ impl Pkcs11Signer {
         let live = self.live();
         let mut lease = live.pool.checkout()?;
         let handle = *live.key.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = lease.session()?.sign(&mechanism, handle, data);
+        let first = match self.sign_on(lease.session()?, handle, &mechanism, data) {
+            Ok(first) => first,
+            Err(login) => {
+                lease.discard();
+                return Err(login);
+            }
+        };
         let error = match first {
             Ok(sig) => return Ok(sig),
             Err(e) => e,
         };
         let fault = classify(&error);
         match fault {
-            Fault::Other => return Err(failed(error)),
+            Fault::Other => {
+                lease.discard();
+                return Err(failed(error));
+            }
             Fault::ModuleLost => {
                 drop(lease);
                 return Err(self.module_lost(&live, failed(error)));
@@ -400,7 +503,7 @@ impl Pkcs11Signer {
         let session = if fault == Fault::SessionGone {
             lease.reopen()?
         } else {
-            lease.session()?
+            lease.renew()?
         };
         let handle = {
             let _looking_up = live.module.looking_up();
@@ -408,7 +511,17 @@ impl Pkcs11Signer {
             key::find_private_key(session, label, &self.uri)?
         };
         *live.key.lock().unwrap_or_else(PoisonError::into_inner) = handle;
-        session.sign(&mechanism, handle, data).map_err(failed)
+        match self.sign_on(session, handle, &mechanism, data) {
+            Ok(Ok(sig)) => Ok(sig),
+            Ok(Err(e)) => {
+                lease.discard();
+                Err(failed(e))
+            }
+            Err(login) => {
+                lease.discard();
+                Err(login)
+            }
+        }
     }
 
     /// The module behind `lost` stopped answering: unless another thread did so already, or

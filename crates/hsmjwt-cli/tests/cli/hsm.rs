@@ -599,36 +599,38 @@ fn the_doctor_checks_a_key_step_by_step() {
     assert!(shown.contains("HSMJWT_PIN"), "{shown}");
 }
 
-/// A key with `CKA_ALWAYS_AUTHENTICATE` (the token wants the PIN for every signature):
-/// `sign` fails with one `error:` line (warnings aside, and no terminal escapes in them when
-/// stderr is not a terminal), `hsm list` marks the key, and `hsm doctor` names the cause.
+/// Keys with `CKA_ALWAYS_AUTHENTICATE` (the token wants the PIN for every signature, a
+/// context-specific login after each `C_SignInit`): they sign with every algorithm of their
+/// kind, through raw mechanisms (ES256: `CKM_ECDSA`) and hash-and-sign ones (RS256,
+/// PS256), several times in one process (`bench`); `hsm list` marks them and `hsm doctor`
+/// finds them healthy.
 #[test]
-fn a_key_that_wants_the_pin_for_every_signature_is_explained() {
+fn a_key_that_wants_the_pin_for_every_signature_signs() {
     let Some(f) = fixture() else { return };
-    f.pkcs11_tool(
-        TOKEN,
-        Login::User,
-        &[
-            "--keypairgen",
-            "--key-type",
-            "EC:prime256v1",
-            "--label",
-            "always-auth",
-            "--id",
-            "0d",
-            "--always-auth",
-        ],
-    )
-    .unwrap();
-    let signed = run(
-        &f,
-        &["sign", "--key", &uri("always-auth"), "--aud", "you"],
-        Some(PIN),
-    );
-    let all = format!("{}{}", signed.stdout(), signed.stderr());
-    assert!(!all.contains('\u{1b}'), "{all:?}");
-    let line = signed.fails();
-    assert!(line.contains("C_Sign with CKM_ECDSA"), "{line}");
+    for (label, id, key_type) in [
+        ("always-auth", "0d", "EC:prime256v1"),
+        ("always-auth-rsa", "0e", "rsa:2048"),
+    ] {
+        f.pkcs11_tool(
+            TOKEN,
+            Login::User,
+            &[
+                "--keypairgen",
+                "--key-type",
+                key_type,
+                "--label",
+                label,
+                "--id",
+                id,
+                "--always-auth",
+            ],
+        )
+        .unwrap();
+    }
+    mint_and_verify(&f, &uri("always-auth"), "ES256");
+    for alg in ["RS256", "PS256"] {
+        mint_and_verify(&f, &uri("always-auth-rsa"), alg);
+    }
     let listed = run(&f, &["hsm", "list"], Some(PIN)).ok();
     assert!(
         listed.contains("PIN wanted for every signature (CKA_ALWAYS_AUTHENTICATE)"),
@@ -638,12 +640,26 @@ fn a_key_that_wants_the_pin_for_every_signature_is_explained() {
         &f,
         &["hsm", "doctor", "--key", &uri("always-auth")],
         Some(PIN),
+    )
+    .ok();
+    assert!(doctor.contains("ok   ES256: with CKM_ECDSA"), "{doctor}");
+    // Many signatures in one process: a context-specific login before each.
+    let bench = run(
+        &f,
+        &[
+            "bench",
+            "--key",
+            &uri("always-auth"),
+            "--seconds",
+            "0.5",
+            "--threads",
+            "2",
+            "--json",
+        ],
+        Some(PIN),
     );
-    assert_eq!(doctor.out.status.code(), Some(1));
-    let doctor = doctor.stdout();
-    assert!(doctor.contains("FAIL ES256"), "{doctor}");
-    assert!(
-        doctor.contains("fix: the key has CKA_ALWAYS_AUTHENTICATE"),
-        "{doctor}"
-    );
+    let all = format!("{}{}", bench.stdout(), bench.stderr());
+    let report = json(&bench.ok());
+    assert_eq!(report["errors"], 0, "{all}");
+    assert!(report["tokens"].as_u64().unwrap_or(0) > 1, "{all}");
 }

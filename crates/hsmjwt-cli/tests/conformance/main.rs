@@ -91,10 +91,11 @@ const EDDSA: Family = Family {
     listed_as: "EC_EDWARDS Ed25519",
 };
 
-/// Where `cargo xtask modules kryoptic` caches the library (`target/pkcs11-modules/`).
+/// Where `cargo xtask modules kryoptic` caches the library (`target/pkcs11-modules/`, named
+/// by the release xtask builds, `KRYOPTIC_VERSION` in `xtask/src/modules.rs`).
 fn cached_kryoptic() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/pkcs11-modules/kryoptic/libkryoptic_pkcs11.so")
+        .join("../../target/pkcs11-modules/kryoptic/libkryoptic_pkcs11-1.5.4.so")
 }
 
 /// A token of `kind`, or a failure naming what is missing.
@@ -421,6 +422,64 @@ fn doctor(kind: Kind, family: Family, not_offered: &[&str]) {
     t.close().unwrap();
 }
 
+/// A key with `CKA_ALWAYS_AUTHENTICATE`, made by `pkcs11-tool --always-auth`, signs every
+/// algorithm of its family (a context-specific login after each `C_SignInit`).
+fn always_auth(kind: Kind, family: Family) {
+    let t = start(kind);
+    t.pkcs11_tool(
+        Login::User,
+        &[
+            "--keypairgen",
+            "--key-type",
+            family.tool_key_type,
+            "--id",
+            "a7",
+            "--label",
+            "always-auth",
+            "--always-auth",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let listed = run(&t, &["hsm", "list"]).ok();
+    assert!(listed.contains("CKA_ALWAYS_AUTHENTICATE"), "{listed}");
+    for alg in family.algs {
+        sign_and_verify(&t, &uri("always-auth"), alg);
+    }
+    t.close().unwrap();
+}
+
+/// A key with `CKA_ALWAYS_AUTHENTICATE` and an algorithm whose mechanism signs in one part
+/// only, on a module whose function table `hsmjwt` cannot reach for that single `C_Sign`
+/// (p11-kit's client gives each caller a table of its own): refused at open with one line
+/// that says why and what works instead.
+fn always_auth_refused(kind: Kind, family: Family) {
+    let t = start(kind);
+    t.pkcs11_tool(
+        Login::User,
+        &[
+            "--keypairgen",
+            "--key-type",
+            family.tool_key_type,
+            "--id",
+            "a8",
+            "--label",
+            "always-auth",
+            "--always-auth",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    for alg in family.algs {
+        let line = run(&t, &["sign", "--key", &uri("always-auth"), "--alg", alg]).fails();
+        assert!(
+            line.contains("CKA_ALWAYS_AUTHENTICATE")
+                && line.contains("a function table of its own")
+                && line.contains("hash-and-sign mechanism"),
+            "{line}"
+        );
+    }
+    t.close().unwrap();
+}
+
 /// An algorithm the token offers no mechanism for is refused before signing, naming the
 /// mechanisms it would need, and `hsm list` does not claim it.
 fn refused(kind: Kind, family: Family) {
@@ -504,6 +563,10 @@ mod softhsm {
         doctor_rsa => doctor(RS, &[]);
         doctor_es256 => doctor(ES256, &[]);
         doctor_eddsa => doctor(EDDSA, &[]);
+        always_auth_rs => always_auth(RS);
+        always_auth_ps => always_auth(PS);
+        always_auth_es256 => always_auth(ES256);
+        always_auth_eddsa => always_auth(EDDSA);
     );
 }
 
@@ -528,10 +591,17 @@ mod kryoptic {
         servers => servers_stop();
         doctor_rsa => doctor(RS, &[]);
         doctor_es384 => doctor(ES384, &[]);
+        always_auth_rs => always_auth(RS);
+        always_auth_ps => always_auth(PS);
+        always_auth_es256 => always_auth(ES256);
     );
 }
 
-/// tpm2-pkcs11 1.9 on swtpm: RSA 2048 with PKCS#1 v1.5 and ECDSA on P-256 and P-384. Not
+/// tpm2-pkcs11 1.9 on swtpm: RSA 2048 with PKCS#1 v1.5 and ECDSA on P-256 and P-384. Keys
+/// with `CKA_ALWAYS_AUTHENTICATE` are not in its suite: on a bare swtpm (no resource
+/// manager) the module's context-specific login fails in `Esys_Load` with
+/// `TPM_RC_OBJECT_MEMORY` (0x902) and answers `CKR_GENERAL_ERROR` (seen on the first
+/// signature of a fresh token). Not
 /// PS*: the module lists no RSA-PSS mechanism (neither `CKM_RSA_PKCS_PSS` nor a hash-and-sign
 /// one), so PS* is refused before signing.
 /// Not ES512: the module makes P-521 keys but cannot sign with them (`C_SignInit` fails
@@ -557,7 +627,11 @@ mod tpm2 {
     );
 }
 
-/// p11-kit 0.24 remoting SoftHSM 2.6: RSA and ECDSA on P-256, P-384 and P-521. Not EdDSA:
+/// p11-kit 0.24 remoting SoftHSM 2.6: RSA and ECDSA on P-256, P-384 and P-521. Keys with
+/// `CKA_ALWAYS_AUTHENTICATE` sign RS* (hash-and-sign, in parts after the context-specific
+/// login); ES* and PS* there take the raw single-part mechanisms, whose `C_Sign` after the
+/// login hsmjwt cannot reach through p11-kit's client (a function table per caller), and are
+/// refused with the reason. Not EdDSA:
 /// p11-kit's RPC forwards neither `CKM_EC_EDWARDS_KEY_PAIR_GEN` nor `CKM_EDDSA`. PS* goes
 /// through the raw `CKM_RSA_PKCS_PSS` over a host digest: p11-kit forwards no parameters of
 /// the `CKM_SHA*_RSA_PKCS_PSS` mechanisms.
@@ -580,5 +654,8 @@ mod p11kit {
         servers => servers_stop();
         doctor_rsa => doctor(RS, &[]);
         doctor_es512 => doctor(ES512, &[]);
+        always_auth_rs => always_auth(RS);
+        always_auth_ps_refused => always_auth_refused(PS);
+        always_auth_es256_refused => always_auth_refused(ES256);
     );
 }
