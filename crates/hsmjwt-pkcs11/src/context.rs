@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -42,6 +43,14 @@ pub(crate) struct Module {
     objects: Arc<RwLock<()>>,
     /// The signing mechanisms of each slot, asked once.
     offered: Arc<Mutex<BTreeMap<u64, Offered>>>,
+    /// Held shared by every signature in flight, exclusively by [`reinitialize`]: the module
+    /// is never finalized under a call (which p11-kit's client, for one, answers by
+    /// aborting the process).
+    calls: Arc<RwLock<()>>,
+    /// Set once [`reinitialize`] finalized this loading of the module: its sessions are
+    /// gone, and their handles may already name sessions of the next loading, so they are
+    /// forgotten, never closed.
+    finalized: Arc<AtomicBool>,
 }
 
 impl Module {
@@ -51,6 +60,16 @@ impl Module {
     }
 
     /// Shared hold for looking up tokens and objects; creation waits until it is dropped.
+    /// Held while a call on a signing session is in flight (see [`reinitialize`]).
+    pub(crate) fn calling(&self) -> RwLockReadGuard<'_, ()> {
+        self.calls.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether this loading of the module was finalized (by [`reinitialize`]).
+    pub(crate) fn finalized(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.finalized)
+    }
+
     pub(crate) fn looking_up(&self) -> RwLockReadGuard<'_, ()> {
         self.objects.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -149,8 +168,13 @@ fn load(canonical: &Path) -> Result<Module> {
         generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         objects: Arc::default(),
         offered: Arc::default(),
+        calls: Arc::default(),
+        finalized: Arc::default(),
     })
 }
+
+/// How long [`reinitialize`] waits for the signatures in flight on a lost module to end.
+const CALLS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// After `lost` stopped answering (a device error, a dead link to a remote module): the
 /// module finalized (`C_Finalize`, its failure ignored) and initialized again, as the
@@ -166,6 +190,28 @@ pub(crate) fn reinitialize(lost: &Module) -> Result<Module> {
     {
         return Ok(current.clone());
     }
+    // No call may be in flight on the module while it is finalized: wait for them (they
+    // fail fast on a lost module), but not without end (a call may hang in the module).
+    let start = std::time::Instant::now();
+    let _no_calls = loop {
+        match lost.calls.try_write() {
+            Ok(guard) => break guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) if start.elapsed() < CALLS_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Err(Error::ModuleLoad {
+                    path: lost.path.clone(),
+                    source: format!(
+                        "calls on the lost module are still in flight after {CALLS_WAIT:?}; it is not finalized under them"
+                    )
+                    .into(),
+                });
+            }
+        }
+    };
+    lost.finalized.store(true, Ordering::SeqCst);
     if let Err(e) = lost.ctx.clone().finalize() {
         tracing::debug!(module = %lost.path.display(), error = %e, "C_Finalize of a lost module failed");
     }

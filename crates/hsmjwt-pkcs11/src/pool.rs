@@ -4,7 +4,8 @@
 //! (`CKR_OPERATION_ACTIVE` otherwise). Each signing thread checks a session out, uses it
 //! alone, and returns it; when all are busy it waits on a condition variable.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use cryptoki::context::Pkcs11;
 use cryptoki::session::Session;
@@ -26,11 +27,21 @@ pub(crate) struct Pool {
     max: usize,
     state: Mutex<State>,
     available: Condvar,
+    /// Set when the module's loading these sessions belong to was finalized: they are then
+    /// forgotten, never closed (their handles may name sessions of the next loading).
+    finalized: Arc<AtomicBool>,
 }
 
 impl Pool {
-    pub(crate) fn new(ctx: Pkcs11, slot: Slot, token: &str, max: usize) -> Self {
+    pub(crate) fn new(
+        ctx: Pkcs11,
+        slot: Slot,
+        token: &str,
+        max: usize,
+        finalized: Arc<AtomicBool>,
+    ) -> Self {
         Pool {
+            finalized,
             ctx,
             slot,
             token: token.to_owned(),
@@ -85,6 +96,16 @@ impl Pool {
         }
     }
 
+    /// Closes a session (`C_CloseSession`), unless its module was finalized since: then
+    /// the handle is only forgotten.
+    fn close(&self, session: Session) {
+        if self.finalized.load(Ordering::SeqCst) {
+            std::mem::forget(session);
+        } else {
+            drop(session);
+        }
+    }
+
     fn forget_one(&self) {
         let mut state = self.lock();
         state.open = state.open.saturating_sub(1);
@@ -127,7 +148,9 @@ impl Lease<'_> {
     /// Closes the session (`C_CloseSession`) and opens a new one, for a session the token
     /// still knows but may have left in an unknown state (an operation still active).
     pub(crate) fn renew(&mut self) -> Result<&Session> {
-        drop(self.session.take());
+        if let Some(old) = self.session.take() {
+            self.pool.close(old);
+        }
         let session = self.pool.open_session()?;
         Ok(self.session.insert(session))
     }
@@ -135,7 +158,18 @@ impl Lease<'_> {
     /// Closes the session instead of giving it back: an operation may still be active on
     /// it. The pool opens a new one when it is needed.
     pub(crate) fn discard(mut self) {
-        drop(self.session.take());
+        if let Some(old) = self.session.take() {
+            self.pool.close(old);
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        for session in idle {
+            self.close(session);
+        }
     }
 }
 

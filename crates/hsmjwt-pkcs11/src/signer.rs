@@ -203,6 +203,10 @@ struct Live {
 struct Recovery {
     not_before: Option<Instant>,
     backoff: Duration,
+    /// A loading of the module made by a failed attempt (initialized again, but the token
+    /// or the key was not there yet: a remote module whose server was still down): the next
+    /// attempt finalizes and initializes that one again.
+    pending: Option<Module>,
 }
 
 /// The first wait after a failed attempt to bring a lost module back; it doubles up to
@@ -261,7 +265,13 @@ impl Pkcs11Signer {
             .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
             .unwrap_or(1)
             .max(1);
-        let pool = Pool::new(module.ctx.clone(), token.slot, &label, pool_size);
+        let pool = Pool::new(
+            module.ctx.clone(),
+            token.slot,
+            &label,
+            pool_size,
+            module.finalized(),
+        );
         let (pin, handle, jwk, algorithm, route, context_login) = {
             let lease = pool.checkout()?;
             let session = lease.session()?;
@@ -358,6 +368,7 @@ impl Pkcs11Signer {
             recovery: Mutex::new(Recovery {
                 not_before: None,
                 backoff: MIN_BACKOFF,
+                pending: None,
             }),
             pin,
             pin_rejected: AtomicBool::new(false),
@@ -474,6 +485,20 @@ impl Pkcs11Signer {
             source: Box::new(e),
         };
         let live = self.live();
+        // No call runs while the module is finalized, and none on a finalized loading.
+        let calling = live.module.calling();
+        if live
+            .module
+            .finalized()
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            // An earlier attempt to bring it back finalized it and has not succeeded yet.
+            drop(calling);
+            let cause = Error::InvalidRequest(
+                "the module was finalized and is being initialized again".to_owned(),
+            );
+            return Err(self.module_lost(&live, cause));
+        }
         let mut lease = live.pool.checkout()?;
         let handle = *live.key.lock().unwrap_or_else(PoisonError::into_inner);
         let first = match self.sign_on(lease.session()?, handle, &mechanism, data) {
@@ -495,6 +520,7 @@ impl Pkcs11Signer {
             }
             Fault::ModuleLost => {
                 drop(lease);
+                drop(calling);
                 return Err(self.module_lost(&live, failed(error)));
             }
             _ => {}
@@ -543,11 +569,16 @@ impl Pkcs11Signer {
         if recovery.not_before.is_some_and(|t| now < t) {
             return lost_error;
         }
-        match self.reconnect(&lost.module) {
+        let stale = recovery
+            .pending
+            .take()
+            .unwrap_or_else(|| lost.module.clone());
+        match self.reconnect(&stale, &mut recovery.pending) {
             Ok(live) => {
                 *self.live.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(live);
                 recovery.not_before = None;
                 recovery.backoff = MIN_BACKOFF;
+                recovery.pending = None;
                 tracing::warn!(
                     token = label,
                     "PKCS#11 module lost and initialized again; signing goes on"
@@ -562,13 +593,21 @@ impl Pkcs11Signer {
         lost_error
     }
 
-    /// A new [`Live`] on the module initialized again.
-    fn reconnect(&self, lost: &Module) -> Result<Live> {
+    /// A new [`Live`] on the module initialized again; when a step after the new
+    /// initialization fails, that loading is left in `pending` for the next attempt.
+    fn reconnect(&self, lost: &Module, pending: &mut Option<Module>) -> Result<Live> {
         let module = context::reinitialize(lost)?;
+        *pending = Some(module.clone());
         let _looking_up = module.looking_up();
         let token = context::find_token(&module.ctx, &self.uri)?;
         let label = token.label().to_owned();
-        let pool = Pool::new(module.ctx.clone(), token.slot, &label, self.pool_size);
+        let pool = Pool::new(
+            module.ctx.clone(),
+            token.slot,
+            &label,
+            self.pool_size,
+            module.finalized(),
+        );
         let handle = {
             let lease = pool.checkout()?;
             let session = lease.session()?;

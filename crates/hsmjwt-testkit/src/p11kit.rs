@@ -79,14 +79,18 @@ pub struct Server {
 
 impl Server {
     /// Starts `p11-kit server` for the token `token` of `hsm` (the fixture's module and
-    /// `SOFTHSM2_CONF`), on a socket in the fixture's folder, and waits (up to 10 s) until
-    /// the socket exists.
+    /// `SOFTHSM2_CONF`), on a socket in the fixture's folder (the same for the same token,
+    /// so a server started again after [`kill`](Self::kill) serves the same address), and
+    /// waits (up to 10 s) until the socket exists.
     ///
     /// # Errors
     /// [`Error::Spawn`] when `p11-kit` cannot be started, [`Error::Server`] when it exits or
     /// makes no socket in time.
     pub fn start(hsm: &SoftHsm, token: &str) -> Result<Self, Error> {
         let socket = hsm.root().join(format!("p11-kit-{token}.sock"));
+        // A server killed earlier leaves its socket file: the new one would be taken for
+        // ready before it listens.
+        let _ = std::fs::remove_file(&socket);
         let shown = format!("p11-kit server -f -n {} {token}", socket.display());
         let child = Command::new("p11-kit")
             .args(["server", "-f", "-n"])
@@ -138,6 +142,21 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Kills the server and every connection it serves (its [`cut_clients`] children), as
+    /// a crashed or restarted HSM server would go away; [`start`](Self::start) it again to
+    /// bring it back on the same address.
+    ///
+    /// # Errors
+    /// As [`cut_clients`].
+    pub fn kill(mut self) -> Result<(), Error> {
+        // The children first found, then the server killed (so it forks no new one), then
+        // the children: once the server is gone they are no longer its children.
+        let clients = children(self.child.id())?;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        kill_all(&clients).map(drop)
+    }
 }
 
 /// Cuts every client of the `p11-kit server` with process id `server` off, as a network
@@ -148,13 +167,18 @@ impl Server {
 /// # Errors
 /// [`Error::Io`] when `/proc` cannot be read, [`Error::Spawn`] when `kill` cannot be run.
 pub fn cut_clients(server: u32) -> Result<usize, Error> {
+    kill_all(&children(server)?)
+}
+
+/// The processes whose parent is `parent`.
+fn children(parent: u32) -> Result<Vec<u32>, Error> {
     let proc_dir = Path::new("/proc");
     let entries = std::fs::read_dir(proc_dir).map_err(|source| Error::Io {
         action: "read",
         path: proc_dir.to_owned(),
         source,
     })?;
-    let mut killed = 0;
+    let mut found = Vec::new();
     for entry in entries.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -167,21 +191,31 @@ pub fn cut_clients(server: u32) -> Result<usize, Error> {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
-        let parent = stat
+        let ppid = stat
             .rsplit_once(") ")
             .and_then(|(_, rest)| rest.split_whitespace().nth(1))
             .and_then(|p| p.parse::<u32>().ok());
-        if parent == Some(server) {
-            let status = Command::new("kill")
-                .arg(pid.to_string())
-                .status()
-                .map_err(|source| Error::Spawn {
-                    program: "kill".to_owned(),
-                    source,
-                })?;
-            if status.success() {
-                killed += 1;
-            }
+        if ppid == Some(parent) {
+            found.push(pid);
+        }
+    }
+    Ok(found)
+}
+
+/// Kills each process (`kill PID`); returns how many were killed.
+fn kill_all(pids: &[u32]) -> Result<usize, Error> {
+    let mut killed = 0;
+    for pid in pids {
+        let status = Command::new("kill")
+            .arg(pid.to_string())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|source| Error::Spawn {
+                program: "kill".to_owned(),
+                source,
+            })?;
+        if status.success() {
+            killed += 1;
         }
     }
     Ok(killed)
