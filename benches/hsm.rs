@@ -13,9 +13,20 @@
 //! 50 ms blocks; the ratios of `cargo xtask bench` (ours vs the raw loop, 2 threads vs 1)
 //! come from those rounds.
 //!
+//! Groups `hsm-MODULE-ES256` (`MODULE`: `kryoptic`, `tpm2`, `p11kit`): the same comparison,
+//! one thread, through the other PKCS#11 implementations: `hsmjwt-1t` against a raw
+//! `C_Sign` loop on the same module and key with the mechanism the signer chose
+//! (`CKM_ECDSA_SHA256` over the signing input where the token has it, else `CKM_ECDSA`
+//! over its digest). p11-kit's remoting and the software TPM are slow (a round trip, a TPM
+//! command per signature): the ratio is what matters.
+//!
 //! Needs a token: `cargo xtask bench` prepares one and sets `SOFTHSM2_CONF`,
 //! `PKCS11_MODULE`, `HSMJWT_PIN` and `HSMJWT_BENCH_TOKEN`; without `PKCS11_MODULE` the
-//! groups are skipped (unless `HSMJWT_BENCH_REQUIRE=1`).
+//! groups are skipped (unless `HSMJWT_BENCH_REQUIRE=1`). For the other modules it starts a
+//! token of each (label `bench-MODULE`, key `bench-p256`) and sets `HSMJWT_BENCH_MODULE_KIND`
+//! (`KRYOPTIC`, `TPM2`, `P11KIT`) to the module's path, with the module's own variables
+//! (`KRYOPTIC_CONF`, `TPM2_PKCS11_TCTI`, `TPM2_PKCS11_STORE`, `P11_KIT_SERVER_ADDRESS`);
+//! a module whose variable is missing is skipped (unless `HSMJWT_BENCH_REQUIRE=1`).
 
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
@@ -193,10 +204,106 @@ fn bench_alg(c: &mut Criterion, env: &Env, alg: Algorithm, label: &str) {
     );
 }
 
+/// The other modules' groups: `(name, variable naming the module)`.
+const MODULES: [(&str, &str); 3] = [
+    ("kryoptic", "HSMJWT_BENCH_MODULE_KRYOPTIC"),
+    ("tpm2", "HSMJWT_BENCH_MODULE_TPM2"),
+    ("p11kit", "HSMJWT_BENCH_MODULE_P11KIT"),
+];
+
+/// `hsm-MODULE-ES256`: see the module notes.
+fn bench_module(c: &mut Criterion, name: &str, module: PathBuf, pin: &str) {
+    let token = format!("bench-{name}");
+    let label = "bench-p256";
+    let uri = Pkcs11Uri::new()
+        .with_token(&token)
+        .with_object(label)
+        .with_module_path(&module)
+        .with_pin_value(pin.into());
+    let signer = Pkcs11Signer::open(
+        &uri,
+        SignerOptions::default()
+            .with_algorithm(Algorithm::ES256)
+            .with_pool_size(1),
+    )
+    .unwrap_or_else(|e| panic!("open the {name} signer: {e}"));
+    let claims = common::claims();
+    let header = Header::jwt(Algorithm::ES256);
+    let jwt = hsmjwt::encode(&header, &claims, &signer).expect("mint through the module");
+    let signing_input = jwt.rsplit_once('.').expect("three parts").0.to_owned();
+    let hash_and_sign = signer.mechanism() == "CKM_ECDSA_SHA256";
+    let mechanism = move || {
+        if hash_and_sign {
+            Mechanism::EcdsaSha256
+        } else {
+            Mechanism::Ecdsa
+        }
+    };
+    let data = if hash_and_sign {
+        signing_input.as_bytes().to_vec()
+    } else {
+        hsmjwt::core::HashAlg::Sha256.digest(signing_input.as_bytes())
+    };
+    let ctx = shared_context(&module).expect("the shared PKCS#11 context");
+    let slot = find_slot(&ctx, &token);
+    let raw = std::sync::Mutex::new(raw_session(&ctx, slot, pin, label));
+    {
+        let guard = raw.lock().unwrap();
+        assert!(
+            !guard
+                .0
+                .sign(&mechanism(), guard.1, &data)
+                .expect("C_Sign")
+                .is_empty()
+        );
+    }
+    let ours = |n: u64| {
+        parallel(1, n, |_| {
+            black_box(hsmjwt::encode(&header, &claims, &signer).unwrap());
+        })
+    };
+    let limit = |n: u64| {
+        parallel(1, n, |_| {
+            let guard = raw.lock().unwrap();
+            black_box(
+                guard
+                    .0
+                    .sign(&mechanism(), guard.1, black_box(&data))
+                    .unwrap(),
+            );
+        })
+    };
+    let group_name = format!("hsm-{name}-ES256");
+    let mut group = c.benchmark_group(&group_name);
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(3));
+    group.bench_function("hsmjwt-1t", |b| b.iter_custom(ours));
+    group.bench_function("cryptoki-1t", |b| b.iter_custom(limit));
+    group.finish();
+    common::paired_with(
+        &group_name,
+        common::PAIRED_HSM,
+        vec![
+            ("hsmjwt-1t", Box::new(ours)),
+            ("cryptoki-1t", Box::new(limit)),
+        ],
+    );
+}
+
 fn hsm(c: &mut Criterion) {
     let Some(env) = env() else { return };
     for (alg, label) in KEYS {
         bench_alg(c, &env, alg, label);
+    }
+    for (name, var) in MODULES {
+        match std::env::var_os(var).filter(|m| !m.is_empty()) {
+            Some(module) => bench_module(c, name, PathBuf::from(module), &env.pin),
+            None => {
+                let msg = format!("{var} is not set: the {name} benchmark is skipped");
+                assert!(!common::required(), "{msg}");
+                eprintln!("SKIPPED: {msg}");
+            }
+        }
     }
 }
 

@@ -35,6 +35,7 @@ use std::process::Command;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use hsmjwt_testkit::modules::{Kind, Token};
 use hsmjwt_testkit::secrecy::ExposeSecret as _;
 use hsmjwt_testkit::softhsm::{Builder, Installation};
 
@@ -49,7 +50,7 @@ const KEYS: [(&str, &str, &str); 2] = [
 ];
 
 /// The criterion groups this workspace defines; the report reads these.
-const GROUPS: [&str; 11] = [
+const GROUPS: [&str; 14] = [
     "mint-RS256",
     "mint-PS256",
     "mint-ES256",
@@ -60,6 +61,9 @@ const GROUPS: [&str; 11] = [
     "parse",
     "hsm-RS256",
     "hsm-ES256",
+    "hsm-kryoptic-ES256",
+    "hsm-tpm2-ES256",
+    "hsm-p11kit-ES256",
     "cache",
 ];
 
@@ -80,9 +84,11 @@ pub(crate) fn target_dir() -> PathBuf {
     }
 }
 
-/// Everything the benchmarks need in their environment.
+/// Everything the benchmarks need in their environment, and the other modules' tokens
+/// (their servers run while this lives).
 pub(crate) struct BenchEnv {
     vars: Vec<(&'static str, String)>,
+    _tokens: Vec<Token>,
 }
 
 impl BenchEnv {
@@ -138,8 +144,39 @@ pub(crate) fn prepare() -> Result<BenchEnv> {
         ("HSMJWT_BENCH_REQUIRE", "1".to_owned()),
         (PAIRED_DIR_ENV, paired_dir().display().to_string()),
     ]);
-    Ok(BenchEnv { vars })
+    // A token with a P-256 key on each other module (`hsm-MODULE-ES256`).
+    let mut tokens = Vec::new();
+    for (kind, var) in MODULE_GROUPS {
+        let setup = crate::modules::ensure(kind)?;
+        let token = setup
+            .start(&format!("bench-{kind}"))
+            .with_context(|| format!("cannot start a {kind} token for the benchmarks"))?;
+        token
+            .keypairgen("bench-p256", "02", "EC:prime256v1")
+            .with_context(|| format!("cannot make the {kind} benchmark key"))?;
+        vars.extend(
+            token
+                .env()
+                .into_iter()
+                .filter(|(name, _)| *name != "PKCS11_MODULE")
+                .map(|(name, value)| (name, value.to_string_lossy().into_owned())),
+        );
+        vars.push((var, token.module().display().to_string()));
+        tokens.push(token);
+    }
+    Ok(BenchEnv {
+        vars,
+        _tokens: tokens,
+    })
 }
+
+/// The other modules benchmarked beside SoftHSM2, and the variable naming each one's path
+/// for `benches/hsm.rs`.
+const MODULE_GROUPS: [(Kind, &str); 3] = [
+    (Kind::Kryoptic, "HSMJWT_BENCH_MODULE_KRYOPTIC"),
+    (Kind::Tpm2, "HSMJWT_BENCH_MODULE_TPM2"),
+    (Kind::P11Kit, "HSMJWT_BENCH_MODULE_P11KIT"),
+];
 
 /// `cargo xtask bench`: see the module documentation.
 ///
@@ -422,6 +459,27 @@ const CHECKS: &[Check] = &[
         "cryptoki-1t",
         0.0,
         "raw C_Sign loop ES256, 2 threads vs 1 thread: SoftHSM's own scaling, the ceiling of the row above (no target)",
+    ),
+    check(
+        "hsm-kryoptic-ES256",
+        "hsmjwt-1t",
+        "cryptoki-1t",
+        0.95,
+        "Kryoptic mint ES256, 1 thread, vs raw C_Sign loop",
+    ),
+    check(
+        "hsm-tpm2-ES256",
+        "hsmjwt-1t",
+        "cryptoki-1t",
+        0.95,
+        "tpm2-pkcs11 on swtpm mint ES256, 1 thread, vs raw C_Sign loop",
+    ),
+    check(
+        "hsm-p11kit-ES256",
+        "hsmjwt-1t",
+        "cryptoki-1t",
+        0.95,
+        "p11-kit remoting mint ES256, 1 thread, vs raw C_Sign loop",
     ),
 ];
 

@@ -140,7 +140,7 @@ pub(crate) fn run_suite(kinds: &[Kind]) -> Result<()> {
 ///
 /// # Errors
 /// When apt-get or the build fails, or the module is still missing afterwards.
-fn ensure(kind: Kind) -> Result<Setup> {
+pub(crate) fn ensure(kind: Kind) -> Result<Setup> {
     let setup = match kind {
         Kind::Kryoptic => {
             // Its run-time tools (pkcs11-tool) come from a package like the others'.
