@@ -16,6 +16,7 @@ use hsmjwt_oauth::{
     TokenParams,
 };
 use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
+use hsmjwt_testkit::faults::Faults;
 use hsmjwt_testkit::softhsm::{self, Builder, Rerun, SoftHsm};
 
 const TOKEN: &str = "ims-test";
@@ -121,4 +122,137 @@ fn child(hsm: &SoftHsm) {
         emu.shutdown().await;
     });
     eprintln!("SoftHSM: JWT exchange, private_key_jwt and JWT-bearer grant passed");
+}
+
+/// The token of [`a_held_hsm_signature_fails_the_exchange_in_time`].
+const HELD: &str = "ims-held";
+
+/// An HSM whose `C_Sign` never returns (held by the fault module in front of SoftHSM2) does
+/// not hang the async paths: the IMS JWT exchange and an OAuth `private_key_jwt` call fail
+/// with `SignTimeout` once `HttpOptions::sign_timeout` (1 s here) has passed; the session
+/// held by the stuck call is not handed out again (the next exchange signs on the pool's
+/// other session and succeeds); released, the stuck calls end.
+#[test]
+fn a_held_hsm_signature_fails_the_exchange_in_time() {
+    let Some(installation) = softhsm::installed_or_skip() else {
+        return;
+    };
+    let spec = Builder::new(installation)
+        .token(HELD)
+        .key(HELD, "ims-rsa", "01", "rsa:2048");
+    if let Some(hsm) = spec.attach().unwrap() {
+        return held_child(&hsm);
+    }
+    let hsm = spec.build().unwrap();
+    let module = hsm.module().to_owned();
+    let status = hsm
+        .rerun(
+            &Rerun::one_test("softhsm::a_held_hsm_signature_fails_the_exchange_in_time")
+                .env_remove("HSMJWT_PIN")
+                .env("HSMJWT_FAULTS_TARGET", module),
+        )
+        .unwrap();
+    assert!(status.success(), "the SoftHSM child failed: {status}");
+}
+
+fn held_child(hsm: &SoftHsm) {
+    let faults = Faults::load(&Faults::find().unwrap()).unwrap();
+    let uri = Pkcs11Uri::new()
+        .with_token(HELD)
+        .with_object("ims-rsa")
+        .with_module_path(faults.path())
+        .with_pin_value(hsm.pin().clone());
+    let signer: Arc<dyn Signer> = Arc::new(
+        Pkcs11Signer::open(
+            &uri,
+            SignerOptions::default()
+                .with_algorithm(Algorithm::RS256)
+                .with_pool_size(2),
+        )
+        .unwrap(),
+    );
+    let public_pem = hsmjwt_soft::PublicKey::from_jwk(signer.public_key())
+        .unwrap()
+        .to_spki_pem();
+    let creds = ServiceAccountCredentials::new(
+        "hsm-client",
+        SecretString::from("p8e-FAKE-hsm-secret"),
+        "HSMORG@AdobeOrg",
+        "HSMTECH@techacct.adobe.com",
+        vec!["ent_aem_cloud_api".into()],
+    )
+    .with_certificate_pem(public_pem);
+    let config =
+        EmulatorConfig::new().with_integration(Integration::from_service_account(&creds).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let limit = Duration::from_secs(1);
+    runtime.block_on(async {
+        let emu = Emulator::start(config).await.unwrap();
+        let http = HttpClient::new(
+            HttpOptions::default()
+                .with_request_timeout(Duration::from_secs(10))
+                .with_sign_timeout(limit),
+        )
+        .unwrap();
+        let endpoint = ImsEndpoint::production()
+            .with_base_url(&emu.base_url())
+            .unwrap();
+        let exchange = JwtExchange::from_credentials(
+            ImsClient::with_http(endpoint, http.clone()),
+            &creds,
+            signer.clone(),
+        );
+
+        // The next C_Sign is held: the JWT exchange fails in time, naming the limit.
+        faults.hold_signs(1);
+        let started = std::time::Instant::now();
+        let e = exchange.sign_jwt().await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(e, hsmjwt_oauth::Error::SignTimeout { .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("signing the service-account JWT did not finish within 1s"),
+            "{e}"
+        );
+        assert!(took >= limit && took < limit * 5, "{took:?}");
+        assert_eq!(faults.signs_blocked(), 1);
+
+        // Meanwhile the held session is not given out: the next exchange signs on the
+        // other one and goes through.
+        let jwt = exchange.sign_jwt().await.unwrap();
+        exchange.exchange(&jwt).await.unwrap();
+
+        // An OAuth client assertion held the same way fails the call in time.
+        faults.hold_signs(1);
+        let auth = ClientAuth::private_key_jwt(signer.clone(), emu.token_endpoint());
+        let oauth = OAuthClient::new(&emu.token_endpoint(), "hsm-client", auth)
+            .unwrap()
+            .with_http(http);
+        let started = std::time::Instant::now();
+        let e = oauth
+            .client_credentials(&TokenParams::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, hsmjwt_oauth::Error::SignTimeout { .. }),
+            "{e:?}"
+        );
+        assert!(started.elapsed() < limit * 5);
+        assert_eq!(faults.signs_blocked(), 2);
+
+        // Released, the stuck calls end and their sessions come back.
+        faults.release_signs();
+        emu.shutdown().await;
+    });
+    drop(runtime);
+    let sig = signer.sign(b"after the release").unwrap();
+    assert!(!sig.is_empty());
+    eprintln!("a held C_Sign: the exchange and the OAuth call failed with SignTimeout in time");
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hsmjwt_core::profile::adobe::ServiceAccountJwt;
 use hsmjwt_core::{NumericDate, Signer};
-use hsmjwt_oauth::http::sign_blocking;
+use hsmjwt_oauth::http::sign_blocking_within;
 use hsmjwt_oauth::{
     AccessToken, ClientAuth, ExpiresUnit, HttpClient, HttpOptions, Result, TokenSource,
 };
@@ -199,15 +199,18 @@ impl JwtExchange {
         &self.client
     }
 
-    /// Mints a service-account JWT now, on a blocking thread (an HSM may block).
+    /// Mints a service-account JWT now, on a blocking thread (an HSM may block), within the
+    /// client's [`sign_timeout`](hsmjwt_oauth::http::HttpOptions::sign_timeout).
     ///
     /// # Errors
     /// [`hsmjwt_oauth::Error::Jwt`] when a field is missing, the lifetime is out of range, the
-    /// signer is not RS256 or signing fails.
+    /// signer is not RS256 or signing fails; [`hsmjwt_oauth::Error::SignTimeout`] when the
+    /// signature does not finish in time.
     pub async fn sign_jwt(&self) -> Result<String> {
         let jwt = self.jwt.clone();
         let signer = self.signer.clone();
-        sign_blocking("service-account JWT", move || {
+        let limit = self.client.http().options().sign_timeout;
+        sign_blocking_within("service-account JWT", limit, move || {
             jwt.sign(&*signer, NumericDate::now())
         })
         .await

@@ -147,6 +147,15 @@ pub enum Error {
         #[source]
         source: Arc<hsmjwt_core::Error>,
     },
+    /// A signature did not finish within its time limit (an HSM call that hangs); the
+    /// call fails instead of hanging.
+    #[error("signing the {what} did not finish within {limit:?}")]
+    SignTimeout {
+        /// What was being signed (`client assertion`, `service-account JWT`).
+        what: &'static str,
+        /// The limit ([`HttpOptions::sign_timeout`](crate::http::HttpOptions::sign_timeout)).
+        limit: std::time::Duration,
+    },
     /// The blocking signing task could not complete (it panicked or was cancelled).
     #[error("the signing task did not complete")]
     SignTask {

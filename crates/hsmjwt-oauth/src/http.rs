@@ -64,7 +64,15 @@ pub struct HttpOptions {
     /// Response headers kept (lower-case names) in [`FormResponse::headers`] and in
     /// [`Error::Endpoint`], for support: a provider's request id, say. Default none.
     pub kept_headers: Vec<String>,
+    /// Time allowed for one signature (a client assertion, a service-account JWT) on the
+    /// blocking pool: an HSM call that hangs fails the call with [`Error::SignTimeout`]
+    /// instead of hanging it. Default [`SIGN_TIMEOUT`] (30 s).
+    pub sign_timeout: Duration,
 }
+
+/// The default time allowed for one signature on an async path (see
+/// [`HttpOptions::sign_timeout`]).
+pub const SIGN_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for HttpOptions {
     fn default() -> Self {
@@ -78,11 +86,19 @@ impl Default for HttpOptions {
             max_retry_after: Duration::from_secs(30),
             max_response_bytes: 1 << 20,
             kept_headers: Vec::new(),
+            sign_timeout: SIGN_TIMEOUT,
         }
     }
 }
 
 impl HttpOptions {
+    /// Sets the time allowed for one signature on the blocking pool.
+    #[must_use]
+    pub fn with_sign_timeout(mut self, t: Duration) -> Self {
+        self.sign_timeout = t;
+        self
+    }
+
     /// Sets the connect timeout.
     #[must_use]
     pub fn with_connect_timeout(mut self, t: Duration) -> Self {
@@ -430,7 +446,7 @@ impl HttpClient {
         let mut attempt: u32 = 0;
         let mut last: Option<Error> = None;
         loop {
-            let body = build_form(client_id, auth, params, fresh).await?;
+            let body = build_form(client_id, auth, params, fresh, opts.sign_timeout).await?;
             let limit = deadline.attempt(opts.request_timeout);
             if let Some(total) = limit.total
                 && limit.timeout.is_zero()
@@ -685,6 +701,7 @@ async fn build_form(
     auth: &ClientAuth,
     params: &[(&str, &str)],
     fresh: Option<&FreshAssertion>,
+    sign_timeout: Duration,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let client_assertion = match auth {
         ClientAuth::PrivateKeyJwt {
@@ -694,14 +711,20 @@ async fn build_form(
         } => {
             let assertion =
                 ClientAssertion::new(client_id, audience.clone()).with_lifetime(*lifetime);
-            Some(sign_assertion(signer.clone(), assertion, "client assertion").await?)
+            Some(sign_assertion(signer.clone(), assertion, "client assertion", sign_timeout).await?)
         }
         _ => None,
     };
     let grant_assertion = match fresh {
         Some(f) => Some((
             f.field,
-            sign_assertion(f.signer.clone(), f.assertion.clone(), "assertion").await?,
+            sign_assertion(
+                f.signer.clone(),
+                f.assertion.clone(),
+                "assertion",
+                sign_timeout,
+            )
+            .await?,
         )),
         None => None,
     };
@@ -735,26 +758,54 @@ async fn build_form(
     Ok(Zeroizing::new(std::mem::take(&mut *out).into_bytes()))
 }
 
-/// Signs a client assertion on a blocking thread (an HSM may take a while).
+/// Signs a client assertion on a blocking thread (an HSM may take a while), within
+/// `limit`.
 async fn sign_assertion(
     signer: Arc<dyn Signer>,
     assertion: ClientAssertion,
     what: &'static str,
+    limit: Duration,
 ) -> Result<String> {
-    sign_blocking(what, move || assertion.sign(&*signer, NumericDate::now())).await
+    sign_blocking_within(what, limit, move || {
+        assertion.sign(&*signer, NumericDate::now())
+    })
+    .await
 }
 
-/// Runs a signing closure (a [`Signer`] is synchronous, and an HSM may block) on tokio's
-/// blocking pool, and maps its errors; `what` names the token in them.
+/// [`sign_blocking_within`] with the default limit, [`SIGN_TIMEOUT`].
 ///
 /// # Errors
-/// [`Error::Jwt`] when the closure fails, [`Error::SignTask`] when the task panicked or
-/// was cancelled.
+/// As [`sign_blocking_within`].
 pub async fn sign_blocking<F>(what: &'static str, f: F) -> Result<String>
 where
     F: FnOnce() -> std::result::Result<String, hsmjwt_core::Error> + Send + 'static,
 {
-    match tokio::task::spawn_blocking(f).await {
+    sign_blocking_within(what, SIGN_TIMEOUT, f).await
+}
+
+/// Runs a signing closure (a [`Signer`] is synchronous, and an HSM may block) on tokio's
+/// blocking pool, and maps its errors; `what` names the token in them. The caller waits
+/// at most `limit`: a signature still running then (an HSM call that hangs) is left to
+/// finish on its thread, its result dropped, and the caller gets [`Error::SignTimeout`].
+/// The signer's session stays checked out by that thread until the call returns, so no
+/// other signature is given it meanwhile.
+///
+/// # Errors
+/// [`Error::Jwt`] when the closure fails, [`Error::SignTimeout`] when it does not finish
+/// within `limit`, [`Error::SignTask`] when the task panicked or was cancelled.
+pub async fn sign_blocking_within<F>(what: &'static str, limit: Duration, f: F) -> Result<String>
+where
+    F: FnOnce() -> std::result::Result<String, hsmjwt_core::Error> + Send + 'static,
+{
+    let task = tokio::task::spawn_blocking(f);
+    let joined = match tokio::time::timeout(limit, task).await {
+        Ok(joined) => joined,
+        Err(_) => {
+            tracing::warn!(what, limit = ?limit, "signing did not finish in time; the call fails and the signature is abandoned");
+            return Err(Error::SignTimeout { what, limit });
+        }
+    };
+    match joined {
         Ok(Ok(jwt)) => Ok(jwt),
         Ok(Err(e)) => Err(Error::jwt(what, e)),
         Err(e) => Err(Error::SignTask {

@@ -80,3 +80,85 @@ pub(crate) fn close_all_sessions(module: &Path, slot: CK_SLOT_ID) -> Result<(), 
         )))
     }
 }
+
+/// The control functions of the fault-injecting module (`hsmjwt-testkit-faults`), looked
+/// up in the copy of it this process loaded (see [`crate::faults`]).
+pub(crate) struct FaultControl {
+    /// Keeps the module loaded while the function pointers may be called.
+    _library: Library,
+    configure: extern "C" fn(u32, u32, u32, u64),
+    block_sign: extern "C" fn(u32),
+    open_sessions: extern "C" fn() -> i64,
+    injected: extern "C" fn() -> u64,
+    logins: extern "C" fn() -> u64,
+    signs_blocked: extern "C" fn() -> u64,
+}
+
+impl FaultControl {
+    /// Loads the module at `path` (another reference when the process loaded it already)
+    /// and looks up its control functions.
+    pub(crate) fn load(path: &Path) -> Result<Self, Error> {
+        let shown = path.display();
+        // SAFETY: the fault module's initialization routines have no requirements (it
+        // loads its target module lazily, on the first PKCS#11 call); the library is kept
+        // in `_library` while the pointers below may be called.
+        let library = unsafe { Library::new(path) }.map_err(|e| Error::Pkcs11 {
+            message: format!("cannot load the fault module `{shown}`"),
+            source: Some(e.into()),
+        })?;
+        macro_rules! symbol {
+            ($name:literal, $ty:ty) => {{
+                // SAFETY: the fault module exports this symbol with exactly this
+                // signature (`hsmjwt-testkit-faults`, same workspace); the pointer is
+                // copied out and used only while `library` is alive.
+                let f: $ty = *unsafe { library.get::<$ty>($name) }.map_err(|e| Error::Pkcs11 {
+                    message: format!("`{shown}` is not the fault module"),
+                    source: Some(e.into()),
+                })?;
+                f
+            }};
+        }
+        let configure = symbol!(
+            b"hsmjwt_faults_configure\0",
+            extern "C" fn(u32, u32, u32, u64)
+        );
+        let block_sign = symbol!(b"hsmjwt_faults_block_sign\0", extern "C" fn(u32));
+        let open_sessions = symbol!(b"hsmjwt_faults_open_sessions\0", extern "C" fn() -> i64);
+        let injected = symbol!(b"hsmjwt_faults_injected\0", extern "C" fn() -> u64);
+        let logins = symbol!(b"hsmjwt_faults_logins\0", extern "C" fn() -> u64);
+        let signs_blocked = symbol!(b"hsmjwt_faults_signs_blocked\0", extern "C" fn() -> u64);
+        Ok(Self {
+            _library: library,
+            configure,
+            block_sign,
+            open_sessions,
+            injected,
+            logins,
+            signs_blocked,
+        })
+    }
+
+    pub(crate) fn configure(&self, rate_ppm: u32, rv_mask: u32, latency_us: u32, seed: u64) {
+        (self.configure)(rate_ppm, rv_mask, latency_us, seed);
+    }
+
+    pub(crate) fn block_sign(&self, count: u32) {
+        (self.block_sign)(count);
+    }
+
+    pub(crate) fn open_sessions(&self) -> i64 {
+        (self.open_sessions)()
+    }
+
+    pub(crate) fn injected(&self) -> u64 {
+        (self.injected)()
+    }
+
+    pub(crate) fn logins(&self) -> u64 {
+        (self.logins)()
+    }
+
+    pub(crate) fn signs_blocked(&self) -> u64 {
+        (self.signs_blocked)()
+    }
+}

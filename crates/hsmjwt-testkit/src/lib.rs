@@ -9,18 +9,21 @@
 //!   tpm2-pkcs11 on swtpm, p11-kit's remoting of SoftHSM2), their servers stopped on drop;
 //! - [`close_all_sessions`]: the PKCS#11 call `C_CloseAllSessions`, which the safe `cryptoki`
 //!   API does not offer, for tests that break a token's state under a signer;
+//! - [`faults`]: the fault-injecting PKCS#11 module (`hsmjwt-testkit-faults`) and its
+//!   controls (faults at a rate, latency, a held `C_Sign`, counts of sessions and logins);
 //! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
 //!   the key bits of a SubjectPublicKeyInfo), for interoperability tests and benchmarks;
 //! - [`fifo`]: a named pipe that feeds given bytes to a reader, for tests of code that must
 //!   bound what it reads (a FIFO's metadata tells no size).
 //!
-//! The one module with `unsafe` code is `ffi` (private, behind [`close_all_sessions`]); the
-//! rest of the crate denies it.
+//! The one module with `unsafe` code is `ffi` (private, behind [`close_all_sessions`] and
+//! [`faults::Faults`]); the rest of the crate denies it.
 
 use std::path::Path;
 
 pub mod der;
 mod error;
+pub mod faults;
 #[allow(unsafe_code)]
 mod ffi;
 #[cfg(unix)]
