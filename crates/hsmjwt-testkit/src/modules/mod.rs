@@ -10,7 +10,7 @@
 //!
 //! | [`Kind`] | module | what [`Setup::start`] does |
 //! |---|---|---|
-//! | `softhsm` | `libsofthsm2.so` | the [`softhsm`](crate::softhsm) fixture, one token |
+//! | `softhsm` | `libsofthsm2.so` | the [`softhsm`] fixture, one token |
 //! | `kryoptic` | `libkryoptic_pkcs11.so`, built from crates.io (`cargo xtask modules`), named by `HSMJWT_KRYOPTIC_MODULE` | `KRYOPTIC_CONF` with one SQLite slot; `pkcs11-tool --init-token`, `--init-pin` |
 //! | `tpm2` | `libtpm2_pkcs11.so` | a fresh `swtpm` on two free ports (`TPM2_PKCS11_TCTI`), a fresh store (`TPM2_PKCS11_STORE`); `pkcs11-tool --init-token`, `--init-pin` |
 //! | `p11kit` | `p11-kit-client.so` | a SoftHSM2 token served by `p11-kit server` on a Unix socket (`P11_KIT_SERVER_ADDRESS`) |
