@@ -1,0 +1,18 @@
+//! `hsmjwt agent`: one process holds the keys (files or PKCS#11 tokens) and hands out what
+//! local applications need over a Unix socket: fresh access tokens (Adobe IMS, any OAuth
+//! server), JWTs minted under a policy, and the public keys.
+//!
+//! - [`config`]: the TOML configuration, checked (every problem names its table and field);
+//! - [`policy`]: what a sign request may ask for under a profile;
+//! - [`server`]: the [`Agent`]: keys opened, tokens kept fresh, the HTTP API.
+//!
+//! Work in progress: see the crate's README for what is there and what is not yet.
+
+pub mod config;
+mod error;
+pub mod policy;
+pub mod server;
+
+pub use config::Config;
+pub use error::Error;
+pub use server::Agent;
