@@ -4,10 +4,12 @@
 //!
 //! - [`config`]: the TOML configuration, checked (every problem names its table and field);
 //! - [`policy`]: what a sign request may ask for under a profile;
-//! - [`server`]: the [`Agent`]: keys opened, tokens kept fresh, the HTTP API.
+//! - [`server`]: the [`Agent`]: keys opened, tokens kept fresh, the HTTP API;
+//! - [`client`]: one request to the agent's socket, for scripts and tests.
 //!
 //! Work in progress: see the crate's README for what is there and what is not yet.
 
+pub mod client;
 pub mod config;
 mod error;
 pub mod policy;

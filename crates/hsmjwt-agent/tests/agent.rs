@@ -1,0 +1,291 @@
+//! The agent over its Unix socket, with the test's own HTTP client (`hsmjwt_agent::client`),
+//! against the IMS emulator on 127.0.0.1, with a software key: both kinds of token source,
+//! signing within and outside the policy, the JWKS, health, metrics, peer credentials, a
+//! stale and a live socket, and the stop.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hsmjwt::core::{Jwks, Validation, decode_with_keys};
+use hsmjwt_agent::client::{Method, Reply, request};
+use hsmjwt_agent::{Agent, Config};
+use hsmjwt_emulator::{Emulator, EmulatorConfig, Integration};
+use serde_json::{Value, json};
+
+fn config_text(dir: &Path, socket: &Path, emu: &Emulator, extra_listen: &str) -> String {
+    format!(
+        r#"
+[listen]
+unix = "{socket}"
+{extra_listen}
+
+[keys.k]
+key = "{key}"
+
+[tokens.aem]
+source = "ims-jwt"
+credentials = "{creds}"
+key = "k"
+ims_url = "{ims}"
+
+[tokens.api]
+source = "oauth"
+token_endpoint = "{token_endpoint}"
+client_id = "agent-client"
+key = "k"
+scope = "read"
+
+[profiles.service]
+key = "k"
+iss = "https://idp.example"
+audiences = ["adobe"]
+max_ttl = "5m"
+claims = ["name"]
+kid = "thumbprint"
+"#,
+        socket = socket.display(),
+        key = dir.join("key.pem").display(),
+        creds = dir.join("creds.json").display(),
+        ims = emu.base_url(),
+        token_endpoint = emu.token_endpoint(),
+    )
+}
+
+/// A software RSA key and AEM-style credentials for it, in `dir`.
+fn key_and_credentials(dir: &Path) -> hsmjwt_ims_creds::Creds {
+    hsmjwt_ims_creds::write(dir)
+}
+
+mod hsmjwt_ims_creds {
+    use std::path::Path;
+
+    use hsmjwt::ims::{CredentialsFile, ServiceAccountCredentials};
+    use hsmjwt::soft::{KeySpec, PrivateKey};
+
+    pub(super) struct Creds {
+        pub(super) service: ServiceAccountCredentials,
+    }
+
+    pub(super) fn write(dir: &Path) -> Creds {
+        let key = PrivateKey::generate(KeySpec::Rsa(2048)).unwrap();
+        std::fs::write(dir.join("key.pem"), key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+        let json = serde_json::json!({
+            "ok": true,
+            "statusCode": 200,
+            "integration": {
+                "imsEndpoint": "ims-na1.adobelogin.com",
+                "metascopes": "ent_aem_cloud_api",
+                "technicalAccount": {
+                    "clientId": "agent-client",
+                    "clientSecret": "p8e-agent-test-secret",
+                },
+                "email": "agent@techacct.adobe.com",
+                "id": "AGENT000@techacct.adobe.com",
+                "org": "AGENT000@AdobeOrg",
+                "publicKey": key.public_key().to_spki_pem(),
+            }
+        });
+        let path = dir.join("creds.json");
+        std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+        let file = CredentialsFile::load(&path).unwrap();
+        Creds {
+            service: file.service_account().unwrap().clone(),
+        }
+    }
+}
+
+async fn get(socket: &Path, path: &str) -> Reply {
+    request(socket, Method::GET, path, None).await.unwrap()
+}
+
+async fn sign(socket: &Path, body: &Value) -> Reply {
+    request(socket, Method::POST, "/v1/sign/service", Some(body))
+        .await
+        .unwrap()
+}
+
+/// Starts the agent of `text` on the runtime; returns the stop sender and its task.
+fn start(
+    text: &str,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), hsmjwt_agent::Error>>,
+) {
+    let config = Config::parse(text).unwrap();
+    let agent = Agent::build(&config, &hsmjwt::oauth::HttpOptions::default()).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(agent.serve(async move {
+        let _ = rx.await;
+    }));
+    (tx, task)
+}
+
+async fn wait_for(socket: &Path) {
+    for _ in 0..200 {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the agent does not listen on {}", socket.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_serves_tokens_and_signs_under_its_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = key_and_credentials(dir.path());
+    let emu = Emulator::start(
+        EmulatorConfig::new()
+            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
+    )
+    .await
+    .unwrap();
+    let socket: PathBuf = dir.path().join("agent.sock");
+    // A stale socket file from an earlier run is replaced.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists());
+    let text = config_text(dir.path(), &socket, &emu, "");
+    let (stop, task) = start(&text);
+    wait_for(&socket).await;
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+
+    // A second agent on the same socket is refused while the first listens.
+    let config = Config::parse(&text).unwrap();
+    let second = Agent::build(&config, &hsmjwt::oauth::HttpOptions::default()).unwrap();
+    let e = second.serve(async {}).await.unwrap_err().to_string();
+    assert!(e.contains("another agent listens on it"), "{e}");
+
+    // Tokens from both sources, not cached by HTTP caches.
+    for name in ["aem", "api"] {
+        let reply = get(&socket, &format!("/v1/tokens/{name}")).await;
+        let body = reply.ok_json().unwrap();
+        assert_eq!(reply.cache_control.as_deref(), Some("no-store"));
+        assert!(!body["access_token"].as_str().unwrap().is_empty(), "{body}");
+        assert!(body["expires_in"].as_u64().unwrap() > 0, "{body}");
+        assert_eq!(
+            body["token_type"].as_str().unwrap().to_ascii_lowercase(),
+            "bearer"
+        );
+    }
+    let reply = get(&socket, "/v1/tokens/nope").await;
+    assert_eq!(reply.status, 404);
+    assert!(
+        reply.json().unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("no token `nope`")
+    );
+
+    // A JWT within the policy verifies with the agent's JWKS.
+    let reply = sign(
+        &socket,
+        &json!({"sub": "svc", "aud": "adobe", "ttl": "60s", "claims": {"name": "n"}}),
+    )
+    .await;
+    let token = reply.ok_json().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(reply.cache_control.as_deref(), Some("no-store"));
+    let jwks = Jwks::from_json(&get(&socket, "/v1/jwks").await.body).unwrap();
+    let verifiers: Vec<hsmjwt::soft::SoftVerifier> = jwks
+        .keys
+        .iter()
+        .map(|k| hsmjwt::soft::SoftVerifier::from_jwk(k, None).unwrap())
+        .collect();
+    let checked = decode_with_keys(
+        &token,
+        verifiers.iter().map(|v| v as &dyn hsmjwt::core::Verifier),
+        &Validation::new()
+            .with_issuer("https://idp.example")
+            .with_audience("adobe"),
+    )
+    .unwrap();
+    let claims = serde_json::to_value(&checked.claims).unwrap();
+    assert_eq!(claims["sub"], "svc");
+    assert_eq!(claims["name"], "n");
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+
+    // Outside the policy: 403 naming the field; malformed: 400; too large: 413.
+    for (body, field) in [
+        (json!({"sub": "svc", "aud": "evil"}), "aud"),
+        (json!({"sub": "svc", "aud": "adobe", "ttl": "10m"}), "ttl"),
+        (
+            json!({"sub": "svc", "aud": "adobe", "claims": {"role": "admin"}}),
+            "claims.role",
+        ),
+        (
+            json!({"sub": "svc", "aud": "adobe", "claims": {"iss": "me"}}),
+            "claims.iss",
+        ),
+    ] {
+        let reply = sign(&socket, &body).await;
+        assert_eq!(reply.status, 403, "{body}");
+        assert_eq!(reply.json().unwrap()["field"], field);
+    }
+    let reply = sign(&socket, &json!({"subject": "svc"})).await;
+    assert_eq!(reply.status, 400);
+    let reply = sign(&socket, &json!({"sub": "x".repeat(20_000), "aud": "adobe"})).await;
+    assert_eq!(reply.status, 413);
+
+    // Health and metrics.
+    let reply = get(&socket, "/healthz").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let metrics = String::from_utf8(get(&socket, "/metrics").await.body.to_vec()).unwrap();
+    assert!(
+        metrics.contains("hsmjwt_agent_signatures_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hsmjwt_agent_policy_refusals_total 4"),
+        "{metrics}"
+    );
+
+    // Stopped: the socket is gone.
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+    assert!(!socket.exists());
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_not_allowed_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = key_and_credentials(dir.path());
+    let emu = Emulator::start(
+        EmulatorConfig::new()
+            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
+    )
+    .await
+    .unwrap();
+    let socket = dir.path().join("agent.sock");
+    // This process's uid is not the one allowed.
+    let me = std::fs::metadata(dir.path())
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap();
+    let text = config_text(
+        dir.path(),
+        &socket,
+        &emu,
+        &format!("allow_uids = [{}]", me + 1),
+    );
+    let (stop, task) = start(&text);
+    wait_for(&socket).await;
+    let reply = get(&socket, "/v1/tokens/aem").await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.json().unwrap()["error"], "peer_refused");
+    let metrics = String::from_utf8(get(&socket, "/metrics").await.body.to_vec()).unwrap();
+    assert!(
+        metrics.contains("hsmjwt_agent_peers_refused_total 1"),
+        "{metrics}"
+    );
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+    emu.shutdown().await;
+}
