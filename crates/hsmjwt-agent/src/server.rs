@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
@@ -23,6 +22,10 @@ use hsmjwt::oauth::{
     AccessToken, ClientAuth, Grant, HttpClient, HttpOptions, OAuthClient, OAuthFlow, TokenCache,
     TokenParams, TokenSource,
 };
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -67,15 +70,79 @@ struct TokenEntry {
     last_error: Mutex<Option<String>>,
 }
 
-/// Counters for `/metrics`.
-#[derive(Default)]
-struct Counters {
-    signatures: AtomicU64,
-    signature_failures: AtomicU64,
-    refusals: AtomicU64,
-    tokens_served: AtomicU64,
-    refresh_failures: AtomicU64,
-    peers_refused: AtomicU64,
+/// The metrics of `/metrics` (Prometheus text format, `prometheus-client`). They live as
+/// long as the process: a reload keeps them.
+struct Metrics {
+    registry: Registry,
+    signatures: Family<Vec<(String, String)>, Counter>,
+    tokens_served: Family<Vec<(String, String)>, Counter>,
+    refresh_failures: Family<Vec<(String, String)>, Counter>,
+    peers_refused: Counter,
+    reloads: Family<Vec<(String, String)>, Counter>,
+    sign_seconds: Histogram,
+    token_seconds: Histogram,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("hsmjwt_agent");
+        let signatures = Family::default();
+        registry.register(
+            "signatures",
+            "JWTs asked for, by profile and result (ok, refused, failed)",
+            signatures.clone(),
+        );
+        let tokens_served = Family::default();
+        registry.register(
+            "tokens_served",
+            "access tokens handed out, by token",
+            tokens_served.clone(),
+        );
+        let refresh_failures = Family::default();
+        registry.register(
+            "refresh_failures",
+            "token refreshes that failed, by token",
+            refresh_failures.clone(),
+        );
+        let peers_refused = Counter::default();
+        registry.register(
+            "peers_refused",
+            "connections refused by their peer credentials",
+            peers_refused.clone(),
+        );
+        let reloads = Family::default();
+        registry.register(
+            "reloads",
+            "configuration reloads, by result (ok, failed)",
+            reloads.clone(),
+        );
+        let sign_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 20));
+        registry.register(
+            "sign_duration_seconds",
+            "time to sign a JWT (policy, signature)",
+            sign_seconds.clone(),
+        );
+        let token_seconds = Histogram::new(exponential_buckets(0.000_01, 2.0, 24));
+        registry.register(
+            "token_duration_seconds",
+            "time to answer a token request (a cold token waits for its exchange)",
+            token_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            signatures,
+            tokens_served,
+            refresh_failures,
+            peers_refused,
+            reloads,
+            sign_seconds,
+            token_seconds,
+        }
+    }
+}
+
+fn label(name: &str, value: &str) -> Vec<(String, String)> {
+    vec![(name.to_owned(), value.to_owned())]
 }
 
 /// Everything the handlers share.
@@ -86,7 +153,18 @@ struct Shared {
     profiles: BTreeMap<String, (Profile, Option<String>)>,
     allow_uids: Option<Vec<u32>>,
     allow_gids: Option<Vec<u32>>,
-    counters: Counters,
+}
+
+/// What the handlers see: the state now (swapped whole by a reload) and the metrics.
+struct Live {
+    current: RwLock<Arc<Shared>>,
+    metrics: Metrics,
+}
+
+impl Live {
+    fn current(&self) -> Arc<Shared> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 /// Who is on the other end of a connection: the Unix socket's peer credentials, or
@@ -133,7 +211,7 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
 
 impl Shared {
     /// `Some(response)` when the peer may not use the agent.
-    fn refuse_peer(&self, peer: &Peer, what: &str) -> Option<Response> {
+    fn refuse_peer(&self, peer: &Peer, what: &str, metrics: &Metrics) -> Option<Response> {
         let uid_ok = self
             .allow_uids
             .as_ref()
@@ -145,7 +223,7 @@ impl Shared {
         if uid_ok && gid_ok {
             return None;
         }
-        self.counters.peers_refused.fetch_add(1, Ordering::Relaxed);
+        metrics.peers_refused.inc();
         tracing::warn!(target: "hsmjwt::audit", uid = ?peer.uid, gid = ?peer.gid, pid = ?peer.pid, what, "peer refused");
         Some(error(
             StatusCode::FORBIDDEN,
@@ -309,36 +387,32 @@ impl Agent {
                 profiles,
                 allow_uids: config.listen.allow_uids.clone(),
                 allow_gids: config.listen.allow_gids.clone(),
-                counters: Counters::default(),
             }),
             unix: config.listen.unix.clone(),
             tcp: config.listen.tcp,
         })
     }
 
-    /// The routes.
-    fn router(&self) -> Router {
-        Router::new()
-            .route("/v1/tokens/{name}", get(token))
-            .route("/v1/sign/{profile}", post(sign))
-            .route("/v1/jwks", get(jwks))
-            .route("/healthz", get(healthz))
-            .route("/metrics", get(metrics))
-            .layer(DefaultBodyLimit::max(MAX_BODY))
-            .with_state(self.shared.clone())
+    /// The Unix socket this agent listens on.
+    #[must_use]
+    pub fn socket(&self) -> &Path {
+        &self.unix
     }
 
     /// Binds the socket (mode 0660; a stale socket file is replaced, one another process
     /// listens on is not) and the TCP port, starts the token refreshers, and serves until
-    /// `stop` resolves; then stops accepting, lets requests in flight finish, and removes
-    /// the socket.
+    /// [`Control::Stop`] (or `control` closes): then it stops accepting, gives requests in
+    /// flight up to `grace` to finish, and removes the socket. [`Control::Reload`] swaps
+    /// in another agent's keys, tokens and profiles at once (requests in flight finish on
+    /// the old ones); its `[listen]` is not applied (a restart is needed for that).
     ///
     /// # Errors
     /// [`Error::Socket`] when the socket cannot be made (its folder missing, another agent
     /// on it) or the TCP port cannot be bound.
     pub async fn serve(
         self,
-        stop: impl std::future::Future<Output = ()> + Send + 'static,
+        mut control: tokio::sync::mpsc::Receiver<Control>,
+        grace: Duration,
     ) -> Result<(), Error> {
         let unix = bind_unix(&self.unix)?;
         let tcp = match self.tcp {
@@ -349,56 +423,120 @@ impl Agent {
             })?),
             None => None,
         };
-        let refreshers: Vec<_> = self
-            .shared
-            .tokens
-            .iter()
-            .map(|(name, entry)| {
-                tokio::spawn(refresh(name.clone(), entry.clone(), self.shared.clone()))
-            })
-            .collect();
+        let live = Arc::new(Live {
+            current: RwLock::new(self.shared.clone()),
+            metrics: Metrics::new(),
+        });
+        let mut refreshers = start_refreshers(&self.shared, &live);
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let stopping = {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                stop.await;
-                let _ = tx.send(true);
-            })
-        };
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
+        let app = router(live.clone());
+        let mut servers = tokio::task::JoinSet::new();
+        servers.spawn(
+            axum::serve(
+                unix,
+                app.clone().into_make_service_with_connect_info::<Peer>(),
+            )
+            .with_graceful_shutdown(wait(rx.clone()))
+            .into_future(),
+        );
+        if let Some(tcp) = tcp {
+            servers.spawn(
+                axum::serve(tcp, app.into_make_service_with_connect_info::<Peer>())
+                    .with_graceful_shutdown(wait(rx.clone()))
+                    .into_future(),
+            );
+        }
         tracing::info!(socket = %self.unix.display(), "hsmjwt agent listening");
-        let app = self.router();
-        let unix_server = axum::serve(
-            unix,
-            app.clone().into_make_service_with_connect_info::<Peer>(),
-        )
-        .with_graceful_shutdown(wait(rx.clone()));
-        let result = match tcp {
-            Some(tcp) => {
-                let tcp_server =
-                    axum::serve(tcp, app.into_make_service_with_connect_info::<Peer>())
-                        .with_graceful_shutdown(wait(rx.clone()));
-                let (a, b) = tokio::join!(unix_server, tcp_server);
-                a.and(b)
+        let mut failure = None;
+        loop {
+            tokio::select! {
+                command = control.recv() => match command {
+                    Some(Control::Reload(next)) => {
+                        for r in refreshers.drain(..) {
+                            r.abort();
+                        }
+                        *live.current.write().unwrap_or_else(PoisonError::into_inner) = next.shared.clone();
+                        refreshers = start_refreshers(&next.shared, &live);
+                        live.metrics.reloads.get_or_create(&label("result", "ok")).inc();
+                        tracing::info!("configuration reloaded");
+                    }
+                    Some(Control::ReloadFailed(reason)) => {
+                        live.metrics.reloads.get_or_create(&label("result", "failed")).inc();
+                        tracing::error!(reason = %reason, "configuration not reloaded: the old one keeps serving");
+                    }
+                    Some(Control::Stop) | None => break,
+                },
+                done = servers.join_next() => {
+                    // A server ended without being asked: report it and stop the others.
+                    if let Some(Ok(Err(e))) = done {
+                        failure = Some(e);
+                    }
+                    break;
+                }
             }
-            None => unix_server.await,
-        };
-        stopping.abort();
+        }
+        tracing::info!(grace = ?grace, "hsmjwt agent stopping: no new connections, requests in flight finish");
+        let _ = tx.send(true);
+        let drained = tokio::time::timeout(grace, async {
+            while servers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(grace = ?grace, "requests still in flight after the grace period were cut");
+            servers.abort_all();
+        }
         for r in refreshers {
             r.abort();
         }
         let _ = std::fs::remove_file(&self.unix);
         tracing::info!(socket = %self.unix.display(), "hsmjwt agent stopped");
-        result.map_err(|e| Error::Socket {
-            path: self.unix.clone(),
-            reason: "the server failed".into(),
-            source: Some(e),
-        })
+        match failure {
+            Some(e) => Err(Error::Socket {
+                path: self.unix.clone(),
+                reason: "the server failed".into(),
+                source: Some(e),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
+/// What the agent's owner tells a serving agent.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Control {
+    /// Serve this agent's keys, tokens and profiles from now on.
+    Reload(Box<Agent>),
+    /// A new configuration was not taken (the owner could not build it): logged with the
+    /// reason and counted; the current one keeps serving.
+    ReloadFailed(String),
+    /// Stop (see [`Agent::serve`]).
+    Stop,
+}
+
+/// The routes.
+fn router(live: Arc<Live>) -> Router {
+    Router::new()
+        .route("/v1/tokens/{name}", get(token))
+        .route("/v1/sign/{profile}", post(sign))
+        .route("/v1/jwks", get(jwks))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(live)
+}
+
+/// One refresher per token of `shared`.
+fn start_refreshers(shared: &Arc<Shared>, live: &Arc<Live>) -> Vec<tokio::task::JoinHandle<()>> {
+    shared
+        .tokens
+        .iter()
+        .map(|(name, entry)| tokio::spawn(refresh(name.clone(), entry.clone(), live.clone())))
+        .collect()
+}
 /// The Unix socket at `path`, mode 0660.
 fn bind_unix(path: &Path) -> Result<UnixListener, Error> {
     let socket_error = |reason: String, source: Option<std::io::Error>| Error::Socket {
@@ -432,7 +570,7 @@ fn bind_unix(path: &Path) -> Result<UnixListener, Error> {
 
 /// Keeps one token fresh: refreshes it before its margin, retries failures with backoff
 /// (1 s doubling to 60 s) while the still-valid token keeps being served.
-async fn refresh(name: String, entry: Arc<TokenEntry>, shared: Arc<Shared>) {
+async fn refresh(name: String, entry: Arc<TokenEntry>, live: Arc<Live>) {
     let mut backoff = Duration::from_secs(1);
     loop {
         match entry.cache.get().await {
@@ -450,10 +588,10 @@ async fn refresh(name: String, entry: Arc<TokenEntry>, shared: Arc<Shared>) {
                 tokio::time::sleep(wait).await;
             }
             Err(e) => {
-                shared
-                    .counters
+                live.metrics
                     .refresh_failures
-                    .fetch_add(1, Ordering::Relaxed);
+                    .get_or_create(&label("token", &name))
+                    .inc();
                 let message = Chain(&e).to_string();
                 tracing::warn!(token = %name, error = %message, retry_in = ?backoff, "token refresh failed");
                 *entry
@@ -468,11 +606,12 @@ async fn refresh(name: String, entry: Arc<TokenEntry>, shared: Arc<Shared>) {
 }
 
 async fn token(
-    State(shared): State<Arc<Shared>>,
+    State(live): State<Arc<Live>>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     UrlPath(name): UrlPath<String>,
 ) -> Response {
-    if let Some(refused) = shared.refuse_peer(&peer, "token") {
+    let shared = live.current();
+    if let Some(refused) = shared.refuse_peer(&peer, "token", &live.metrics) {
         return refused;
     }
     let Some(entry) = shared.tokens.get(&name) else {
@@ -483,6 +622,7 @@ async fn token(
             None,
         );
     };
+    let started = Instant::now();
     let token = match entry.cache.get().await {
         Ok(token) => token,
         Err(e) => {
@@ -494,10 +634,13 @@ async fn token(
             );
         }
     };
-    shared
-        .counters
+    live.metrics
+        .token_seconds
+        .observe(started.elapsed().as_secs_f64());
+    live.metrics
         .tokens_served
-        .fetch_add(1, Ordering::Relaxed);
+        .get_or_create(&label("token", &name))
+        .inc();
     let expires_at = token
         .expires_at()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -521,12 +664,13 @@ async fn token(
 }
 
 async fn sign(
-    State(shared): State<Arc<Shared>>,
+    State(live): State<Arc<Live>>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     UrlPath(profile): UrlPath<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = shared.refuse_peer(&peer, "sign") {
+    let shared = live.current();
+    if let Some(refused) = shared.refuse_peer(&peer, "sign", &live.metrics) {
         return refused;
     }
     let Some((profile_config, kid)) = shared.profiles.get(&profile) else {
@@ -536,6 +680,16 @@ async fn sign(
             &format!("no profile `{}`", clean(&profile, 64)),
             None,
         );
+    };
+    let started = Instant::now();
+    let count = |result: &str| {
+        live.metrics
+            .signatures
+            .get_or_create(&vec![
+                ("profile".to_owned(), profile.clone()),
+                ("result".to_owned(), result.to_owned()),
+            ])
+            .inc();
     };
     let request: SignRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -552,7 +706,7 @@ async fn sign(
     let (claims, _ttl) = match claims_for(profile_config, &request, NumericDate::now(), &jti) {
         Ok(c) => c,
         Err(refusal) => {
-            shared.counters.refusals.fetch_add(1, Ordering::Relaxed);
+            count("refused");
             tracing::info!(target: "hsmjwt::audit", uid = ?peer.uid, pid = ?peer.pid, profile = %profile, field = %refusal.field, "signature refused by policy");
             return error(
                 StatusCode::FORBIDDEN,
@@ -586,10 +740,7 @@ async fn sign(
     let token = match tokio::time::timeout(SIGN_TIMEOUT, task).await {
         Ok(Ok(Ok(token))) => token,
         Ok(Ok(Err(e))) => {
-            shared
-                .counters
-                .signature_failures
-                .fetch_add(1, Ordering::Relaxed);
+            count("failed");
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "sign_failed",
@@ -598,10 +749,7 @@ async fn sign(
             );
         }
         Ok(Err(_)) | Err(_) => {
-            shared
-                .counters
-                .signature_failures
-                .fetch_add(1, Ordering::Relaxed);
+            count("failed");
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "sign_failed",
@@ -610,19 +758,24 @@ async fn sign(
             );
         }
     };
-    shared.counters.signatures.fetch_add(1, Ordering::Relaxed);
+    count("ok");
+    live.metrics
+        .sign_seconds
+        .observe(started.elapsed().as_secs_f64());
     tracing::info!(target: "hsmjwt::audit", uid = ?peer.uid, pid = ?peer.pid, profile = %profile, jti = %jti, aud = %request.aud, claims_sha256 = %digest, "JWT signed");
     (StatusCode::OK, no_store(), Json(json!({ "token": token }))).into_response()
 }
 
-async fn jwks(State(shared): State<Arc<Shared>>, ConnectInfo(peer): ConnectInfo<Peer>) -> Response {
-    if let Some(refused) = shared.refuse_peer(&peer, "jwks") {
+async fn jwks(State(live): State<Arc<Live>>, ConnectInfo(peer): ConnectInfo<Peer>) -> Response {
+    let shared = live.current();
+    if let Some(refused) = shared.refuse_peer(&peer, "jwks", &live.metrics) {
         return refused;
     }
     Json(serde_json::to_value(&shared.jwks).unwrap_or_default()).into_response()
 }
 
-async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+async fn healthz(State(live): State<Arc<Live>>) -> Response {
+    let shared = live.current();
     let mut problems = Vec::new();
     for (name, entry) in &shared.tokens {
         if entry.cache.cached().is_none() {
@@ -646,45 +799,22 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let c = &shared.counters;
+async fn metrics(State(live): State<Arc<Live>>) -> Response {
     let mut out = String::new();
-    for (name, help, value) in [
-        (
-            "hsmjwt_agent_signatures_total",
-            "JWTs signed",
-            &c.signatures,
-        ),
-        (
-            "hsmjwt_agent_signature_failures_total",
-            "signatures that failed",
-            &c.signature_failures,
-        ),
-        (
-            "hsmjwt_agent_policy_refusals_total",
-            "sign requests refused by policy",
-            &c.refusals,
-        ),
-        (
-            "hsmjwt_agent_tokens_served_total",
-            "access tokens handed out",
-            &c.tokens_served,
-        ),
-        (
-            "hsmjwt_agent_refresh_failures_total",
-            "token refreshes that failed",
-            &c.refresh_failures,
-        ),
-        (
-            "hsmjwt_agent_peers_refused_total",
-            "connections refused by peer credentials",
-            &c.peers_refused,
-        ),
-    ] {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-            value.load(Ordering::Relaxed)
-        ));
+    if prometheus_client::encoding::text::encode(&mut out, &live.metrics.registry).is_err() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the metrics cannot be encoded",
+            None,
+        );
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use hsmjwt::core::{Jwks, Validation, decode_with_keys};
 use hsmjwt_agent::client::{Method, Reply, request};
+use hsmjwt_agent::server::Control;
 use hsmjwt_agent::{Agent, Config};
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Integration};
 use serde_json::{Value, json};
@@ -106,20 +107,21 @@ async fn sign(socket: &Path, body: &Value) -> Reply {
         .unwrap()
 }
 
-/// Starts the agent of `text` on the runtime; returns the stop sender and its task.
+/// Starts the agent of `text` on the runtime; returns its control and its task.
 fn start(
     text: &str,
 ) -> (
-    tokio::sync::oneshot::Sender<()>,
+    tokio::sync::mpsc::Sender<Control>,
     tokio::task::JoinHandle<Result<(), hsmjwt_agent::Error>>,
 ) {
-    let config = Config::parse(text).unwrap();
-    let agent = Agent::build(&config, &hsmjwt::oauth::HttpOptions::default()).unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(agent.serve(async move {
-        let _ = rx.await;
-    }));
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let task = tokio::spawn(build(text).serve(rx, Duration::from_secs(5)));
     (tx, task)
+}
+
+fn build(text: &str) -> Agent {
+    let config = Config::parse(text).unwrap();
+    Agent::build(&config, &hsmjwt::oauth::HttpOptions::default()).unwrap()
 }
 
 async fn wait_for(socket: &Path) {
@@ -147,7 +149,7 @@ async fn the_agent_serves_tokens_and_signs_under_its_policy() {
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     assert!(socket.exists());
     let text = config_text(dir.path(), &socket, &emu, "");
-    let (stop, task) = start(&text);
+    let (control, task) = start(&text);
     wait_for(&socket).await;
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
@@ -156,9 +158,12 @@ async fn the_agent_serves_tokens_and_signs_under_its_policy() {
     );
 
     // A second agent on the same socket is refused while the first listens.
-    let config = Config::parse(&text).unwrap();
-    let second = Agent::build(&config, &hsmjwt::oauth::HttpOptions::default()).unwrap();
-    let e = second.serve(async {}).await.unwrap_err().to_string();
+    let (_keep, idle) = tokio::sync::mpsc::channel(1);
+    let e = build(&text)
+        .serve(idle, Duration::from_secs(1))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("another agent listens on it"), "{e}");
 
     // Tokens from both sources, not cached by HTTP caches.
@@ -239,16 +244,58 @@ async fn the_agent_serves_tokens_and_signs_under_its_policy() {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let metrics = String::from_utf8(get(&socket, "/metrics").await.body.to_vec()).unwrap();
     assert!(
-        metrics.contains("hsmjwt_agent_signatures_total 1"),
+        metrics.contains(r#"hsmjwt_agent_signatures_total{profile="service",result="ok"} 1"#),
         "{metrics}"
     );
     assert!(
-        metrics.contains("hsmjwt_agent_policy_refusals_total 4"),
+        metrics.contains(r#"hsmjwt_agent_signatures_total{profile="service",result="refused"} 4"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"hsmjwt_agent_tokens_served_total{token="aem"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hsmjwt_agent_sign_duration_seconds_count 1"),
+        "{metrics}"
+    );
+
+    // A reload swaps the profiles at once: the new max_ttl applies to the next request;
+    // a failed reload is counted and changes nothing.
+    control
+        .send(Control::Reload(Box::new(build(
+            &text.replace("max_ttl = \"5m\"", "max_ttl = \"20m\""),
+        ))))
+        .await
+        .unwrap();
+    let body = json!({"sub": "svc", "aud": "adobe", "ttl": "10m"});
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if sign(&socket, &body).await.status == 200 {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(reloaded, "the reloaded max_ttl was not applied");
+    control
+        .send(Control::ReloadFailed("test".into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(sign(&socket, &body).await.status, 200);
+    let metrics = String::from_utf8(get(&socket, "/metrics").await.body.to_vec()).unwrap();
+    assert!(
+        metrics.contains(r#"hsmjwt_agent_reloads_total{result="failed"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"hsmjwt_agent_reloads_total{result="ok"} 1"#),
         "{metrics}"
     );
 
     // Stopped: the socket is gone.
-    stop.send(()).unwrap();
+    control.send(Control::Stop).await.unwrap();
     task.await.unwrap().unwrap();
     assert!(!socket.exists());
     emu.shutdown().await;
@@ -285,7 +332,7 @@ async fn peers_not_allowed_are_refused() {
         metrics.contains("hsmjwt_agent_peers_refused_total 1"),
         "{metrics}"
     );
-    stop.send(()).unwrap();
+    stop.send(Control::Stop).await.unwrap();
     task.await.unwrap().unwrap();
     emu.shutdown().await;
 }
