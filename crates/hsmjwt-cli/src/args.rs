@@ -102,6 +102,20 @@ Examples:
     /// Generic OAuth 2.0 token endpoint: private_key_jwt, JWT-bearer grant, client secrets.
     #[command(subcommand)]
     Oauth(crate::cmd::oauth::OauthCommand),
+    /// The agent: one process holds the keys and serves access tokens and policy-bound
+    /// JWTs to local applications over a Unix socket.
+    ///
+    /// `hsmjwt agent --config FILE` runs it (SIGHUP reloads the file; SIGTERM or Ctrl-C stop
+    /// it, letting requests in flight finish for up to 10 s, and remove the socket).
+    /// `agent check` validates a configuration; `agent token` and `agent sign` ask a running
+    /// agent for an access token or a JWT.
+    #[command(after_help = "\
+Examples:
+  hsmjwt agent check --config /etc/hsmjwt/agent.toml
+  hsmjwt agent --config /etc/hsmjwt/agent.toml
+  hsmjwt agent token aem --socket /run/hsmjwt/agent.sock
+  hsmjwt agent sign service --sub svc-42 --aud adobe --ttl 60s")]
+    Agent(crate::cmd::agent::AgentArgs),
     /// Offline end-to-end demo: emulator, throwaway key, JWT, exchange, timings.
     ///
     /// The key is made in a temporary SoftHSM2 token when SoftHSM2 is installed (else in

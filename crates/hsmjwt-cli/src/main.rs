@@ -17,7 +17,10 @@ use hsmjwt::core::text::Chain;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    init_tracing(cli.verbose);
+    // The running agent is a service: its audit lines (info) are logged by default, each
+    // line with its time and level.
+    let service = matches!(&cli.command, args::Command::Agent(a) if a.config.is_some() && a.command.is_none());
+    init_tracing(cli.verbose, service);
     let result = cmd::run(cli);
     // Every signer is gone by now: the PKCS#11 modules this run loaded are finalized.
     for (module, e) in hsmjwt::pkcs11::finalize_all() {
@@ -80,8 +83,9 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
     })
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, service: bool) {
     let default = match verbose {
+        0 if service => "info,rustls_platform_verifier=off,cryptoki=off",
         // rustls-platform-verifier logs a refused certificate as an error, which the failed
         // command reports anyway: a failure stays one line. cryptoki logs every mechanism
         // type of a token's list that it has no name for (p11-kit's remoting lists a dozen)
@@ -107,7 +111,7 @@ fn init_tracing(verbose: u8) {
         );
         tracing_subscriber::EnvFilter::new(default)
     });
-    let plain = verbose == 0 && std::env::var_os("HSMJWT_LOG").is_none();
+    let plain = verbose == 0 && !service && std::env::var_os("HSMJWT_LOG").is_none();
     // Colours only on a terminal: a log file or a pipe gets no escape sequences.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

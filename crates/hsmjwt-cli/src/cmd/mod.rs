@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod agent;
 pub(crate) mod bench;
 pub(crate) mod cert;
 pub(crate) mod completions;
@@ -39,6 +40,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hsm(c) => hsm::run(&c),
         Command::Ims(c) => ims::run(c),
         Command::Oauth(c) => oauth::run(c),
+        Command::Agent(a) => agent::run(a),
         Command::Demo(a) => demo::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::ServiceToken(a) => service_token::run(&a),
