@@ -38,6 +38,14 @@ use crate::policy::{SignRequest, claims_for};
 /// The largest request body accepted (`POST /v1/sign`).
 pub const MAX_BODY: usize = 16 * 1024;
 
+/// The wait after the token server refused a refresh (a 4xx other than 429, such as
+/// `invalid_client`): asking again soon would not help.
+pub const MAX_REFRESH_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The longest wait between two attempts to refresh a token after a failure that may pass
+/// (the server down, 5xx, 429): 1 s, doubling.
+pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
+
 /// How long one signature may take before the request fails (an HSM call that hangs).
 pub const SIGN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -313,10 +321,17 @@ impl Agent {
                             None => Ok(endpoint),
                         }
                     };
+                    let secret = client_secret(t).map_err(|e| setup(e, None))?;
                     if t.source == SourceKind::ImsJwt {
-                        let creds = file.service_account().map_err(|e| {
-                            setup("credentials: no service account".into(), Some(Box::new(e)))
-                        })?;
+                        let mut creds = file
+                            .service_account()
+                            .map_err(|e| {
+                                setup("credentials: no service account".into(), Some(Box::new(e)))
+                            })?
+                            .clone();
+                        if let Some(secret) = secret {
+                            creds.client_secret = secret;
+                        }
                         let client =
                             ImsClient::with_http(host(&creds.ims_host)?, http_client.clone());
                         let key = t.key.as_deref().unwrap_or_default();
@@ -324,19 +339,25 @@ impl Agent {
                             .get(key)
                             .cloned()
                             .ok_or_else(|| setup(format!("no key `{key}`"), None))?;
-                        Source::ImsJwt(JwtExchange::from_credentials(client, creds, signer))
+                        Source::ImsJwt(JwtExchange::from_credentials(client, &creds, signer))
                     } else {
-                        let creds = file.oauth_server_to_server().map_err(|e| {
-                            setup(
-                                "credentials: no OAuth server-to-server".into(),
-                                Some(Box::new(e)),
-                            )
-                        })?;
+                        let mut creds = file
+                            .oauth_server_to_server()
+                            .map_err(|e| {
+                                setup(
+                                    "credentials: no OAuth server-to-server".into(),
+                                    Some(Box::new(e)),
+                                )
+                            })?
+                            .clone();
+                        if let Some(secret) = secret {
+                            creds.client_secret = secret;
+                        }
                         let client = ImsClient::with_http(
                             host("ims-na1.adobelogin.com")?,
                             http_client.clone(),
                         );
-                        Source::ImsOauth(ServerToServer::new(client, creds.clone()))
+                        Source::ImsOauth(ServerToServer::new(client, creds))
                     }
                 }
                 SourceKind::Oauth => {
@@ -537,6 +558,27 @@ fn start_refreshers(shared: &Arc<Shared>, live: &Arc<Live>) -> Vec<tokio::task::
         .map(|(name, entry)| tokio::spawn(refresh(name.clone(), entry.clone(), live.clone())))
         .collect()
 }
+/// The client secret a token names with `client_secret_env` or `client_secret_file`.
+fn client_secret(t: &crate::config::TokenConfig) -> Result<Option<secrecy::SecretString>, String> {
+    if let Some(var) = &t.client_secret_env {
+        return hsmjwt::oauth::secret::from_env(var)
+            .map(Some)
+            .map_err(|e| format!("client_secret_env: {e}"));
+    }
+    if let Some(path) = &t.client_secret_file {
+        let bytes = hsmjwt::soft::file::read_file(path, 4096, "client secret files")
+            .map_err(|e| format!("client_secret_file: {e}"))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| format!("client_secret_file: {} is not UTF-8", path.display()))?
+            .trim();
+        if text.is_empty() {
+            return Err(format!("client_secret_file: {} is empty", path.display()));
+        }
+        return Ok(Some(secrecy::SecretString::from(text.to_owned())));
+    }
+    Ok(None)
+}
+
 /// The Unix socket at `path`, mode 0660.
 fn bind_unix(path: &Path) -> Result<UnixListener, Error> {
     let socket_error = |reason: String, source: Option<std::io::Error>| Error::Socket {
@@ -593,13 +635,26 @@ async fn refresh(name: String, entry: Arc<TokenEntry>, live: Arc<Live>) {
                     .get_or_create(&label("token", &name))
                     .inc();
                 let message = Chain(&e).to_string();
-                tracing::warn!(token = %name, error = %message, retry_in = ?backoff, "token refresh failed");
+                // A refusal (4xx but 429: invalid_client, a revoked key) will not pass by
+                // asking again soon: the longest wait, and logged as an error.
+                let permanent = e
+                    .status()
+                    .is_some_and(|s| (400..500).contains(&s) && s != 429);
+                if permanent {
+                    tracing::error!(token = %name, error = %message, retry_in = ?MAX_REFRESH_BACKOFF, "token refresh refused by the server");
+                } else {
+                    tracing::warn!(token = %name, error = %message, retry_in = ?backoff, "token refresh failed");
+                }
                 *entry
                     .last_error
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(message);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(60));
+                if permanent {
+                    tokio::time::sleep(MAX_REFRESH_BACKOFF).await;
+                } else {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
+                }
             }
         }
     }
