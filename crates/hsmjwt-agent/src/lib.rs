@@ -17,4 +17,4 @@ pub mod server;
 
 pub use config::Config;
 pub use error::Error;
-pub use server::Agent;
+pub use server::{Agent, AgentOptions};

@@ -38,16 +38,35 @@ use crate::policy::{SignRequest, claims_for};
 /// The largest request body accepted (`POST /v1/sign`).
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// The wait after the token server refused a refresh (a 4xx other than 429, such as
-/// `invalid_client`): asking again soon would not help.
-pub const MAX_REFRESH_BACKOFF: Duration = Duration::from_secs(300);
-
-/// The longest wait between two attempts to refresh a token after a failure that may pass
-/// (the server down, 5xx, 429): 1 s, doubling.
-pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
-
 /// How long one signature may take before the request fails (an HSM call that hangs).
 pub const SIGN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How [`Agent::build`] talks to token endpoints and when it refreshes tokens.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct AgentOptions {
+    /// Timeouts and retries of the token requests.
+    pub http: HttpOptions,
+    /// When a token is refreshed (by default 5 min before expiry, at the latest after 90%
+    /// of its lifetime).
+    pub cache: hsmjwt::oauth::CacheOptions,
+}
+
+impl AgentOptions {
+    /// Sets the HTTP options.
+    #[must_use]
+    pub fn with_http(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Sets the token caches' options.
+    #[must_use]
+    pub fn with_cache(mut self, cache: hsmjwt::oauth::CacheOptions) -> Self {
+        self.cache = cache;
+        self
+    }
+}
 
 /// A token source of any kind the configuration names.
 #[derive(Clone)]
@@ -74,8 +93,54 @@ impl TokenSource for Source {
 
 /// A token kept fresh, and what the refresher last saw.
 struct TokenEntry {
-    cache: TokenCache<Source>,
-    last_error: Mutex<Option<String>>,
+    cache: TokenCache<Recorded>,
+    stats: Arc<FetchStats>,
+}
+
+/// What the fetches of one token did: failures and the last error (cleared by a success).
+/// The cache serves a still-valid token when a refresh fails, so its answer does not tell.
+#[derive(Default)]
+struct FetchStats {
+    failures: std::sync::atomic::AtomicU64,
+    last_error: Mutex<Option<(String, bool)>>,
+}
+
+/// A token source that records its failures in [`FetchStats`].
+#[derive(Clone)]
+struct Recorded {
+    source: Source,
+    stats: Arc<FetchStats>,
+}
+
+impl TokenSource for Recorded {
+    fn fetch_token(
+        &self,
+    ) -> impl std::future::Future<Output = hsmjwt::oauth::Result<AccessToken>> + Send {
+        let this = self.clone();
+        async move {
+            let result = this.source.fetch_token().await;
+            let mut last = this
+                .stats
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match &result {
+                Ok(_) => *last = None,
+                Err(e) => {
+                    // A refusal (4xx but 429: invalid_client, a revoked key) will not pass by
+                    // asking again.
+                    let refused = e
+                        .status()
+                        .is_some_and(|s| (400..500).contains(&s) && s != 429);
+                    *last = Some((Chain(e).to_string(), refused));
+                    this.stats
+                        .failures
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            result
+        }
+    }
 }
 
 /// The metrics of `/metrics` (Prometheus text format, `prometheus-client`). They live as
@@ -261,13 +326,14 @@ impl std::fmt::Debug for Agent {
 }
 
 impl Agent {
-    /// Opens every key (blocking: an HSM may prompt nothing, but it may be slow) and sets
-    /// up every token source, with `http` for the token endpoints.
+    /// Opens every key (blocking: an HSM may be slow) and sets up every token source, with
+    /// `options.http` for the token endpoints and `options.cache` for the token caches.
     ///
     /// # Errors
     /// [`Error::Key`] for a key that does not open, [`Error::TokenSetup`] for a token source
     /// whose credentials, secret or endpoint cannot be used.
-    pub fn build(config: &Config, http: &HttpOptions) -> Result<Self, Error> {
+    pub fn build(config: &Config, options: &AgentOptions) -> Result<Self, Error> {
+        let http = &options.http;
         let mut keys = BTreeMap::new();
         let mut jwks = Jwks::default();
         for (name, k) in &config.keys {
@@ -381,13 +447,17 @@ impl Agent {
                     Source::Oauth(OAuthFlow::new(client, Grant::ClientCredentials, params))
                 }
             };
-            tokens.insert(
-                name.clone(),
+            tokens.insert(name.clone(), {
+                let stats = Arc::new(FetchStats::default());
+                let recorded = Recorded {
+                    source,
+                    stats: stats.clone(),
+                };
                 Arc::new(TokenEntry {
-                    cache: TokenCache::new(source),
-                    last_error: Mutex::new(None),
-                }),
-            );
+                    cache: TokenCache::with_options(recorded, options.cache.clone()),
+                    stats,
+                })
+            });
         }
         let profiles = config
             .profiles
@@ -610,53 +680,48 @@ fn bind_unix(path: &Path) -> Result<UnixListener, Error> {
     Ok(listener)
 }
 
-/// Keeps one token fresh: refreshes it before its margin, retries failures with backoff
-/// (1 s doubling to 60 s) while the still-valid token keeps being served.
+/// Keeps one token fresh: asks the cache for it whenever it is due for a refresh (at most
+/// every 200 ms), so that callers find it fresh; the cache serves the still-valid token when
+/// a refresh fails and tries again after its retry delay. New failures are logged (a
+/// refusal as an error) and counted in the metrics.
 async fn refresh(name: String, entry: Arc<TokenEntry>, live: Arc<Live>) {
-    let mut backoff = Duration::from_secs(1);
+    let mut seen = entry
+        .stats
+        .failures
+        .load(std::sync::atomic::Ordering::Relaxed);
     loop {
-        match entry.cache.get().await {
-            Ok(_) => {
-                *entry
-                    .last_error
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = None;
-                backoff = Duration::from_secs(1);
-                let wait = entry
-                    .cache
-                    .status()
-                    .map_or(Duration::from_secs(1), |s| s.refresh_in)
-                    .max(Duration::from_millis(200));
-                tokio::time::sleep(wait).await;
-            }
-            Err(e) => {
-                live.metrics
-                    .refresh_failures
-                    .get_or_create(&label("token", &name))
-                    .inc();
-                let message = Chain(&e).to_string();
-                // A refusal (4xx but 429: invalid_client, a revoked key) will not pass by
-                // asking again soon: the longest wait, and logged as an error.
-                let permanent = e
-                    .status()
-                    .is_some_and(|s| (400..500).contains(&s) && s != 429);
-                if permanent {
-                    tracing::error!(token = %name, error = %message, retry_in = ?MAX_REFRESH_BACKOFF, "token refresh refused by the server");
+        let result = entry.cache.get().await;
+        let failures = entry
+            .stats
+            .failures
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if failures > seen {
+            live.metrics
+                .refresh_failures
+                .get_or_create(&label("token", &name))
+                .inc_by(failures - seen);
+            seen = failures;
+            let last = entry
+                .stats
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some((message, refused)) = last {
+                let serving = result.is_ok();
+                if refused {
+                    tracing::error!(token = %name, error = %message, serving_the_valid_token = serving, "token refresh refused by the server");
                 } else {
-                    tracing::warn!(token = %name, error = %message, retry_in = ?backoff, "token refresh failed");
-                }
-                *entry
-                    .last_error
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(message);
-                if permanent {
-                    tokio::time::sleep(MAX_REFRESH_BACKOFF).await;
-                } else {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
+                    tracing::warn!(token = %name, error = %message, serving_the_valid_token = serving, "token refresh failed");
                 }
             }
         }
+        let wait = entry
+            .cache
+            .status()
+            .map_or(Duration::from_secs(1), |s| s.refresh_in)
+            .max(Duration::from_millis(200));
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -832,19 +897,37 @@ async fn jwks(State(live): State<Arc<Live>>, ConnectInfo(peer): ConnectInfo<Peer
 async fn healthz(State(live): State<Arc<Live>>) -> Response {
     let shared = live.current();
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     for (name, entry) in &shared.tokens {
-        if entry.cache.cached().is_none() {
-            let why = entry
+        if entry.cache.cached().is_some() {
+            if let Some((message, _)) = entry
+                .stats
                 .last_error
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone()
-                .unwrap_or_else(|| "not fetched yet".to_owned());
+            {
+                warnings.push(format!(
+                    "tokens.{name}: the refresh fails ({message}); the still-valid token is served"
+                ));
+            }
+        } else {
+            let why = entry
+                .stats
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+                .map_or_else(|| "not fetched yet".to_owned(), |(message, _)| message);
             problems.push(format!("tokens.{name}: no valid token ({why})"));
         }
     }
     if problems.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "warnings": warnings})),
+        )
+            .into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,

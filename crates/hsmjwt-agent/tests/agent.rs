@@ -121,7 +121,7 @@ fn start(
 
 fn build(text: &str) -> Agent {
     let config = Config::parse(text).unwrap();
-    Agent::build(&config, &hsmjwt::oauth::HttpOptions::default()).unwrap()
+    Agent::build(&config, &hsmjwt_agent::AgentOptions::default()).unwrap()
 }
 
 async fn wait_for(socket: &Path) {

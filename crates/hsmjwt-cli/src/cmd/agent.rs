@@ -113,7 +113,7 @@ pub(crate) fn run(a: AgentArgs) -> Result<ExitCode> {
 /// The configuration at `path`, built: keys opened, token sources set up.
 fn build(path: &Path) -> Result<(Config, Agent)> {
     let config = Config::load(path)?;
-    let agent = Agent::build(&config, &hsmjwt::oauth::HttpOptions::default())?;
+    let agent = Agent::build(&config, &hsmjwt_agent::AgentOptions::default())?;
     Ok((config, agent))
 }
 
