@@ -29,7 +29,9 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     let result = demo(&bin, &dir);
     let _ = std::fs::remove_dir_all(&dir);
     result?;
-    eprintln!("\ndemo finished: tokens minted and verified, one exchanged; scratch files removed");
+    eprintln!(
+        "\ndemo finished: tokens minted and verified, one exchanged, the agent served a token and a JWT; scratch files removed"
+    );
     Ok(())
 }
 
@@ -137,6 +139,190 @@ fn demo(bin: &Path, dir: &Path) -> Result<()> {
         "\n== 3. the main job, offline: an HSM key's JWT exchanged for an access token at a local IMS =="
     );
     hsmjwt(bin, dir, &["demo"], &[])?;
+
+    eprintln!(
+        "\n== 4. the agent: one process holds the HSM key and serves tokens and JWTs on a Unix socket =="
+    );
+    agent(
+        bin,
+        dir,
+        &hsm_pub,
+        conf,
+        conf_path.as_ref(),
+        module_path.as_ref(),
+        hsm.pin().expose_secret(),
+    )?;
+    Ok(())
+}
+
+/// A child process killed (and waited for) when dropped, also when the demo fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Step 4: the IMS emulator knowing the HSM key, `hsmjwt agent` with that key (PIN from a
+/// file), `agent token` and `agent sign` as a script uses them, then SIGTERM.
+fn agent(
+    bin: &Path,
+    dir: &Path,
+    hsm_pub: &Path,
+    conf_var: &str,
+    conf: &std::ffi::OsStr,
+    module: &std::ffi::OsStr,
+    pin: &str,
+) -> Result<()> {
+    use std::io::BufRead as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::process::Stdio;
+
+    let public = std::fs::read_to_string(hsm_pub)?;
+    let creds = dir.join("agent-aem.json");
+    let json = serde_json::json!({"ok": true, "statusCode": 200, "integration": {
+        "imsEndpoint": "ims-na1.adobelogin.com",
+        "metascopes": "ent_aem_cloud_api",
+        "technicalAccount": {"clientId": "cm-demo-agent", "clientSecret": "p8e-demo-agent-secret"},
+        "email": "agent@techacct.adobe.com",
+        "id": "AGENTDEMO@techacct.adobe.com",
+        "org": "AGENTDEMO@AdobeOrg",
+        "publicKey": public,
+    }});
+    std::fs::write(&creds, serde_json::to_vec_pretty(&json)?)?;
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600))?;
+    let pin_file = dir.join("pin");
+    std::fs::write(&pin_file, pin)?;
+    std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o600))?;
+
+    eprintln!("\n$ hsmjwt ims emulator --credentials agent-aem.json   (in the background)");
+    let mut emulator = Child(
+        Command::new(bin)
+            .args(["ims", "emulator", "--credentials", s(&creds)])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start the emulator")?,
+    );
+    let mut line = String::new();
+    let stdout = emulator.0.stdout.take().context("the emulator's stdout")?;
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let ims_url = line.trim().to_owned();
+    if !ims_url.starts_with("http://127.0.0.1:") {
+        bail!("the emulator printed no base URL: {ims_url:?}");
+    }
+    eprintln!("  emulator at {ims_url}");
+
+    let socket = dir.join("agent.sock");
+    let config = dir.join("agent.toml");
+    let text = format!(
+        "[listen]\nunix = \"{socket}\"\n\n\
+         [keys.hsm]\nkey = \"pkcs11:token=demo;object=jwt-signer?module-path={module}&pin-source={pin}\"\n\n\
+         [tokens.aem]\nsource = \"ims-jwt\"\ncredentials = \"{creds}\"\nkey = \"hsm\"\nims_url = \"{ims_url}\"\n\n\
+         [profiles.service]\nkey = \"hsm\"\niss = \"https://idp.example\"\naudiences = [\"adobe\"]\n\
+         max_ttl = \"5m\"\nclaims = [\"name\"]\nkid = \"thumbprint\"\n",
+        socket = socket.display(),
+        module = PathBuf::from(module).display(),
+        pin = pin_file.display(),
+        creds = creds.display(),
+    );
+    std::fs::write(&config, &text)?;
+    eprintln!(
+        "\n$ cat agent.toml\n{}",
+        text.replace(&format!("{}/", dir.display()), "")
+    );
+    hsmjwt(
+        bin,
+        dir,
+        &["agent", "check", "--config", s(&config)],
+        &[(conf_var, s(conf.as_ref()))],
+    )?;
+    eprintln!("\n$ hsmjwt agent --config agent.toml   (in the background)");
+    let mut agent = Child(
+        Command::new(bin)
+            .args(["agent", "--config", s(&config)])
+            .env(conf_var, conf)
+            .env_remove("HSMJWT_PIN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start the agent")?,
+    );
+    let started = Instant::now();
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            bail!("the agent did not listen on {} in 20 s", socket.display());
+        }
+        if let Some(status) = agent.0.try_wait()? {
+            bail!("the agent exited: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let socket_arg = s(&socket);
+    let token = hsmjwt(
+        bin,
+        dir,
+        &["agent", "token", "aem", "--socket", socket_arg],
+        &[],
+    )?;
+    if token.trim().is_empty() {
+        bail!("the agent gave an empty access token");
+    }
+    let jwt = hsmjwt(
+        bin,
+        dir,
+        &[
+            "agent",
+            "sign",
+            "service",
+            "--sub",
+            "svc-42",
+            "--aud",
+            "adobe",
+            "--ttl",
+            "60s",
+            "--claim",
+            "name=Service 42",
+            "--socket",
+            socket_arg,
+        ],
+        &[],
+    )?;
+    hsmjwt(
+        bin,
+        dir,
+        &[
+            "verify",
+            "--key",
+            s(hsm_pub),
+            "--iss",
+            "https://idp.example",
+            "--aud",
+            "adobe",
+            jwt.trim(),
+        ],
+        &[],
+    )?;
+    eprintln!("\n$ kill -TERM <agent>");
+    let status = Command::new("kill")
+        .args(["-s", "TERM", &agent.0.id().to_string()])
+        .status()?;
+    if !status.success() {
+        bail!("cannot signal the agent");
+    }
+    let stopped = agent.0.wait()?;
+    if !stopped.success() {
+        bail!("the agent stopped with {stopped}");
+    }
+    if socket.exists() {
+        bail!("the agent left its socket behind");
+    }
+    eprintln!("  the agent stopped ({stopped}) and removed its socket");
+    drop(emulator);
     Ok(())
 }
 

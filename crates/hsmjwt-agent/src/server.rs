@@ -278,6 +278,11 @@ fn error(status: StatusCode, code: &str, message: &str, field: Option<&str>) -> 
     (status, no_store(), Json(body)).into_response()
 }
 
+/// A peer credential for the audit log: the number, or `-` over TCP.
+fn shown<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
 fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
     [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
 }
@@ -297,7 +302,7 @@ impl Shared {
             return None;
         }
         metrics.peers_refused.inc();
-        tracing::warn!(target: "hsmjwt::audit", uid = ?peer.uid, gid = ?peer.gid, pid = ?peer.pid, what, "peer refused");
+        tracing::warn!(target: "hsmjwt::audit", uid = %shown(peer.uid), gid = %shown(peer.gid), pid = %shown(peer.pid), what, "peer refused");
         Some(error(
             StatusCode::FORBIDDEN,
             "peer_refused",
@@ -769,7 +774,7 @@ async fn token(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    tracing::info!(target: "hsmjwt::audit", uid = ?peer.uid, pid = ?peer.pid, token = %name, "access token handed out");
+    tracing::info!(target: "hsmjwt::audit", uid = %shown(peer.uid), pid = %shown(peer.pid), token = %name, "access token handed out");
     (
         StatusCode::OK,
         no_store(),
@@ -827,7 +832,7 @@ async fn sign(
         Ok(c) => c,
         Err(refusal) => {
             count("refused");
-            tracing::info!(target: "hsmjwt::audit", uid = ?peer.uid, pid = ?peer.pid, profile = %profile, field = %refusal.field, "signature refused by policy");
+            tracing::info!(target: "hsmjwt::audit", uid = %shown(peer.uid), pid = %shown(peer.pid), profile = %profile, field = %refusal.field, "signature refused by policy");
             return error(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -882,7 +887,7 @@ async fn sign(
     live.metrics
         .sign_seconds
         .observe(started.elapsed().as_secs_f64());
-    tracing::info!(target: "hsmjwt::audit", uid = ?peer.uid, pid = ?peer.pid, profile = %profile, jti = %jti, aud = %request.aud, claims_sha256 = %digest, "JWT signed");
+    tracing::info!(target: "hsmjwt::audit", uid = %shown(peer.uid), pid = %shown(peer.pid), profile = %profile, jti = %jti, aud = %request.aud, claims_sha256 = %digest, "JWT signed");
     (StatusCode::OK, no_store(), Json(json!({ "token": token }))).into_response()
 }
 
