@@ -148,8 +148,8 @@ fn demo(bin: &Path, dir: &Path) -> Result<()> {
         dir,
         &hsm_pub,
         conf,
-        conf_path.as_ref(),
-        module_path.as_ref(),
+        conf_path,
+        module_path,
         hsm.pin().expose_secret(),
     )?;
     Ok(())
