@@ -50,7 +50,7 @@ const KEYS: [(&str, &str, &str); 2] = [
 ];
 
 /// The criterion groups this workspace defines; the report reads these.
-const GROUPS: [&str; 14] = [
+const GROUPS: [&str; 16] = [
     "mint-RS256",
     "mint-PS256",
     "mint-ES256",
@@ -65,6 +65,8 @@ const GROUPS: [&str; 14] = [
     "hsm-tpm2-ES256",
     "hsm-p11kit-ES256",
     "cache",
+    "agent-token",
+    "agent-sign",
 ];
 
 /// The environment variable that tells the benches where to write their paired rounds.
@@ -213,7 +215,16 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
     let load_before = load_average();
     run_cmd(
-        env.apply(cargo().args(["bench", "--locked", "-p", "hsmjwt", "--benches", "--"]))
+        env.apply(cargo().args([
+            "bench",
+            "--locked",
+            "-p",
+            "hsmjwt",
+            "-p",
+            "hsmjwt-agent",
+            "--benches",
+            "--",
+        ]))
             .args(args),
     )?;
     let load_after = load_average();
@@ -252,6 +263,8 @@ pub(crate) fn smoke() -> Result<()> {
         "--locked",
         "-p",
         "hsmjwt",
+        "-p",
+        "hsmjwt-agent",
         "--benches",
         "--",
         "--test",
@@ -480,6 +493,20 @@ const CHECKS: &[Check] = &[
         "cryptoki-1t",
         0.95,
         "p11-kit remoting mint ES256, 1 thread, vs raw C_Sign loop",
+    ),
+    check(
+        "agent-token",
+        "agent",
+        "axum-constant",
+        0.7,
+        "agent: cached token over the Unix socket vs a constant axum handler on one",
+    ),
+    check(
+        "agent-sign",
+        "agent",
+        "hsmjwt-bench",
+        0.85,
+        "agent: POST /v1/sign (SoftHSM RS256) vs the same signature in-process",
     ),
 ];
 

@@ -7,7 +7,9 @@
 //! - [`server`]: the [`Agent`]: keys opened, tokens kept fresh, the HTTP API;
 //! - [`client`]: one request to the agent's socket, for scripts and tests.
 //!
-//! Work in progress: see the crate's README for what is there and what is not yet.
+//! `hsmjwt agent` (the CLI) runs it: it reads the file, handles SIGHUP (a
+//! [`server::Control::Reload`] with a newly built [`Agent`], or
+//! [`server::Control::ReloadFailed`]) and SIGTERM ([`server::Control::Stop`]).
 
 pub mod client;
 pub mod config;
