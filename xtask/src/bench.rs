@@ -225,7 +225,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "--benches",
             "--",
         ]))
-            .args(args),
+        .args(args),
     )?;
     let load_after = load_average();
     if args.iter().any(|a| a == "--test") {

@@ -54,7 +54,13 @@ fn env() -> Option<Env> {
 }
 
 /// `n` sequential requests, each on its own connection; the time they took.
-async fn requests(socket: &Path, method: Method, path: &str, body: Option<&serde_json::Value>, n: u64) -> Duration {
+async fn requests(
+    socket: &Path,
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    n: u64,
+) -> Duration {
     let start = Instant::now();
     for _ in 0..n {
         let reply = request(socket, method.clone(), path, body).await.unwrap();
@@ -99,9 +105,9 @@ fn agent(c: &mut Criterion) {
     .unwrap();
     let file = hsmjwt::ims::CredentialsFile::load(&creds).unwrap();
     let emu = runtime
-        .block_on(Emulator::start(
-            EmulatorConfig::new().with_integrations(Integration::from_credentials_file(&file).unwrap()),
-        ))
+        .block_on(Emulator::start(EmulatorConfig::new().with_integrations(
+            Integration::from_credentials_file(&file).unwrap(),
+        )))
         .unwrap();
     let socket = dir.path().join("agent.sock");
     let text = format!(
@@ -126,31 +132,50 @@ fn agent(c: &mut Criterion) {
         while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        request(&socket, Method::GET, "/v1/tokens/aem", None).await.unwrap()
+        request(&socket, Method::GET, "/v1/tokens/aem", None)
+            .await
+            .unwrap()
     });
     assert_eq!(first.status, 200);
     let constant = first.body.clone();
     let constant_server = runtime.spawn({
-        let listener = runtime.block_on(async { tokio::net::UnixListener::bind(&constant_socket).unwrap() });
+        let listener =
+            runtime.block_on(async { tokio::net::UnixListener::bind(&constant_socket).unwrap() });
         let app = axum::Router::new().route(
             "/v1/tokens/aem",
             axum::routing::get(move || {
                 let body = constant.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
             }),
         );
         async move { axum::serve(listener, app).await }
     });
 
     let ours = |n: u64| runtime.block_on(requests(&socket, Method::GET, "/v1/tokens/aem", None, n));
-    let reference = |n: u64| runtime.block_on(requests(&constant_socket, Method::GET, "/v1/tokens/aem", None, n));
+    let reference = |n: u64| {
+        runtime.block_on(requests(
+            &constant_socket,
+            Method::GET,
+            "/v1/tokens/aem",
+            None,
+            n,
+        ))
+    };
     let mut group = c.benchmark_group("agent-token");
     group.bench_function("agent", |b| b.iter_custom(ours));
     group.bench_function("axum-constant", |b| b.iter_custom(reference));
     group.finish();
     common::paired(
         "agent-token",
-        vec![("agent", Box::new(ours)), ("axum-constant", Box::new(reference))],
+        vec![
+            ("agent", Box::new(ours)),
+            ("axum-constant", Box::new(reference)),
+        ],
     );
 
     // Signing: the agent against the same key used in-process.
@@ -164,7 +189,15 @@ fn agent(c: &mut Criterion) {
         .unwrap();
     let header = Header::jwt(signer.algorithm());
     let claims = common::claims();
-    let ours = |n: u64| runtime.block_on(requests(&socket, Method::POST, "/v1/sign/service", Some(&body), n));
+    let ours = |n: u64| {
+        runtime.block_on(requests(
+            &socket,
+            Method::POST,
+            "/v1/sign/service",
+            Some(&body),
+            n,
+        ))
+    };
     let in_process = common::timed(|| hsmjwt::encode(&header, &claims, &*signer).unwrap());
     let mut in_process = in_process;
     let mut group = c.benchmark_group("agent-sign");
@@ -175,7 +208,10 @@ fn agent(c: &mut Criterion) {
     common::paired_with(
         "agent-sign",
         common::PAIRED_HSM,
-        vec![("agent", Box::new(ours)), ("hsmjwt-bench", Box::new(in_process))],
+        vec![
+            ("agent", Box::new(ours)),
+            ("hsmjwt-bench", Box::new(in_process)),
+        ],
     );
 
     runtime.block_on(async {

@@ -101,6 +101,7 @@ struct TokenEntry {
 /// The cache serves a still-valid token when a refresh fails, so its answer does not tell.
 #[derive(Default)]
 struct FetchStats {
+    successes: std::sync::atomic::AtomicU64,
     failures: std::sync::atomic::AtomicU64,
     last_error: Mutex<Option<(String, bool)>>,
 }
@@ -125,7 +126,12 @@ impl TokenSource for Recorded {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             match &result {
-                Ok(_) => *last = None,
+                Ok(_) => {
+                    *last = None;
+                    this.stats
+                        .successes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 Err(e) => {
                     // A refusal (4xx but 429: invalid_client, a revoked key) will not pass by
                     // asking again.
@@ -150,6 +156,7 @@ struct Metrics {
     signatures: Family<Vec<(String, String)>, Counter>,
     tokens_served: Family<Vec<(String, String)>, Counter>,
     refresh_failures: Family<Vec<(String, String)>, Counter>,
+    exchanges: Family<Vec<(String, String)>, Counter>,
     peers_refused: Counter,
     reloads: Family<Vec<(String, String)>, Counter>,
     sign_seconds: Histogram,
@@ -170,6 +177,12 @@ impl Metrics {
             "tokens_served",
             "access tokens handed out, by token",
             tokens_served.clone(),
+        );
+        let exchanges = Family::default();
+        registry.register(
+            "exchanges",
+            "token requests to the token servers, by token and result (ok, failed)",
+            exchanges.clone(),
         );
         let refresh_failures = Family::default();
         registry.register(
@@ -206,6 +219,7 @@ impl Metrics {
             signatures,
             tokens_served,
             refresh_failures,
+            exchanges,
             peers_refused,
             reloads,
             sign_seconds,
@@ -226,6 +240,8 @@ struct Shared {
     profiles: BTreeMap<String, (Profile, Option<String>)>,
     allow_uids: Option<Vec<u32>>,
     allow_gids: Option<Vec<u32>>,
+    /// The keys whose last signature failed, with the error (cleared by a success).
+    key_errors: Mutex<BTreeMap<String, String>>,
 }
 
 /// What the handlers see: the state now (swapped whole by a reload) and the metrics.
@@ -483,6 +499,7 @@ impl Agent {
                 profiles,
                 allow_uids: config.listen.allow_uids.clone(),
                 allow_gids: config.listen.allow_gids.clone(),
+                key_errors: Mutex::new(BTreeMap::new()),
             }),
             unix: config.listen.unix.clone(),
             tcp: config.listen.tcp,
@@ -694,8 +711,23 @@ async fn refresh(name: String, entry: Arc<TokenEntry>, live: Arc<Live>) {
         .stats
         .failures
         .load(std::sync::atomic::Ordering::Relaxed);
+    let mut seen_ok = 0;
     loop {
         let result = entry.cache.get().await;
+        let successes = entry
+            .stats
+            .successes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if successes > seen_ok {
+            live.metrics
+                .exchanges
+                .get_or_create(&vec![
+                    ("token".to_owned(), name.clone()),
+                    ("result".to_owned(), "ok".to_owned()),
+                ])
+                .inc_by(successes - seen_ok);
+            seen_ok = successes;
+        }
         let failures = entry
             .stats
             .failures
@@ -704,6 +736,13 @@ async fn refresh(name: String, entry: Arc<TokenEntry>, live: Arc<Live>) {
             live.metrics
                 .refresh_failures
                 .get_or_create(&label("token", &name))
+                .inc_by(failures - seen);
+            live.metrics
+                .exchanges
+                .get_or_create(&vec![
+                    ("token".to_owned(), name.clone()),
+                    ("result".to_owned(), "failed".to_owned()),
+                ])
                 .inc_by(failures - seen);
             seen = failures;
             let last = entry
@@ -862,27 +901,42 @@ async fn sign(
         .map(|b| format!("{b:02x}"))
         .collect();
     let task = tokio::task::spawn_blocking(move || hsmjwt::encode(&header, &claims, &*signer));
+    let key_errors = |failure: Option<String>| {
+        let mut errors = shared
+            .key_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match failure {
+            Some(message) => errors.insert(profile_config.key.clone(), message),
+            None => errors.remove(&profile_config.key),
+        };
+    };
     let token = match tokio::time::timeout(SIGN_TIMEOUT, task).await {
         Ok(Ok(Ok(token))) => token,
         Ok(Ok(Err(e))) => {
             count("failed");
+            let message = Chain(&e).to_string();
+            key_errors(Some(message.clone()));
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "sign_failed",
-                &Chain(&e).to_string(),
+                &message,
                 None,
             );
         }
         Ok(Err(_)) | Err(_) => {
             count("failed");
+            let message = "the signature did not finish in time";
+            key_errors(Some(message.to_owned()));
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "sign_failed",
-                "the signature did not finish in time",
+                message,
                 None,
             );
         }
     };
+    key_errors(None);
     count("ok");
     live.metrics
         .sign_seconds
@@ -926,6 +980,14 @@ async fn healthz(State(live): State<Arc<Live>>) -> Response {
                 .map_or_else(|| "not fetched yet".to_owned(), |(message, _)| message);
             problems.push(format!("tokens.{name}: no valid token ({why})"));
         }
+    }
+    for (key, message) in shared
+        .key_errors
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+    {
+        problems.push(format!("keys.{key}: the last signature failed ({message})"));
     }
     if problems.is_empty() {
         (

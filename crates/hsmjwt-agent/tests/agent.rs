@@ -259,6 +259,10 @@ async fn the_agent_serves_tokens_and_signs_under_its_policy() {
         metrics.contains("hsmjwt_agent_sign_duration_seconds_count 1"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains(r#"hsmjwt_agent_exchanges_total{token="aem",result="ok"} 1"#),
+        "{metrics}"
+    );
 
     // A reload swaps the profiles at once: the new max_ttl applies to the next request;
     // a failed reload is counted and changes nothing.
