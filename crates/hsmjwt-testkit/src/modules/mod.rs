@@ -33,7 +33,7 @@ use std::process::{Command, Stdio};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use self::server::Server;
-use crate::softhsm::{self, Login, SoftHsm};
+use crate::softhsm::{self, Login, SoftHsm, on_path};
 use crate::{Error, p11kit};
 
 /// OpenSC's tool, used to initialize tokens and make keys on every module.
@@ -621,12 +621,6 @@ fn pct(value: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Whether `name` is a file in a folder of `$PATH`.
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::on_path;
 use crate::Error;
+use crate::softhsm::on_path;
 
 /// How long a server may take to listen.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);

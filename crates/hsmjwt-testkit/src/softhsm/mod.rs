@@ -199,7 +199,7 @@ pub fn installed_or_skip() -> Option<Installation> {
 }
 
 /// Whether `name` is a file in a folder of `$PATH`.
-fn on_path(name: impl AsRef<OsStr>) -> bool {
+pub(crate) fn on_path(name: impl AsRef<OsStr>) -> bool {
     std::env::var_os("PATH").is_some_and(|path| {
         std::env::split_paths(&path).any(|dir| dir.join(name.as_ref()).is_file())
     })
