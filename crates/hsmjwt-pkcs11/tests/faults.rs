@@ -172,6 +172,11 @@ fn eight_threads_sign_through_random_faults() {
                 "a thread failed for {longest_outage:?} in a row"
             );
             println!("calls: {}", calls(faults));
+            // Device errors made the signer finalize the module, and each time it
+            // initialized it again.
+            let finalized = faults.calls(Function::Finalize);
+            assert!(finalized >= 1, "the module was never finalized");
+            assert_eq!(faults.calls(Function::Initialize), finalized + 1);
             // Faults off: it signs at once.
             let sig = signer.try_sign(b"after").unwrap();
             verifier.verify(b"after", &sig).unwrap();
