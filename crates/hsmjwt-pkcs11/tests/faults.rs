@@ -440,3 +440,60 @@ fn a_rejected_pin_is_never_tried_again() {
         },
     );
 }
+
+/// A `C_Sign` that does not return keeps its session: with a pool of one, another signature
+/// waits for it (the session is never handed out mid-operation) and both finish once it is
+/// released; with a pool of two, another signature goes through on the second session
+/// meanwhile.
+#[test]
+fn a_held_signature_keeps_its_session() {
+    with_token(
+        "a_held_signature_keeps_its_session",
+        "faults-held",
+        |_, faults| {
+            let wait_held = |count: u64| {
+                let started = Instant::now();
+                while faults.signs_blocked() < count {
+                    assert!(started.elapsed() < Duration::from_secs(10), "never held");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            };
+            for pool in [1, 2] {
+                let signer = Pkcs11Signer::open(
+                    &uri(faults, "faults-held"),
+                    SignerOptions::default().with_pool_size(pool),
+                )
+                .unwrap();
+                let verifier = SoftVerifier::from_jwk(signer.public_key(), None).unwrap();
+                let held_before = faults.signs_blocked();
+                faults.hold_signs(1);
+                let signer_ref = &signer;
+                std::thread::scope(|s| {
+                    let held = s.spawn(move || signer_ref.try_sign(b"held"));
+                    wait_held(held_before + 1);
+                    let (done, other) = std::sync::mpsc::channel();
+                    let second = s.spawn(move || {
+                        let result = signer_ref.try_sign(b"other");
+                        let _ = done.send(());
+                        result
+                    });
+                    let finished = other.recv_timeout(Duration::from_millis(500)).is_ok();
+                    if pool == 1 {
+                        assert!(!finished, "a signature ran on the held session");
+                    } else {
+                        assert!(finished, "the second session was not used");
+                    }
+                    assert!(!held.is_finished());
+                    faults.release_signs();
+                    for (message, thread) in [(&b"held"[..], held), (&b"other"[..], second)] {
+                        let sig = thread.join().unwrap().unwrap();
+                        verifier.verify(message, &sig).unwrap();
+                    }
+                });
+                assert_eq!(faults.signs_blocked(), held_before + 1);
+                drop(signer);
+                assert_eq!(faults.open_sessions(), 0, "sessions left open");
+            }
+        },
+    );
+}
