@@ -532,12 +532,14 @@ pub unsafe extern "C" fn hsmjwt_faults_configure_spec(
             if !error.is_null() && error_len > 0 {
                 let n = message.len().min(error_len - 1);
                 // SAFETY: `error` is valid for writes of `error_len` bytes by the caller's
-                // contract; `n + 1 <= error_len` bytes are written, from a live `String`
-                // that cannot overlap the caller's buffer.
+                // contract and `n < error_len`; the source is a live `String` of at least
+                // `n` bytes, which cannot overlap the caller's buffer.
                 unsafe {
                     std::ptr::copy_nonoverlapping(message.as_ptr().cast::<c_char>(), error, n);
-                    error.add(n).write(0);
                 }
+                let end = error.wrapping_add(n);
+                // SAFETY: `n < error_len`, so `end` is in the caller's writable buffer.
+                unsafe { end.write(0) };
             }
             -1
         }
