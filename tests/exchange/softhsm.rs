@@ -251,8 +251,19 @@ fn held_child(hsm: &SoftHsm) {
         faults.release_signs();
         emu.shutdown().await;
     });
+    // Dropping the runtime waits for the released blocking tasks.
     drop(runtime);
     let sig = signer.sign(b"after the release").unwrap();
     assert!(!sig.is_empty());
+    // The abandoned signatures gave their sessions back: the pool holds at most its two,
+    // and none is left open without the signer.
+    assert!(
+        (1..=2).contains(&faults.open_sessions()),
+        "{} sessions open for a pool of 2",
+        faults.open_sessions()
+    );
+    assert_eq!(Arc::strong_count(&signer), 1);
+    drop(signer);
+    assert_eq!(faults.open_sessions(), 0, "sessions left open");
     eprintln!("a held C_Sign: the exchange and the OAuth call failed with SignTimeout in time");
 }

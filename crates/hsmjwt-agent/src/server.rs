@@ -38,14 +38,17 @@ use crate::policy::{SignRequest, claims_for};
 /// The largest request body accepted (`POST /v1/sign`).
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// How long one signature may take before the request fails (an HSM call that hangs).
+/// How long one signature may take before the request fails (an HSM call that hangs), by
+/// default: [`HttpOptions::sign_timeout`](hsmjwt::oauth::HttpOptions::sign_timeout) in
+/// [`AgentOptions::http`] sets it, for `POST /v1/sign` and the token sources alike.
 pub const SIGN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How [`Agent::build`] talks to token endpoints and when it refreshes tokens.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct AgentOptions {
-    /// Timeouts and retries of the token requests.
+    /// Timeouts and retries of the token requests; its `sign_timeout` bounds every
+    /// signature (`POST /v1/sign` too; [`SIGN_TIMEOUT`] by default).
     pub http: HttpOptions,
     /// When a token is refreshed (by default 5 min before expiry, at the latest after 90%
     /// of its lifetime).
@@ -242,6 +245,8 @@ struct Shared {
     allow_gids: Option<Vec<u32>>,
     /// The keys whose last signature failed, with the error (cleared by a success).
     key_errors: Mutex<BTreeMap<String, String>>,
+    /// The time one signature may take (`AgentOptions::http.sign_timeout`).
+    sign_timeout: Duration,
 }
 
 /// What the handlers see: the state now (swapped whole by a reload) and the metrics.
@@ -500,6 +505,7 @@ impl Agent {
                 allow_uids: config.listen.allow_uids.clone(),
                 allow_gids: config.listen.allow_gids.clone(),
                 key_errors: Mutex::new(BTreeMap::new()),
+                sign_timeout: http.sign_timeout,
             }),
             unix: config.listen.unix.clone(),
             tcp: config.listen.tcp,
@@ -911,7 +917,7 @@ async fn sign(
             None => errors.remove(&profile_config.key),
         };
     };
-    let token = match tokio::time::timeout(SIGN_TIMEOUT, task).await {
+    let token = match tokio::time::timeout(shared.sign_timeout, task).await {
         Ok(Ok(Ok(token))) => token,
         Ok(Ok(Err(e))) => {
             count("failed");
@@ -926,12 +932,15 @@ async fn sign(
         }
         Ok(Err(_)) | Err(_) => {
             count("failed");
-            let message = "the signature did not finish in time";
-            key_errors(Some(message.to_owned()));
+            let message = format!(
+                "the signature did not finish within {:?}",
+                shared.sign_timeout
+            );
+            key_errors(Some(message.clone()));
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "sign_failed",
-                message,
+                &message,
                 None,
             );
         }

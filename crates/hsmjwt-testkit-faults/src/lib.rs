@@ -4,39 +4,48 @@
 //! until released.
 //!
 //! Its `C_GetFunctionList` hands out the real module's function table with a few entries
-//! replaced: `C_Finalize`, `C_OpenSession`, `C_CloseSession`, `C_CloseAllSessions`,
-//! `C_Login`, `C_SignInit`, `C_Sign`, `C_FindObjectsInit` and `C_GetAttributeValue`. All
-//! others go to the real module untouched.
+//! replaced: `C_Initialize`, `C_Finalize`, `C_OpenSession`, `C_CloseSession`,
+//! `C_CloseAllSessions`, `C_Login`, `C_SignInit`, `C_Sign`, `C_FindObjectsInit` and
+//! `C_GetAttributeValue`. All others go to the real module untouched.
 //!
-//! Faults: with probability `rate` (parts per million), a wrapped call returns one of the
-//! configured return values instead of reaching the module, chosen at random among those
-//! that fit the call (`CKR_PIN_INCORRECT` only from `C_Login`). A fault is made as real as
-//! it can be: `CKR_SESSION_HANDLE_INVALID` closes the real session first (the session is
-//! gone, as after a token reset), and `CKR_DEVICE_ERROR` leaves the module as it is (the
-//! caller is expected to finalize it). `C_CloseSession` and `C_CloseAllSessions` are never
-//! failed, so the count of open sessions stays true.
+//! Faults: with probability `rate` (parts per million, for all the functions that can fail
+//! or per function), a wrapped call returns one of the configured return values instead of
+//! reaching the module, chosen at random among those that fit the call
+//! (`CKR_PIN_INCORRECT` only from `C_Login`). A fault is made as real as it can be:
+//! `CKR_SESSION_HANDLE_INVALID` closes the real session first (the session is gone, as after
+//! a token reset), and `CKR_DEVICE_ERROR` leaves the module as it is (the caller is
+//! expected to finalize it). `C_Initialize`, `C_Finalize`, `C_CloseSession` and
+//! `C_CloseAllSessions` are only counted, never failed, so the count of open sessions stays
+//! true.
 //!
 //! Control, for a test in the same process (`hsmjwt_testkit::faults` wraps these): the
-//! exported C functions `hsmjwt_faults_configure`, `hsmjwt_faults_block_sign`,
-//! `hsmjwt_faults_open_sessions`, `hsmjwt_faults_injected`, `hsmjwt_faults_logins` and
+//! exported C functions `hsmjwt_faults_configure`, `hsmjwt_faults_configure_spec`,
+//! `hsmjwt_faults_set_rate`, `hsmjwt_faults_block_sign`, `hsmjwt_faults_open_sessions`,
+//! `hsmjwt_faults_injected`, `hsmjwt_faults_calls`, `hsmjwt_faults_logins` and
 //! `hsmjwt_faults_signs_blocked`. A child process is configured at load by `HSMJWT_FAULTS`
-//! (`rate_ppm=10000,rv=DEVICE_ERROR|GENERAL_ERROR,latency_us=0`).
+//! in the text form of `hsmjwt_faults_configure_spec` (`rate=0.01;rv=DEVICE_ERROR,GENERAL_ERROR`,
+//! `rate_ppm:C_Sign=10000,rv=SESSION_HANDLE_INVALID,latency_ms=1`; see the `spec` module); a
+//! value it cannot read makes `C_GetFunctionList` fail (with the reason on stderr) rather
+//! than run the test without faults.
 //!
 //! Nothing here panics across the C boundary: no code on these paths can panic
-//! (locks are poison-tolerant, parsing falls back on defaults).
+//! (locks are poison-tolerant, indexes are checked, stderr is written without `eprintln!`).
 
-use std::ffi::c_void;
+use std::ffi::{CStr, c_char, c_void};
+use std::io::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use cryptoki_sys::{
     CK_ATTRIBUTE, CK_FLAGS, CK_FUNCTION_LIST, CK_MECHANISM, CK_NOTIFY, CK_OBJECT_HANDLE, CK_RV,
-    CK_SESSION_HANDLE, CK_SLOT_ID, CK_ULONG, CK_USER_TYPE, CK_UTF8CHAR, CKR_DEVICE_ERROR,
-    CKR_FUNCTION_FAILED, CKR_GENERAL_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_OK, CKR_PIN_INCORRECT,
-    CKR_SESSION_HANDLE_INVALID, CKR_USER_NOT_LOGGED_IN,
+    CK_SESSION_HANDLE, CK_SLOT_ID, CK_ULONG, CK_USER_TYPE, CK_UTF8CHAR, CK_VOID_PTR,
+    CKR_DEVICE_ERROR, CKR_FUNCTION_FAILED, CKR_GENERAL_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_OK,
+    CKR_PIN_INCORRECT, CKR_SESSION_HANDLE_INVALID, CKR_USER_NOT_LOGGED_IN,
 };
 use libloading::Library;
+
+mod spec;
 
 /// The module faults go to when `HSMJWT_FAULTS_TARGET` names none.
 const DEFAULT_TARGET: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -52,6 +61,33 @@ const FAULTS: [(u32, &str, CK_RV); 6] = [
     (32, "PIN_INCORRECT", CKR_PIN_INCORRECT),
 ];
 
+/// The wrapped functions, by index (`hsmjwt_faults_set_rate`, `hsmjwt_faults_calls`): the
+/// first [`FAULTABLE`] can be made to fail, the others are only counted.
+const FUNCTIONS: [&str; 10] = [
+    "C_OpenSession",
+    "C_Login",
+    "C_SignInit",
+    "C_Sign",
+    "C_FindObjectsInit",
+    "C_GetAttributeValue",
+    "C_CloseSession",
+    "C_CloseAllSessions",
+    "C_Initialize",
+    "C_Finalize",
+];
+/// How many of [`FUNCTIONS`] can be made to fail.
+const FAULTABLE: usize = 6;
+const OPEN_SESSION: usize = 0;
+const LOGIN: usize = 1;
+const SIGN_INIT: usize = 2;
+const SIGN: usize = 3;
+const FIND_OBJECTS_INIT: usize = 4;
+const GET_ATTRIBUTE_VALUE: usize = 5;
+const CLOSE_SESSION: usize = 6;
+const CLOSE_ALL_SESSIONS: usize = 7;
+const INITIALIZE: usize = 8;
+const FINALIZE: usize = 9;
+
 /// The real module and the table handed out.
 struct Module {
     /// Keeps the real module loaded for the life of the process.
@@ -62,7 +98,10 @@ struct Module {
 
 static MODULE: OnceLock<Option<Module>> = OnceLock::new();
 
-static RATE_PPM: AtomicU32 = AtomicU32::new(0);
+/// Per fault-able function, calls in a million that fail.
+static RATE_PPM: [AtomicU32; FAULTABLE] = [const { AtomicU32::new(0) }; FAULTABLE];
+/// Per function of [`FUNCTIONS`], calls so far.
+static CALLS: [AtomicU64; FUNCTIONS.len()] = [const { AtomicU64::new(0) }; FUNCTIONS.len()];
 static RV_MASK: AtomicU32 = AtomicU32::new(0);
 static LATENCY_US: AtomicU32 = AtomicU32::new(0);
 static RANDOM: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
@@ -70,7 +109,8 @@ static OPEN_SESSIONS: AtomicI64 = AtomicI64::new(0);
 static INJECTED: AtomicU64 = AtomicU64::new(0);
 static LOGINS: AtomicU64 = AtomicU64::new(0);
 static SIGNS_BLOCKED: AtomicU64 = AtomicU64::new(0);
-/// `C_Sign` calls still to hold.
+/// `C_Sign` calls still to hold (changed only with [`RELEASES`] locked, so that a held call
+/// cannot miss the release that follows).
 static HOLD_NEXT: AtomicU64 = AtomicU64::new(0);
 /// Bumped by each release: a held call waits until it changes.
 static RELEASES: Mutex<u64> = Mutex::new(0);
@@ -91,9 +131,20 @@ fn next_random() -> u64 {
     }
 }
 
-/// A fault for this call, when one is due: a configured return value that fits it.
-fn fault(login: bool) -> Option<CK_RV> {
-    let rate = RATE_PPM.load(Ordering::Relaxed);
+/// Counts a call of `FUNCTIONS[function]`.
+fn count(function: usize) {
+    if let Some(calls) = CALLS.get(function) {
+        calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A fault for this call of `FUNCTIONS[function]`, when one is due: a configured return
+/// value that fits it.
+fn fault(function: usize) -> Option<CK_RV> {
+    let login = function == LOGIN;
+    let rate = RATE_PPM
+        .get(function)
+        .map_or(0, |r| r.load(Ordering::Relaxed));
     if rate == 0 || next_random() % 1_000_000 >= u64::from(rate) {
         return None;
     }
@@ -112,34 +163,38 @@ fn fault(login: bool) -> Option<CK_RV> {
     Some(rv)
 }
 
-/// Reads `HSMJWT_FAULTS` (`rate_ppm=N,rv=A|B,latency_us=N`); what it cannot read it leaves.
-fn configure_from_env() {
-    let Ok(spec) = std::env::var("HSMJWT_FAULTS") else {
-        return;
+/// Makes `config` the configuration.
+fn apply(config: &spec::Config) {
+    for (rate, ppm) in RATE_PPM.iter().zip(config.rates_ppm) {
+        rate.store(ppm, Ordering::SeqCst);
+    }
+    RV_MASK.store(config.rv_mask, Ordering::SeqCst);
+    LATENCY_US.store(config.latency_us, Ordering::SeqCst);
+    if let Some(seed) = config.seed {
+        RANDOM.store(seed, Ordering::SeqCst);
+    }
+}
+
+/// Reads `HSMJWT_FAULTS`, when set; `false` (with the reason on stderr) when it cannot.
+fn configure_from_env() -> bool {
+    let Some(spec) = std::env::var_os("HSMJWT_FAULTS") else {
+        return true;
     };
-    for part in spec.split(',') {
-        let Some((key, value)) = part.split_once('=') else {
-            continue;
-        };
-        match key.trim() {
-            "rate_ppm" => {
-                if let Ok(n) = value.trim().parse() {
-                    RATE_PPM.store(n, Ordering::Relaxed);
-                }
-            }
-            "latency_us" => {
-                if let Ok(n) = value.trim().parse() {
-                    LATENCY_US.store(n, Ordering::Relaxed);
-                }
-            }
-            "rv" => {
-                let mask = value
-                    .split('|')
-                    .filter_map(|name| FAULTS.iter().find(|(_, n, _)| *n == name.trim()))
-                    .fold(0, |m, (bit, _, _)| m | bit);
-                RV_MASK.store(mask, Ordering::Relaxed);
-            }
-            _ => {}
+    let read = spec
+        .to_str()
+        .ok_or_else(|| "not UTF-8".to_owned())
+        .and_then(spec::parse);
+    match read {
+        Ok(config) => {
+            apply(&config);
+            true
+        }
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "hsmjwt-testkit-faults: HSMJWT_FAULTS: {e}; the module refuses to load"
+            );
+            false
         }
     }
 }
@@ -148,7 +203,9 @@ fn configure_from_env() {
 fn module() -> Option<&'static Module> {
     MODULE
         .get_or_init(|| {
-            configure_from_env();
+            if !configure_from_env() {
+                return None;
+            }
             let target =
                 std::env::var_os("HSMJWT_FAULTS_TARGET").unwrap_or_else(|| DEFAULT_TARGET.into());
             // SAFETY: loading a PKCS#11 module runs its initialization routines, which have
@@ -170,6 +227,7 @@ fn module() -> Option<&'static Module> {
             // it is loaded; the table is copied, never written.
             let real = unsafe { *list };
             let mut ours = real;
+            ours.C_Initialize = Some(initialize);
             ours.C_Finalize = Some(finalize);
             ours.C_OpenSession = Some(open_session);
             ours.C_CloseSession = Some(close_session);
@@ -212,7 +270,17 @@ pub unsafe extern "C" fn C_GetFunctionList(list: *mut *mut CK_FUNCTION_LIST) -> 
     CKR_OK
 }
 
+unsafe extern "C" fn initialize(args: CK_VOID_PTR) -> CK_RV {
+    count(INITIALIZE);
+    let Some(f) = real().and_then(|r| r.C_Initialize) else {
+        return CKR_FUNCTION_FAILED;
+    };
+    // SAFETY: forwarded as received.
+    unsafe { f(args) }
+}
+
 unsafe extern "C" fn finalize(reserved: *mut c_void) -> CK_RV {
+    count(FINALIZE);
     let Some(f) = real().and_then(|r| r.C_Finalize) else {
         return CKR_FUNCTION_FAILED;
     };
@@ -232,7 +300,8 @@ unsafe extern "C" fn open_session(
     notify: CK_NOTIFY,
     session: *mut CK_SESSION_HANDLE,
 ) -> CK_RV {
-    if let Some(rv) = fault(false) {
+    count(OPEN_SESSION);
+    if let Some(rv) = fault(OPEN_SESSION) {
         return rv;
     }
     let Some(f) = real().and_then(|r| r.C_OpenSession) else {
@@ -260,10 +329,12 @@ fn close_real(session: CK_SESSION_HANDLE) -> CK_RV {
 }
 
 unsafe extern "C" fn close_session(session: CK_SESSION_HANDLE) -> CK_RV {
+    count(CLOSE_SESSION);
     close_real(session)
 }
 
 unsafe extern "C" fn close_all_sessions(slot: CK_SLOT_ID) -> CK_RV {
+    count(CLOSE_ALL_SESSIONS);
     let Some(f) = real().and_then(|r| r.C_CloseAllSessions) else {
         return CKR_FUNCTION_FAILED;
     };
@@ -278,8 +349,8 @@ unsafe extern "C" fn close_all_sessions(slot: CK_SLOT_ID) -> CK_RV {
 
 /// A fault on a call that takes a session: `CKR_SESSION_HANDLE_INVALID` closes the real
 /// session first, so the session is really gone.
-fn session_fault(session: CK_SESSION_HANDLE, login: bool) -> Option<CK_RV> {
-    let rv = fault(login)?;
+fn session_fault(session: CK_SESSION_HANDLE, function: usize) -> Option<CK_RV> {
+    let rv = fault(function)?;
     if rv == CKR_SESSION_HANDLE_INVALID {
         close_real(session);
     }
@@ -293,7 +364,8 @@ unsafe extern "C" fn login(
     pin_len: CK_ULONG,
 ) -> CK_RV {
     LOGINS.fetch_add(1, Ordering::SeqCst);
-    if let Some(rv) = session_fault(session, true) {
+    count(LOGIN);
+    if let Some(rv) = session_fault(session, LOGIN) {
         return rv;
     }
     let Some(f) = real().and_then(|r| r.C_Login) else {
@@ -308,7 +380,8 @@ unsafe extern "C" fn sign_init(
     mechanism: *mut CK_MECHANISM,
     key: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    if let Some(rv) = session_fault(session, false) {
+    count(SIGN_INIT);
+    if let Some(rv) = session_fault(session, SIGN_INIT) {
         return rv;
     }
     let Some(f) = real().and_then(|r| r.C_SignInit) else {
@@ -325,19 +398,23 @@ unsafe extern "C" fn sign(
     signature: *mut u8,
     signature_len: *mut CK_ULONG,
 ) -> CK_RV {
+    count(SIGN);
     // Length queries (null signature) are not held: the call that signs is.
-    if !signature.is_null()
-        && HOLD_NEXT
+    if !signature.is_null() && HOLD_NEXT.load(Ordering::SeqCst) > 0 {
+        // Decided and counted with the lock held: a release (which takes it) comes either
+        // before, and this call is not held, or after this call waits.
+        let mut releases = RELEASES.lock().unwrap_or_else(PoisonError::into_inner);
+        if HOLD_NEXT
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
-    {
-        SIGNS_BLOCKED.fetch_add(1, Ordering::SeqCst);
-        let mut releases = RELEASES.lock().unwrap_or_else(PoisonError::into_inner);
-        let held_at = *releases;
-        while *releases == held_at {
-            releases = RELEASED
-                .wait(releases)
-                .unwrap_or_else(PoisonError::into_inner);
+        {
+            SIGNS_BLOCKED.fetch_add(1, Ordering::SeqCst);
+            let held_at = *releases;
+            while *releases == held_at {
+                releases = RELEASED
+                    .wait(releases)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
         }
     }
     let latency = LATENCY_US.load(Ordering::Relaxed);
@@ -347,7 +424,7 @@ unsafe extern "C" fn sign(
     // Not on a length query (null signature): the operation would go on in the module
     // while the caller is told it failed.
     if !signature.is_null()
-        && let Some(rv) = session_fault(session, false)
+        && let Some(rv) = session_fault(session, SIGN)
     {
         return rv;
     }
@@ -363,7 +440,8 @@ unsafe extern "C" fn find_objects_init(
     template: *mut CK_ATTRIBUTE,
     count: CK_ULONG,
 ) -> CK_RV {
-    if let Some(rv) = session_fault(session, false) {
+    self::count(FIND_OBJECTS_INIT);
+    if let Some(rv) = session_fault(session, FIND_OBJECTS_INIT) {
         return rv;
     }
     let Some(f) = real().and_then(|r| r.C_FindObjectsInit) else {
@@ -379,7 +457,8 @@ unsafe extern "C" fn get_attribute_value(
     template: *mut CK_ATTRIBUTE,
     count: CK_ULONG,
 ) -> CK_RV {
-    if let Some(rv) = session_fault(session, false) {
+    self::count(GET_ATTRIBUTE_VALUE);
+    if let Some(rv) = session_fault(session, GET_ATTRIBUTE_VALUE) {
         return rv;
     }
     let Some(f) = real().and_then(|r| r.C_GetAttributeValue) else {
@@ -389,14 +468,16 @@ unsafe extern "C" fn get_attribute_value(
     unsafe { f(session, object, template, count) }
 }
 
-/// Sets the faults: `rate_ppm` calls in a million fail, with a return value among the bits
-/// of `rv_mask` (1 `CKR_DEVICE_ERROR`, 2 `CKR_SESSION_HANDLE_INVALID`, 4
-/// `CKR_OBJECT_HANDLE_INVALID`, 8 `CKR_USER_NOT_LOGGED_IN`, 16 `CKR_GENERAL_ERROR`, 32
-/// `CKR_PIN_INCORRECT`); `latency_us` is added to every `C_Sign`; `seed` (non-zero)
-/// restarts the random sequence.
+/// Sets the faults: `rate_ppm` calls in a million of every function that can fail
+/// fail, with a return value among the bits of `rv_mask` (1 `CKR_DEVICE_ERROR`, 2
+/// `CKR_SESSION_HANDLE_INVALID`, 4 `CKR_OBJECT_HANDLE_INVALID`, 8 `CKR_USER_NOT_LOGGED_IN`,
+/// 16 `CKR_GENERAL_ERROR`, 32 `CKR_PIN_INCORRECT`); `latency_us` is added to every
+/// `C_Sign`; `seed` (non-zero) restarts the random sequence.
 #[unsafe(no_mangle)]
 pub extern "C" fn hsmjwt_faults_configure(rate_ppm: u32, rv_mask: u32, latency_us: u32, seed: u64) {
-    RATE_PPM.store(rate_ppm.min(1_000_000), Ordering::SeqCst);
+    for rate in &RATE_PPM {
+        rate.store(rate_ppm.min(1_000_000), Ordering::SeqCst);
+    }
     RV_MASK.store(rv_mask, Ordering::SeqCst);
     LATENCY_US.store(latency_us, Ordering::SeqCst);
     if seed != 0 {
@@ -404,18 +485,88 @@ pub extern "C" fn hsmjwt_faults_configure(rate_ppm: u32, rv_mask: u32, latency_u
     }
 }
 
+/// Sets the rate of one function (its index among `C_OpenSession`, `C_Login`,
+/// `C_SignInit`, `C_Sign`, `C_FindObjectsInit`, `C_GetAttributeValue`), the rest of the
+/// configuration as it is; returns 0, or -1 when `function` cannot fail.
+#[unsafe(no_mangle)]
+pub extern "C" fn hsmjwt_faults_set_rate(function: u32, rate_ppm: u32) -> i32 {
+    let rate = usize::try_from(function).ok().and_then(|i| RATE_PPM.get(i));
+    match rate {
+        Some(rate) => {
+            rate.store(rate_ppm.min(1_000_000), Ordering::SeqCst);
+            0
+        }
+        None => -1,
+    }
+}
+
+/// Replaces the configuration with the one `spec` gives in text form (as `HSMJWT_FAULTS`:
+/// `rate=0.01;rv=DEVICE_ERROR,GENERAL_ERROR;latency_ms=0`, `rate:C_Sign=1`, ...). Returns 0;
+/// or -1, the configuration unchanged and, when `error` is not null, the reason written to
+/// it as a NUL-terminated string cut to `error_len` bytes.
+///
+/// # Safety
+/// `spec` must be a valid NUL-terminated string, or null; `error` null or valid for writes
+/// of `error_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hsmjwt_faults_configure_spec(
+    spec: *const c_char,
+    error: *mut c_char,
+    error_len: usize,
+) -> i32 {
+    let read = if spec.is_null() {
+        Err("no configuration (a null pointer)".to_owned())
+    } else {
+        // SAFETY: non-null, and NUL-terminated and valid for reads by the caller's contract.
+        let spec = unsafe { CStr::from_ptr(spec) };
+        spec.to_str()
+            .map_err(|_| "the configuration is not UTF-8".to_owned())
+            .and_then(spec::parse)
+    };
+    match read {
+        Ok(config) => {
+            apply(&config);
+            0
+        }
+        Err(message) => {
+            if !error.is_null() && error_len > 0 {
+                let n = message.len().min(error_len - 1);
+                // SAFETY: `error` is valid for writes of `error_len` bytes by the caller's
+                // contract and `n < error_len`; the source is a live `String` of at least
+                // `n` bytes, which cannot overlap the caller's buffer.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(message.as_ptr().cast::<c_char>(), error, n);
+                }
+                let end = error.wrapping_add(n);
+                // SAFETY: `n < error_len`, so `end` is in the caller's writable buffer.
+                unsafe { end.write(0) };
+            }
+            -1
+        }
+    }
+}
+
 /// Holds the next `count` signing `C_Sign` calls until released; `count` zero releases
 /// every held call (and holds no more).
 #[unsafe(no_mangle)]
 pub extern "C" fn hsmjwt_faults_block_sign(count: u32) {
-    if count > 0 {
-        HOLD_NEXT.store(u64::from(count), Ordering::SeqCst);
-        return;
-    }
-    HOLD_NEXT.store(0, Ordering::SeqCst);
     let mut releases = RELEASES.lock().unwrap_or_else(PoisonError::into_inner);
-    *releases = releases.wrapping_add(1);
-    RELEASED.notify_all();
+    HOLD_NEXT.store(u64::from(count), Ordering::SeqCst);
+    if count == 0 {
+        *releases = releases.wrapping_add(1);
+        RELEASED.notify_all();
+    }
+}
+
+/// Calls so far of one wrapped function, by index: `C_OpenSession`, `C_Login`,
+/// `C_SignInit`, `C_Sign`, `C_FindObjectsInit`, `C_GetAttributeValue`, `C_CloseSession`,
+/// `C_CloseAllSessions`, `C_Initialize`, `C_Finalize` (0 for another index).
+#[unsafe(no_mangle)]
+pub extern "C" fn hsmjwt_faults_calls(function: u32) -> u64 {
+    usize::try_from(function)
+        .ok()
+        .and_then(|i| CALLS.get(i))
+        .map_or(0, |c| c.load(Ordering::SeqCst))
 }
 
 /// Sessions open now: opened minus closed (finalizing and `C_CloseAllSessions` reset it).

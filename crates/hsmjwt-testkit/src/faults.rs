@@ -2,11 +2,17 @@
 //! workspace) and its control from a test in the same process.
 //!
 //! The module forwards every call to SoftHSM2 (or the module `HSMJWT_FAULTS_TARGET` names)
-//! and, as configured here, fails a share of the calls with chosen return values, adds
-//! latency to `C_Sign`, or holds the next `C_Sign` calls until released; it counts open sessions, logins
-//! and the faults it injected. A crate whose tests use it lists `hsmjwt-testkit-faults` as a
+//! and, as configured here, fails a share of the calls (of every function it wraps, or of
+//! chosen ones) with chosen return values, adds latency to `C_Sign`, or holds the next
+//! `C_Sign` calls until released; it counts open sessions, calls per function, logins and
+//! the faults it injected. A crate whose tests use it lists `hsmjwt-testkit-faults` as a
 //! dev-dependency, which makes cargo build the library next to the test executables, where
 //! [`Faults::find`] looks.
+//!
+//! A child process (a CLI under test, say) is configured by the environment instead:
+//! `HSMJWT_FAULTS`, read when the module is loaded, in the text form of
+//! [`Faults::configure`] (`rate=0.01;rv=DEVICE_ERROR,GENERAL_ERROR;latency_ms=1`); the module
+//! refuses to load with a value it cannot read.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,6 +60,82 @@ impl Fault {
             Fault::UserNotLoggedIn => 8,
             Fault::GeneralError => 16,
             Fault::PinIncorrect => 32,
+        }
+    }
+}
+
+/// A function the module wraps, for [`Faults::calls`] and [`Faults::set_rate`]. The first
+/// six can be made to fail; the others are only counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Function {
+    /// `C_OpenSession`.
+    OpenSession,
+    /// `C_Login`.
+    Login,
+    /// `C_SignInit`.
+    SignInit,
+    /// `C_Sign` (length queries included).
+    Sign,
+    /// `C_FindObjectsInit`.
+    FindObjectsInit,
+    /// `C_GetAttributeValue`.
+    GetAttributeValue,
+    /// `C_CloseSession` (never failed).
+    CloseSession,
+    /// `C_CloseAllSessions` (never failed).
+    CloseAllSessions,
+    /// `C_Initialize` (never failed).
+    Initialize,
+    /// `C_Finalize` (never failed).
+    Finalize,
+}
+
+impl Function {
+    /// Every function the module wraps.
+    pub const ALL: [Function; 10] = [
+        Function::OpenSession,
+        Function::Login,
+        Function::SignInit,
+        Function::Sign,
+        Function::FindObjectsInit,
+        Function::GetAttributeValue,
+        Function::CloseSession,
+        Function::CloseAllSessions,
+        Function::Initialize,
+        Function::Finalize,
+    ];
+
+    /// The module's index of the function.
+    fn index(self) -> u32 {
+        match self {
+            Function::OpenSession => 0,
+            Function::Login => 1,
+            Function::SignInit => 2,
+            Function::Sign => 3,
+            Function::FindObjectsInit => 4,
+            Function::GetAttributeValue => 5,
+            Function::CloseSession => 6,
+            Function::CloseAllSessions => 7,
+            Function::Initialize => 8,
+            Function::Finalize => 9,
+        }
+    }
+
+    /// The PKCS#11 name (`C_Sign`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::OpenSession => "C_OpenSession",
+            Function::Login => "C_Login",
+            Function::SignInit => "C_SignInit",
+            Function::Sign => "C_Sign",
+            Function::FindObjectsInit => "C_FindObjectsInit",
+            Function::GetAttributeValue => "C_GetAttributeValue",
+            Function::CloseSession => "C_CloseSession",
+            Function::CloseAllSessions => "C_CloseAllSessions",
+            Function::Initialize => "C_Initialize",
+            Function::Finalize => "C_Finalize",
         }
     }
 }
@@ -120,12 +202,54 @@ impl Faults {
         &self.path
     }
 
-    /// From now on, `per_million` calls in a million fail with one of `faults`, chosen at
-    /// random (from `seed`, when non-zero); `latency` is added to every `C_Sign`.
+    /// From now on, `per_million` calls in a million (of every function that can fail) fail
+    /// with one of `faults`, chosen at random (from `seed`, when non-zero); `latency` is
+    /// added to every `C_Sign`.
     pub fn set(&self, per_million: u32, faults: &[Fault], latency: Duration, seed: u64) {
         let mask = faults.iter().fold(0, |m, f| m | f.bit());
         let micros = u32::try_from(latency.as_micros()).unwrap_or(u32::MAX);
         self.control.configure(per_million, mask, micros, seed);
+    }
+
+    /// Replaces the configuration with one in text form, as `HSMJWT_FAULTS` gives it to a
+    /// child process: parts `key=value` separated by `;` (or by `,` when there is no `;`):
+    /// `rate=F` (a fraction) or `rate_ppm=N` for every function that can fail,
+    /// `rate:C_Sign=F` or `rate_ppm:C_Sign=N` for one (`C_OpenSession`, `C_Login`,
+    /// `C_SignInit`, `C_Sign`, `C_FindObjectsInit`, `C_GetAttributeValue`), `rv=A|B` the
+    /// return values (`DEVICE_ERROR`, `SESSION_HANDLE_INVALID`, `OBJECT_HANDLE_INVALID`,
+    /// `USER_NOT_LOGGED_IN`, `GENERAL_ERROR`, `PIN_INCORRECT`), `latency_ms=N` or
+    /// `latency_us=N` added to every `C_Sign`, `seed=N`. What it does not name is off.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] with the module's reason when it cannot read `spec` (the
+    /// configuration is then unchanged).
+    pub fn configure(&self, spec: &str) -> Result<(), Error> {
+        self.control.configure_spec(spec).map_err(|reason| {
+            Error::InvalidOption(format!("fault configuration `{spec}`: {reason}"))
+        })
+    }
+
+    /// From now on, `per_million` calls of `function` in a million fail (with the return
+    /// values and latency set before).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when the module never fails `function` (`C_CloseSession`,
+    /// `C_CloseAllSessions`, `C_Initialize`, `C_Finalize`).
+    pub fn set_rate(&self, function: Function, per_million: u32) -> Result<(), Error> {
+        if self.control.set_rate(function.index(), per_million) {
+            Ok(())
+        } else {
+            Err(Error::InvalidOption(format!(
+                "the fault module never fails {}",
+                function.name()
+            )))
+        }
+    }
+
+    /// Calls of `function` so far.
+    #[must_use]
+    pub fn calls(&self, function: Function) -> u64 {
+        self.control.calls(function.index())
     }
 
     /// No faults and no latency from now on.

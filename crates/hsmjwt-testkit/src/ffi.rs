@@ -1,6 +1,7 @@
 //! The only `unsafe` code of the crate: loading a PKCS#11 module and calling two of its
-//! functions through the C function table.
+//! functions through the C function table; the controls of the fault-injecting module.
 
+use std::ffi::{CString, c_char};
 use std::path::Path;
 use std::ptr;
 
@@ -87,6 +88,9 @@ pub(crate) struct FaultControl {
     /// Keeps the module loaded while the function pointers may be called.
     _library: Library,
     configure: extern "C" fn(u32, u32, u32, u64),
+    configure_spec: unsafe extern "C" fn(*const c_char, *mut c_char, usize) -> i32,
+    set_rate: extern "C" fn(u32, u32) -> i32,
+    calls: extern "C" fn(u32) -> u64,
     block_sign: extern "C" fn(u32),
     open_sessions: extern "C" fn() -> i64,
     injected: extern "C" fn() -> u64,
@@ -122,6 +126,12 @@ impl FaultControl {
             b"hsmjwt_faults_configure\0",
             extern "C" fn(u32, u32, u32, u64)
         );
+        let configure_spec = symbol!(
+            b"hsmjwt_faults_configure_spec\0",
+            unsafe extern "C" fn(*const c_char, *mut c_char, usize) -> i32
+        );
+        let set_rate = symbol!(b"hsmjwt_faults_set_rate\0", extern "C" fn(u32, u32) -> i32);
+        let calls = symbol!(b"hsmjwt_faults_calls\0", extern "C" fn(u32) -> u64);
         let block_sign = symbol!(b"hsmjwt_faults_block_sign\0", extern "C" fn(u32));
         let open_sessions = symbol!(b"hsmjwt_faults_open_sessions\0", extern "C" fn() -> i64);
         let injected = symbol!(b"hsmjwt_faults_injected\0", extern "C" fn() -> u64);
@@ -130,6 +140,9 @@ impl FaultControl {
         Ok(Self {
             _library: library,
             configure,
+            configure_spec,
+            set_rate,
+            calls,
             block_sign,
             open_sessions,
             injected,
@@ -140,6 +153,33 @@ impl FaultControl {
 
     pub(crate) fn configure(&self, rate_ppm: u32, rv_mask: u32, latency_us: u32, seed: u64) {
         (self.configure)(rate_ppm, rv_mask, latency_us, seed);
+    }
+
+    /// The configuration in text form; the module's reason when it refuses it.
+    pub(crate) fn configure_spec(&self, spec: &str) -> Result<(), String> {
+        let spec = CString::new(spec).map_err(|_| "the configuration holds a NUL".to_owned())?;
+        let mut reason = vec![0u8; 512];
+        // SAFETY: `spec` is a NUL-terminated string that lives across the call; `reason` is
+        // a live buffer of `reason.len()` writable bytes, which the module writes at most
+        // (a NUL-terminated string); the function has this signature in the fault module.
+        let rv = unsafe {
+            (self.configure_spec)(spec.as_ptr(), reason.as_mut_ptr().cast(), reason.len())
+        };
+        if rv == 0 {
+            return Ok(());
+        }
+        let end = reason.iter().position(|b| *b == 0).unwrap_or(reason.len());
+        reason.truncate(end);
+        Err(String::from_utf8_lossy(&reason).into_owned())
+    }
+
+    /// `false` when the module cannot fail `function`.
+    pub(crate) fn set_rate(&self, function: u32, rate_ppm: u32) -> bool {
+        (self.set_rate)(function, rate_ppm) == 0
+    }
+
+    pub(crate) fn calls(&self, function: u32) -> u64 {
+        (self.calls)(function)
     }
 
     pub(crate) fn block_sign(&self, count: u32) {

@@ -10,7 +10,8 @@
 //! - [`close_all_sessions`]: the PKCS#11 call `C_CloseAllSessions`, which the safe `cryptoki`
 //!   API does not offer, for tests that break a token's state under a signer;
 //! - [`faults`]: the fault-injecting PKCS#11 module (`hsmjwt-testkit-faults`) and its
-//!   controls (faults at a rate, latency, a held `C_Sign`, counts of sessions and logins);
+//!   controls (faults at a rate, for every function or one, latency, a held `C_Sign`;
+//!   counts of sessions, calls, logins and faults);
 //! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
 //!   the key bits of a SubjectPublicKeyInfo), for interoperability tests and benchmarks;
 //! - [`fifo`]: a named pipe that feeds given bytes to a reader, for tests of code that must

@@ -1,6 +1,11 @@
-//! `hsmjwt bench` with a key in a file: a short run, text and JSON output, bad arguments.
+//! `hsmjwt bench` with a key in a file: a short run, text and JSON output, bad arguments;
+//! with a SoftHSM2 key behind the fault-injecting module: a load generator that counts
+//! failures and goes on.
 
-use crate::{hsmjwt, json, p};
+use hsmjwt_testkit::faults::Faults;
+use hsmjwt_testkit::softhsm::{self, Builder, PIN};
+
+use crate::{hsmjwt, hsmjwt_with, json, p};
 
 #[test]
 fn bench_mints_for_the_given_time_and_reports() {
@@ -78,4 +83,61 @@ fn bench_refuses_bad_arguments() {
         "1",
     ])
     .fails();
+}
+
+/// `hsmjwt bench` through the fault module in front of SoftHSM2 (configured by
+/// `HSMJWT_FAULTS`, as a child process is): with 1% of the calls failing at random it counts
+/// the failed signatures, goes on and exits 0; when every `C_Sign` fails it mints nothing
+/// and exits 1 with the first failure.
+#[test]
+fn bench_counts_hsm_faults_and_goes_on() {
+    let Some(installation) = softhsm::installed_or_skip() else {
+        return;
+    };
+    let hsm = Builder::new(installation)
+        .token("bench-faults")
+        .key("bench-faults", "p256", "01", "EC:prime256v1")
+        .build()
+        .unwrap();
+    let faults = Faults::find().unwrap();
+    let conf = hsm.env()[0].1.to_str().unwrap().to_owned();
+    let target = hsm.module().to_str().unwrap().to_owned();
+    let bench = |spec: &str| {
+        hsmjwt_with(
+            &[
+                "bench",
+                "--key",
+                "pkcs11:token=bench-faults;object=p256",
+                "--threads",
+                "2",
+                "--seconds",
+                "1.5",
+                "--json",
+            ],
+            None,
+            &[
+                ("SOFTHSM2_CONF", &conf),
+                ("PKCS11_MODULE", faults.to_str().unwrap()),
+                ("HSMJWT_FAULTS_TARGET", &target),
+                ("HSMJWT_FAULTS", spec),
+                ("HSMJWT_PIN", PIN),
+            ],
+        )
+    };
+
+    let out = bench(
+        "rate=0.01; rv=DEVICE_ERROR, SESSION_HANDLE_INVALID, OBJECT_HANDLE_INVALID, \
+         USER_NOT_LOGGED_IN, GENERAL_ERROR; seed=77",
+    )
+    .ok();
+    let v = json(&out);
+    println!("bench through 1% faults: {v}");
+    let tokens = v["tokens"].as_u64().unwrap();
+    let errors = v["errors"].as_u64().unwrap();
+    assert!(tokens > 100, "{out}");
+    assert!(errors > 0, "no fault reached the bench: {out}");
+    assert!(v["first_error"].as_str().is_some(), "{out}");
+
+    let line = bench("rate:C_Sign=1; rv=GENERAL_ERROR").fails();
+    assert!(line.contains("C_Sign with CKM_ECDSA failed"), "{line}");
 }
