@@ -30,8 +30,8 @@
 
 pub use hsmjwt_core as core;
 pub use hsmjwt_core::{
-    Algorithm, Audience, Claims, Error, Header, Jwk, Jwks, NumericDate, Signer, Token, Validation,
-    Verifier, decode, decode_insecure, decode_with_keys, encode,
+    Algorithm, Audience, Claims, Error, Header, Jwk, Jwks, NumericDate, Recoveries, Signer, Token,
+    Validation, Verifier, decode, decode_insecure, decode_with_keys, encode,
 };
 
 pub mod bench;

@@ -27,6 +27,6 @@ pub use jws::{
     encode_payload, inspect,
 };
 pub use private_key::{PrivateKeyMaterial, SecretParts};
-pub use sign::{KeyIdSigner, Signer, Verifier, with_key_id};
+pub use sign::{KeyIdSigner, Recoveries, Signer, Verifier, with_key_id};
 pub use time::{Clock, FixedClock, NumericDate, SystemClock};
 pub use validation::Validation;

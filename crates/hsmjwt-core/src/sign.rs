@@ -27,6 +27,32 @@ pub trait Signer: Send + Sync {
     /// # Errors
     /// [`Error::Sign`] when the backend fails; the backend's error is the `source`.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
+
+    /// What the signer has done so far to keep signing when its device failed under it
+    /// (see [`Recoveries`]); all zero for a signer with nothing to recover, the default.
+    fn recoveries(&self) -> Recoveries {
+        Recoveries::default()
+    }
+}
+
+/// Counts, since a signer was opened, of the recoveries it made: for metrics and health
+/// reports. A software key has none; a PKCS#11 signer counts its new sessions and its
+/// module's new initializations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recoveries {
+    /// Sessions lost (closed, logged out, a stale key handle) and replaced by a new one,
+    /// logged in again, for the signature under way.
+    pub sessions: u64,
+    /// Times the device (the PKCS#11 module) was lost and initialized again.
+    pub modules: u64,
+}
+
+impl Recoveries {
+    /// Counts of `sessions` session recoveries and `modules` module recoveries.
+    pub fn new(sessions: u64, modules: u64) -> Self {
+        Recoveries { sessions, modules }
+    }
 }
 
 /// A public key able to check JWS signatures of one algorithm.
@@ -52,6 +78,7 @@ macro_rules! forward {
             fn key_id(&self) -> Option<&str> { (**self).key_id() }
             fn public_key(&self) -> &Jwk { (**self).public_key() }
             fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> { (**self).sign(message) }
+            fn recoveries(&self) -> Recoveries { (**self).recoveries() }
         }
         impl<T: Verifier + ?Sized> Verifier for $ty {
             fn algorithm(&self) -> Algorithm { (**self).algorithm() }
@@ -106,5 +133,9 @@ impl<S: Signer> Signer for KeyIdSigner<S> {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         self.inner.sign(message)
+    }
+
+    fn recoveries(&self) -> Recoveries {
+        self.inner.recoveries()
     }
 }

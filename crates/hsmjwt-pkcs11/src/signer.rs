@@ -1,7 +1,7 @@
 //! [`Pkcs11Signer`]: JWS signatures made by a private key that stays in the token.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -173,6 +173,10 @@ pub struct Pkcs11Signer {
     /// initialized again after it was lost.
     live: RwLock<Arc<Live>>,
     recovery: Mutex<Recovery>,
+    /// Sessions replaced for a signature under way (see [`hsmjwt_core::Recoveries`]).
+    session_recoveries: AtomicU64,
+    /// Times the module was initialized again after it was lost.
+    module_recoveries: AtomicU64,
     pin: Option<SecretString>,
     pin_rejected: AtomicBool,
     /// For a key with `CKA_ALWAYS_AUTHENTICATE`: how to sign after `C_SignInit` and the
@@ -370,6 +374,8 @@ impl Pkcs11Signer {
                 backoff: MIN_BACKOFF,
                 pending: None,
             }),
+            session_recoveries: AtomicU64::new(0),
+            module_recoveries: AtomicU64::new(0),
             pin,
             pin_rejected: AtomicBool::new(false),
             context_login,
@@ -537,6 +543,7 @@ impl Pkcs11Signer {
             key::find_private_key(session, label, &self.uri)?
         };
         *live.key.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+        self.session_recoveries.fetch_add(1, Ordering::Relaxed);
         match self.sign_on(session, handle, &mechanism, data) {
             Ok(Ok(sig)) => Ok(sig),
             Ok(Err(e)) => {
@@ -579,6 +586,7 @@ impl Pkcs11Signer {
                 recovery.not_before = None;
                 recovery.backoff = MIN_BACKOFF;
                 recovery.pending = None;
+                self.module_recoveries.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
                     token = label,
                     "PKCS#11 module lost and initialized again; signing goes on"
@@ -658,6 +666,16 @@ impl hsmjwt_core::Signer for Pkcs11Signer {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, hsmjwt_core::Error> {
         self.try_sign(message).map_err(hsmjwt_core::Error::sign)
+    }
+
+    /// Sessions replaced (lost, logged out, a stale key handle: each a new session, a new
+    /// login and the key found again) and module reinitializations since open.
+    fn recoveries(&self) -> hsmjwt_core::Recoveries {
+        use std::sync::atomic::Ordering::Relaxed;
+        hsmjwt_core::Recoveries::new(
+            self.session_recoveries.load(Relaxed),
+            self.module_recoveries.load(Relaxed),
+        )
     }
 }
 

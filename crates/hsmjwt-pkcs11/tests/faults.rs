@@ -177,6 +177,15 @@ fn eight_threads_sign_through_random_faults() {
             let finalized = faults.calls(Function::Finalize);
             assert!(finalized >= 1, "the module was never finalized");
             assert_eq!(faults.calls(Function::Initialize), finalized + 1);
+            // The signer counted them: every module brought back, and the sessions it
+            // replaced (lost sessions and handles are among the faults).
+            let recoveries = signer.recoveries();
+            println!("recoveries: {recoveries:?}");
+            assert!(
+                (1..=finalized).contains(&recoveries.modules),
+                "{recoveries:?} for {finalized} finalizations"
+            );
+            assert!(recoveries.sessions >= 1, "{recoveries:?}");
             // Faults off: it signs at once.
             let sig = signer.try_sign(b"after").unwrap();
             verifier.verify(b"after", &sig).unwrap();
@@ -268,6 +277,13 @@ fn session_faults_cost_at_most_their_call() {
             );
             assert!(!errors.contains_key("ModuleLost"), "{errors:?}");
             assert!(most_open <= 8, "{most_open} sessions open for a pool of 8");
+            // Each recovery answered an injected session fault; the module stayed.
+            let recoveries = signer.recoveries();
+            assert!(
+                (1..=injected).contains(&recoveries.sessions),
+                "{recoveries:?} for {injected} faults"
+            );
+            assert_eq!(recoveries.modules, 0, "{recoveries:?}");
             drop(signer);
             assert_eq!(faults.open_sessions(), 0, "sessions left open");
         },

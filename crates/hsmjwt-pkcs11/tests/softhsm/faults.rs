@@ -281,6 +281,9 @@ fn signer_recovers_after_all_sessions_are_closed_under_it() {
     let token = sign().unwrap_or_else(|e| panic!("signing after C_CloseAllSessions: {e:?}"));
     check(&token, "after C_CloseAllSessions");
     verify_both(&token, signer.public_key(), alg);
+    // The signer counts the session it replaced; the module was not lost.
+    let counted = signer.recoveries();
+    assert_eq!((counted.sessions, counted.modules), (1, 0), "{counted:?}");
 
     // Both pooled sessions closed under threads that sign at once.
     for round in ["first concurrent", "second concurrent"] {
@@ -312,4 +315,7 @@ fn signer_recovers_after_all_sessions_are_closed_under_it() {
         });
         assert_eq!(made.load(Ordering::Relaxed), 80, "{round}");
     }
+    let counted = signer.recoveries();
+    assert!(counted.sessions >= 3, "{counted:?}");
+    assert_eq!(counted.modules, 0, "{counted:?}");
 }
