@@ -95,6 +95,8 @@ struct Scripted {
     lifetime: Duration,
     calls: Arc<AtomicUsize>,
     fail: Arc<std::sync::atomic::AtomicBool>,
+    /// The status of the failures (503 unless set).
+    status: Arc<std::sync::atomic::AtomicU16>,
     delay: Duration,
 }
 
@@ -104,6 +106,7 @@ impl Scripted {
             lifetime,
             calls: Arc::default(),
             fail: Arc::default(),
+            status: Arc::new(std::sync::atomic::AtomicU16::new(503)),
             delay: Duration::ZERO,
         }
     }
@@ -116,6 +119,12 @@ impl Scripted {
         self.fail.store(fail, Ordering::SeqCst);
     }
 
+    /// Fails with 401 `invalid_client`, a refusal.
+    fn refusing(&self) {
+        self.status.store(401, Ordering::SeqCst);
+        self.failing(true);
+    }
+
     fn source(&self) -> impl hsmjwt_oauth::TokenSource + use<> {
         let me = self.clone();
         move || {
@@ -124,10 +133,18 @@ impl Scripted {
                 let n = me.calls.fetch_add(1, Ordering::SeqCst) + 1;
                 tokio::time::sleep(me.delay).await;
                 if me.fail.load(Ordering::SeqCst) {
+                    let status = me.status.load(Ordering::SeqCst);
                     return Err(Error::Endpoint {
                         url: "scripted".into(),
-                        status: 503,
-                        error: Some("temporarily_unavailable".into()),
+                        status,
+                        error: Some(
+                            if status == 401 {
+                                "invalid_client"
+                            } else {
+                                "temporarily_unavailable"
+                            }
+                            .into(),
+                        ),
                         error_description: None,
                         headers: Vec::new(),
                         attempts: 1,
@@ -247,11 +264,95 @@ async fn a_still_valid_token_survives_a_failed_refresh() {
     clock.advance(S(6));
     assert!(Arc::ptr_eq(&cache.get().await.unwrap(), &first));
     assert_eq!(script.calls(), 3);
-    // IMS is back.
+    assert_eq!(cache.failures_in_a_row(), 2);
+    // IMS is back; the second failure in a row doubled the wait to 20 s.
     script.failing(false);
     clock.advance(S(11));
+    assert!(Arc::ptr_eq(&cache.get().await.unwrap(), &first));
+    assert_eq!(script.calls(), 3);
+    clock.advance(S(10));
     let t = cache.get().await.unwrap();
     assert_eq!(t.secret().expose_secret(), "token-4");
+    assert_eq!(cache.failures_in_a_row(), 0);
+}
+
+#[test]
+fn the_retry_delay_doubles_up_to_its_limit() {
+    let options = CacheOptions::default()
+        .with_retry_delay(S(10))
+        .with_max_retry_delay(S(300));
+    let waits: Vec<u64> = (1..=7)
+        .map(|n| options.retry_after(n, false).as_secs())
+        .collect();
+    assert_eq!(waits, [10, 20, 40, 80, 160, 300, 300]);
+    assert_eq!(options.retry_after(1, true), S(300));
+    assert_eq!(options.retry_after(u32::MAX, false), S(300));
+    // A limit under the first delay never shortens it.
+    let odd = CacheOptions::default()
+        .with_retry_delay(S(10))
+        .with_max_retry_delay(S(1));
+    assert_eq!(odd.retry_after(1, true), S(10));
+    assert_eq!(odd.retry_after(3, false), S(10));
+}
+
+#[tokio::test]
+async fn a_refused_refresh_waits_the_longest_delay() {
+    let clock = Arc::new(ManualClock::new());
+    let script = Scripted::new(S(3600));
+    let options = CacheOptions::default()
+        .with_retry_delay(S(10))
+        .with_max_retry_delay(S(300));
+    let cache = cache_of(&script, options, &clock);
+    let first = cache.get().await.unwrap();
+    // Stale at 3240 s (90 %); the client's credentials were revoked meanwhile.
+    clock.advance(S(3241));
+    script.refusing();
+    assert!(Arc::ptr_eq(&cache.get().await.unwrap(), &first));
+    assert_eq!(script.calls(), 2);
+    // Not asked again every 10 s: the next attempt is 300 s later, at 3541 s.
+    for _ in 0..30 {
+        clock.advance(S(10));
+        let _ = cache.get().await;
+    }
+    assert_eq!(script.calls(), 3, "one attempt after 300 s, none before");
+}
+
+#[tokio::test]
+async fn a_refusal_without_a_token_is_held() {
+    let clock = Arc::new(ManualClock::new());
+    let script = Scripted::new(S(3600));
+    let options = CacheOptions::default().with_max_retry_delay(S(300));
+    let cache = cache_of(&script, options, &clock);
+    script.refusing();
+    let err = cache.get().await.unwrap_err();
+    assert_eq!(err.oauth_error(), Some("invalid_client"));
+    assert!(err.is_refusal());
+    // Callers get the same answer without a request while it is held.
+    for _ in 0..20 {
+        clock.advance(S(10));
+        let again = cache.get().await.unwrap_err();
+        assert_eq!(again.oauth_error(), Some("invalid_client"));
+    }
+    assert_eq!(script.calls(), 1);
+    // After 300 s one new request; the credentials were fixed.
+    script.failing(false);
+    clock.advance(S(101));
+    cache.get().await.unwrap();
+    assert_eq!(script.calls(), 2);
+    // A transient failure (503) without a token is not held: the next call asks again.
+    cache.invalidate();
+    script.status.store(503, Ordering::SeqCst);
+    script.failing(true);
+    cache.get().await.unwrap_err();
+    cache.get().await.unwrap_err();
+    assert_eq!(script.calls(), 4);
+    // invalidate() drops a held refusal.
+    script.refusing();
+    cache.get().await.unwrap_err();
+    cache.invalidate();
+    script.failing(false);
+    cache.get().await.unwrap();
+    assert_eq!(script.calls(), 6);
 }
 
 #[tokio::test]

@@ -13,24 +13,29 @@
 //!   or error. Exactly one request is made however many callers wait.
 //! - When a refresh fails and the stale token has not expired yet, the stale token is
 //!   returned (to every waiter) and the failure is logged; the next attempt is made no
-//!   sooner than `retry_delay` (default 10 s) later, so a failing token endpoint is not hammered. A
-//!   token is never dropped because a refresh failed.
+//!   sooner than `retry_delay` (default 10 s) later, doubled after each failure in a row up
+//!   to `max_retry_delay` (default 5 min), so a failing token endpoint is not hammered. A
+//!   *refusal* ([`Error::is_refusal`](crate::Error::is_refusal): a 4xx answer such as
+//!   `invalid_client`, which asking again will not change) waits `max_retry_delay` at once.
+//!   A token is never dropped because a refresh failed.
 //! - When a refresh fails and there is no unexpired token, every waiter of that flight gets
-//!   the error; nothing is cached, and the next call starts a new flight.
+//!   the error and nothing is cached; the next call starts a new flight, except after a
+//!   refusal: then calls get the same error, without a request, for `max_retry_delay`
+//!   (or until [`TokenCache::invalidate`]).
 //! - A cache hit takes no lock and allocates nothing: an atomic load of an `Arc`, a clock
 //!   read and a comparison.
 //! - If the caller that started a flight is cancelled, a waiting caller takes it over.
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use tokio::sync::OnceCell;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::token::AccessToken;
 
 /// Something that can fetch a fresh access token: [`crate::OAuthFlow`], a provider's own
@@ -79,8 +84,11 @@ pub struct CacheOptions {
     /// Refresh at the latest after this fraction of the lifetime (default 0.9).
     pub max_fraction: f64,
     /// After a failed refresh while the old token is still valid, wait this long before
-    /// trying again (default 10 s).
+    /// trying again (default 10 s); doubled after each further failure in a row.
     pub retry_delay: Duration,
+    /// The longest wait between attempts after failures (default 5 min), and the wait after
+    /// a refusal.
+    pub max_retry_delay: Duration,
 }
 
 impl Default for CacheOptions {
@@ -89,6 +97,7 @@ impl Default for CacheOptions {
             margin: Duration::from_secs(300),
             max_fraction: 0.9,
             retry_delay: Duration::from_secs(10),
+            max_retry_delay: Duration::from_secs(300),
         }
     }
 }
@@ -106,6 +115,27 @@ impl CacheOptions {
     pub fn with_retry_delay(mut self, delay: Duration) -> Self {
         self.retry_delay = delay;
         self
+    }
+
+    /// Sets the longest wait between attempts, and the wait after a refusal.
+    #[must_use]
+    pub fn with_max_retry_delay(mut self, delay: Duration) -> Self {
+        self.max_retry_delay = delay;
+        self
+    }
+
+    /// The wait before the next attempt after `failures` failed refreshes in a row (1 for
+    /// the first), the last of them a refusal or not: `retry_delay` doubled `failures - 1`
+    /// times, at most `max_retry_delay`; `max_retry_delay` after a refusal. Never shorter
+    /// than `retry_delay`.
+    pub fn retry_after(&self, failures: u32, refused: bool) -> Duration {
+        let longest = self.max_retry_delay.max(self.retry_delay);
+        if refused {
+            return longest;
+        }
+        1u32.checked_shl(failures.saturating_sub(1))
+            .and_then(|factor| self.retry_delay.checked_mul(factor))
+            .map_or(longest, |d| d.min(longest))
     }
 
     /// When a token of `lifetime` becomes stale: `min(lifetime - margin, max_fraction *
@@ -141,6 +171,10 @@ struct Inner<S> {
     current: ArcSwapOption<Entry>,
     flight: Mutex<Option<Arc<Flight>>>,
     fetches: AtomicU64,
+    /// Failed fetches since the last success.
+    failures: AtomicU32,
+    /// A refusal met with no valid token: its error, given to callers until then.
+    refused: Mutex<Option<(Instant, Error)>>,
 }
 
 /// Where the cached token stands, relative to now.
@@ -198,6 +232,8 @@ impl<S: TokenSource> TokenCache<S> {
                 current: ArcSwapOption::empty(),
                 flight: Mutex::new(None),
                 fetches: AtomicU64::new(0),
+                failures: AtomicU32::new(0),
+                refused: Mutex::new(None),
             }),
         }
     }
@@ -206,7 +242,8 @@ impl<S: TokenSource> TokenCache<S> {
     /// flight shared with concurrent callers.
     ///
     /// # Errors
-    /// The flight's error, when the fetch failed and no unexpired token is cached.
+    /// The flight's error, when the fetch failed and no unexpired token is cached; the
+    /// error of a refusal, without a new request, while it is held (see the module policy).
     pub async fn get(&self) -> Result<Arc<AccessToken>> {
         let now = self.inner.clock.now();
         if let Some(entry) = &*self.inner.current.load()
@@ -227,6 +264,11 @@ impl<S: TokenSource> TokenCache<S> {
             {
                 return Ok(entry.token.clone());
             }
+            if let Some((until, error)) = &*lock(&self.inner.refused)
+                && now < *until
+            {
+                return Err(error.clone());
+            }
             match &*slot {
                 Some(f) => f.clone(),
                 None => {
@@ -246,6 +288,8 @@ impl<S: TokenSource> TokenCache<S> {
         let result = inner.source.fetch_token().await;
         let out = match result {
             Ok(token) => {
+                inner.failures.store(0, Ordering::Relaxed);
+                *lock(&inner.refused) = None;
                 let lifetime = token.expires_in();
                 let token = Arc::new(token);
                 // An instant past the clock's range: stale and expired at once (see the
@@ -261,12 +305,18 @@ impl<S: TokenSource> TokenCache<S> {
             }
             Err(error) => {
                 let now = inner.clock.now();
+                let failures = inner
+                    .failures
+                    .fetch_add(1, Ordering::Relaxed)
+                    .saturating_add(1);
+                let refused = error.is_refusal();
+                let wait = inner.options.retry_after(failures, refused);
                 match inner.current.load_full() {
                     Some(old) if now < old.expires_at => {
-                        tracing::warn!(%error, "token refresh failed; using the cached token until it expires");
+                        tracing::warn!(%error, failures, ?wait, "token refresh failed; using the cached token until it expires");
                         // A retry delay past the clock's range waits until expiry.
                         let retry_at = now
-                            .checked_add(inner.options.retry_delay)
+                            .checked_add(wait)
                             .map_or(old.expires_at, |t| t.min(old.expires_at));
                         inner.current.store(Some(Arc::new(Entry {
                             token: old.token.clone(),
@@ -277,6 +327,12 @@ impl<S: TokenSource> TokenCache<S> {
                     }
                     _ => {
                         inner.current.store(None);
+                        if refused {
+                            // Asking again at once would be refused again: hold the answer.
+                            if let Some(until) = now.checked_add(wait) {
+                                *lock(&inner.refused) = Some((until, error.clone()));
+                            }
+                        }
                         Err(error)
                     }
                 }
@@ -306,6 +362,7 @@ impl<S> TokenCache<S> {
     /// [`TokenCache::get`] fetches.
     pub fn invalidate(&self) {
         self.inner.current.store(None);
+        *lock(&self.inner.refused) = None;
     }
 
     /// Where the cached token stands, if there is one.
@@ -315,6 +372,16 @@ impl<S> TokenCache<S> {
             refresh_in: e.refresh_at.saturating_duration_since(now),
             expires_in: e.expires_at.saturating_duration_since(now),
         })
+    }
+
+    /// The cache's settings.
+    pub fn options(&self) -> &CacheOptions {
+        &self.inner.options
+    }
+
+    /// How many fetches failed since the last success.
+    pub fn failures_in_a_row(&self) -> u32 {
+        self.inner.failures.load(Ordering::Relaxed)
     }
 
     /// How many fetches were started (successful or not).

@@ -201,6 +201,15 @@ impl Error {
         }
     }
 
+    /// Whether the server refused the request itself, so that asking again the same way
+    /// will not help: a 4xx answer (`invalid_client`, `invalid_grant`,
+    /// `unauthorized_client`, ...) other than 408 (Request Timeout) and 429 (Too Many
+    /// Requests).
+    pub fn is_refusal(&self) -> bool {
+        self.status()
+            .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429)
+    }
+
     /// The OAuth `error` code of an [`Error::Endpoint`] (or of the answer an
     /// [`Error::TimeLimit`] gave up retrying).
     pub fn oauth_error(&self) -> Option<&str> {
