@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -136,11 +137,9 @@ impl TokenSource for Recorded {
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(e) => {
-                    // A refusal (4xx but 429: invalid_client, a revoked key) will not pass by
-                    // asking again.
-                    let refused = e
-                        .status()
-                        .is_some_and(|s| (400..500).contains(&s) && s != 429);
+                    // A refusal (invalid_client, a revoked key) will not pass by asking
+                    // again: the cache holds it (see `CacheOptions::max_retry_delay`).
+                    let refused = e.is_refusal();
                     *last = Some((Chain(e).to_string(), refused));
                     this.stats
                         .failures
@@ -160,6 +159,7 @@ struct Metrics {
     tokens_served: Family<Vec<(String, String)>, Counter>,
     refresh_failures: Family<Vec<(String, String)>, Counter>,
     exchanges: Family<Vec<(String, String)>, Counter>,
+    hsm_recoveries: Family<Vec<(String, String)>, Counter>,
     peers_refused: Counter,
     reloads: Family<Vec<(String, String)>, Counter>,
     sign_seconds: Histogram,
@@ -180,6 +180,13 @@ impl Metrics {
             "tokens_served",
             "access tokens handed out, by token",
             tokens_served.clone(),
+        );
+        let hsm_recoveries = Family::default();
+        registry.register(
+            "hsm_recoveries",
+            "recoveries of the keys' HSM signers, by key and kind (session: a lost session \
+             replaced and logged in again; module: the PKCS#11 module initialized again)",
+            hsm_recoveries.clone(),
         );
         let exchanges = Family::default();
         registry.register(
@@ -223,6 +230,7 @@ impl Metrics {
             tokens_served,
             refresh_failures,
             exchanges,
+            hsm_recoveries,
             peers_refused,
             reloads,
             sign_seconds,
@@ -247,6 +255,36 @@ struct Shared {
     key_errors: Mutex<BTreeMap<String, String>>,
     /// The time one signature may take (`AgentOptions::http.sign_timeout`).
     sign_timeout: Duration,
+    /// Per key, the signer's recoveries (sessions, modules) already added to the metrics.
+    recoveries_seen: BTreeMap<String, [AtomicU64; 2]>,
+}
+
+impl Shared {
+    /// Adds to `hsm_recoveries` what the signers recovered since the last call (the
+    /// counters of a signer only grow; a reload starts new signers and new counts).
+    fn count_recoveries(&self, metrics: &Metrics) {
+        for (name, seen) in &self.recoveries_seen {
+            let Some(signer) = self.keys.get(name) else {
+                continue;
+            };
+            let now = signer.recoveries();
+            for (kind, value, seen) in [
+                ("session", now.sessions, &seen[0]),
+                ("module", now.modules, &seen[1]),
+            ] {
+                let before = seen.fetch_max(value, Ordering::Relaxed);
+                if value > before {
+                    metrics
+                        .hsm_recoveries
+                        .get_or_create(&vec![
+                            ("key".to_owned(), name.clone()),
+                            ("kind".to_owned(), kind.to_owned()),
+                        ])
+                        .inc_by(value - before);
+                }
+            }
+        }
+    }
 }
 
 /// What the handlers see: the state now (swapped whole by a reload) and the metrics.
@@ -498,6 +536,10 @@ impl Agent {
             .collect();
         Ok(Agent {
             shared: Arc::new(Shared {
+                recoveries_seen: keys
+                    .keys()
+                    .map(|name| (name.clone(), [AtomicU64::new(0), AtomicU64::new(0)]))
+                    .collect(),
                 keys,
                 jwks,
                 tokens,
@@ -766,13 +808,27 @@ async fn refresh(name: String, entry: Arc<TokenEntry>, live: Arc<Live>) {
                 }
             }
         }
-        let wait = entry
-            .cache
-            .status()
-            .map_or(Duration::from_secs(1), |s| s.refresh_in)
-            .max(Duration::from_millis(200));
+        let wait = match entry.cache.status() {
+            Some(status) => status.refresh_in,
+            // No token yet: try again in a second, twice as long after each failure in a
+            // row up to the cache's delays (a refusal is held by the cache: asking it
+            // again makes no request).
+            None => cold_retry(entry.cache.failures_in_a_row(), entry.cache.options()),
+        }
+        .max(Duration::from_millis(200));
         tokio::time::sleep(wait).await;
     }
+}
+
+/// The wait before asking again for a token that could not be fetched at all, after
+/// `failures` failures in a row: 1 s, doubled each time, at most what the cache itself would
+/// wait ([`CacheOptions::retry_after`](hsmjwt::oauth::CacheOptions::retry_after)).
+fn cold_retry(failures: u32, options: &hsmjwt::oauth::CacheOptions) -> Duration {
+    let first = Duration::from_secs(1);
+    1u32.checked_shl(failures.saturating_sub(1))
+        .and_then(|factor| first.checked_mul(factor))
+        .unwrap_or(Duration::MAX)
+        .min(options.retry_after(failures.max(1), false))
 }
 
 async fn token(
@@ -917,7 +973,9 @@ async fn sign(
             None => errors.remove(&profile_config.key),
         };
     };
-    let token = match tokio::time::timeout(shared.sign_timeout, task).await {
+    let outcome = tokio::time::timeout(shared.sign_timeout, task).await;
+    shared.count_recoveries(&live.metrics);
+    let token = match outcome {
         Ok(Ok(Ok(token))) => token,
         Ok(Ok(Err(e))) => {
             count("failed");
@@ -1014,6 +1072,7 @@ async fn healthz(State(live): State<Arc<Live>>) -> Response {
 }
 
 async fn metrics(State(live): State<Arc<Live>>) -> Response {
+    live.current().count_recoveries(&live.metrics);
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &live.metrics.registry).is_err() {
         return error(

@@ -340,3 +340,69 @@ async fn peers_not_allowed_are_refused() {
     task.await.unwrap().unwrap();
     emu.shutdown().await;
 }
+
+/// A token endpoint that refuses the client (`invalid_client`: an unknown or revoked
+/// client) is not asked again in a loop: the refusal is held by the cache for its longest
+/// retry delay, every caller gets it at once with a 503 naming it, health says why, and the
+/// token endpoint saw one request in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_not_asked_for_in_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = key_and_credentials(dir.path());
+    let emu = Emulator::start(
+        EmulatorConfig::new()
+            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
+    )
+    .await
+    .unwrap();
+    let socket = dir.path().join("agent.sock");
+    let text = format!(
+        "[listen]\nunix = \"{}\"\n[keys.k]\nkey = \"{}\"\n[tokens.api]\nsource = \"oauth\"\n\
+         token_endpoint = \"{}\"\nclient_id = \"revoked-client\"\nkey = \"k\"\n",
+        socket.display(),
+        dir.path().join("key.pem").display(),
+        emu.token_endpoint(),
+    );
+    let (stop, task) = start(&text);
+    wait_for(&socket).await;
+    let first = get(&socket, "/v1/tokens/api").await;
+    assert_eq!(first.status, 503);
+    let message = first.json().unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("invalid_client"), "{message}");
+    // The background refresher wakes every second or so while there is no token; none of
+    // its wake-ups, nor the callers', reaches the token endpoint again.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let again = get(&socket, "/v1/tokens/api").await;
+        assert_eq!(again.status, 503);
+        assert!(
+            again.json().unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .contains("invalid_client")
+        );
+    }
+    assert_eq!(
+        emu.requests(hsmjwt_emulator::Endpoint::OAuthToken),
+        1,
+        "the refused client was asked for again"
+    );
+    let health = get(&socket, "/healthz").await;
+    assert_eq!(health.status, 503);
+    let health = String::from_utf8(health.body.to_vec()).unwrap();
+    assert!(
+        health.contains("tokens.api") && health.contains("invalid_client"),
+        "{health}"
+    );
+    let metrics = String::from_utf8(get(&socket, "/metrics").await.body.to_vec()).unwrap();
+    assert!(
+        metrics.contains("hsmjwt_agent_refresh_failures_total{token=\"api\"} 1"),
+        "{metrics}"
+    );
+    stop.send(Control::Stop).await.unwrap();
+    task.await.unwrap().unwrap();
+    emu.shutdown().await;
+}

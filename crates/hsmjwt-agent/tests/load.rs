@@ -222,8 +222,13 @@ kid = "thumbprint"
             .lines()
             .find(|l| l.starts_with("hsmjwt_agent_refresh_failures_total{"))
             .unwrap_or("none");
+        // The sessions closed under the agent were replaced, and counted.
+        let recoveries = metrics
+            .lines()
+            .find(|l| l.starts_with("hsmjwt_agent_hsm_recoveries_total{") && l.contains("kind=\"session\""))
+            .unwrap_or("none");
         println!(
-            "50 clients, 10 s: {} tokens served, {} token requests failed; {} JWTs signed and verified, {} sign requests failed; emulator faults left {}; {refresh_failures}",
+            "50 clients, 10 s: {} tokens served, {} token requests failed; {} JWTs signed and verified, {} sign requests failed; emulator faults left {}; {refresh_failures}; {recoveries}",
             tokens_ok.load(Ordering::Relaxed),
             tokens_failed.load(Ordering::Relaxed),
             signed.len(),
@@ -238,6 +243,9 @@ kid = "thumbprint"
         let in_flight = std::thread::available_parallelism().map_or(2, usize::from) as u64;
         assert!(signs_failed.load(Ordering::Relaxed) <= in_flight, "{} sign requests failed", signs_failed.load(Ordering::Relaxed));
         assert!(signed.len() > 100, "too few signatures: {}", signed.len());
+        let replaced: u64 = recoveries.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        assert!((1..=in_flight).contains(&replaced), "session recoveries: {recoveries}\n{metrics}");
+        assert!(!metrics.contains("kind=\"module\""), "no module was lost: {metrics}");
         emu.shutdown().await;
     });
 }
