@@ -156,9 +156,16 @@ fn agent(c: &mut Criterion) {
         async move { axum::serve(listener, app).await }
     });
 
-    let ours = |n: u64| runtime.block_on(requests(&socket, Method::GET, "/v1/tokens/aem", None, n));
+    // The clients run on a runtime of their own, one thread, as `hsmjwt agent token` and
+    // `hsmjwt agent sign` do (and as another process would): the servers' two workers
+    // serve only the servers.
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ours = |n: u64| client.block_on(requests(&socket, Method::GET, "/v1/tokens/aem", None, n));
     let reference = |n: u64| {
-        runtime.block_on(requests(
+        client.block_on(requests(
             &constant_socket,
             Method::GET,
             "/v1/tokens/aem",
@@ -190,7 +197,7 @@ fn agent(c: &mut Criterion) {
     let header = Header::jwt(signer.algorithm());
     let claims = common::claims();
     let ours = |n: u64| {
-        runtime.block_on(requests(
+        client.block_on(requests(
             &socket,
             Method::POST,
             "/v1/sign/service",
