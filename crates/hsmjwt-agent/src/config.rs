@@ -56,6 +56,10 @@ pub struct Listen {
 pub struct KeyConfig {
     /// A key file or a `pkcs11:` URI (with `pin-source=file:...` for an HSM key).
     pub key: String,
+    /// How many PKCS#11 sessions sign with an HSM key at once (its pool; 1 to 1024); by
+    /// default the number of CPUs. A key file ignores it.
+    #[serde(default)]
+    pub sessions: Option<usize>,
 }
 
 /// Where a `[tokens.NAME]` gets its access token.
@@ -213,6 +217,12 @@ impl Config {
         for (name, key) in &self.keys {
             if key.key.trim().is_empty() {
                 return bad(format!("keys.{name}.key"), "is empty");
+            }
+            if key.sessions.is_some_and(|n| !(1..=1024).contains(&n)) {
+                return bad(
+                    format!("keys.{name}.sessions"),
+                    "must be between 1 and 1024",
+                );
             }
         }
         let key_ref = |field: String, key: &str| {
@@ -416,5 +426,19 @@ claims = ["name", "email"]
         assert!(e.contains("unknown variant `saml`"), "{e}");
         let e = fails(&GOOD.replace("token_endpoint = \"https://as.example/oauth/token\"\n", ""));
         assert!(e.contains("tokens.api.token_endpoint: is required"), "{e}");
+        let e = fails(&GOOD.replace(
+            "pin-source=file:/etc/hsmjwt/pin\"",
+            "pin-source=file:/etc/hsmjwt/pin\"\nsessions = 0",
+        ));
+        assert!(
+            e.contains("keys.aem.sessions: must be between 1 and 1024"),
+            "{e}"
+        );
+        let c = Config::parse(&GOOD.replace(
+            "pin-source=file:/etc/hsmjwt/pin\"",
+            "pin-source=file:/etc/hsmjwt/pin\"\nsessions = 4",
+        ))
+        .unwrap();
+        assert_eq!(c.keys["aem"].sessions, Some(4));
     }
 }
