@@ -23,6 +23,15 @@ pub enum Error {
         #[source]
         source: hsmjwt::key::KeyError,
     },
+    /// The threads a key signs on cannot be started.
+    #[error("keys.{name}: its signing threads cannot be started")]
+    Threads {
+        /// The key's name.
+        name: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A token source cannot be set up (a credentials file, a secret, an endpoint).
     #[error("tokens.{name}: {reason}")]
     TokenSetup {

@@ -14,6 +14,7 @@
 pub mod client;
 pub mod config;
 mod error;
+mod lanes;
 pub mod policy;
 pub mod server;
 

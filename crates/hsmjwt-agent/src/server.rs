@@ -34,6 +34,7 @@ use tokio::net::{TcpListener, UnixListener};
 
 use crate::Error;
 use crate::config::{Config, Profile, SourceKind};
+use crate::lanes::Lanes;
 use crate::policy::{SignRequest, claims_for};
 
 /// The largest request body accepted (`POST /v1/sign`).
@@ -246,6 +247,8 @@ fn label(name: &str, value: &str) -> Vec<(String, String)> {
 /// Everything the handlers share.
 struct Shared {
     keys: BTreeMap<String, Arc<dyn Signer>>,
+    /// Per key, the threads it signs on (as many as its sessions).
+    lanes: BTreeMap<String, Lanes>,
     jwks: Jwks,
     tokens: BTreeMap<String, Arc<TokenEntry>>,
     profiles: BTreeMap<String, (Profile, Option<String>)>,
@@ -399,18 +402,30 @@ impl Agent {
     pub fn build(config: &Config, options: &AgentOptions) -> Result<Self, Error> {
         let http = &options.http;
         let mut keys = BTreeMap::new();
+        let mut lanes = BTreeMap::new();
         let mut jwks = Jwks::default();
         for (name, k) in &config.keys {
             let source: KeySource = k.key.parse().map_err(|source| Error::Key {
                 name: name.clone(),
                 source,
             })?;
-            let signer: Arc<dyn Signer> = Arc::from(source.open(&OpenOptions::default()).map_err(
-                |source| Error::Key {
+            let options = OpenOptions {
+                pool_size: k.sessions,
+                ..OpenOptions::default()
+            };
+            let signer: Arc<dyn Signer> =
+                Arc::from(source.open(&options).map_err(|source| Error::Key {
                     name: name.clone(),
                     source,
-                },
-            )?);
+                })?);
+            let threads = k.sessions.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            let key_lanes = Lanes::start(name, threads).map_err(|source| Error::Threads {
+                name: name.clone(),
+                source,
+            })?;
+            lanes.insert(name.clone(), key_lanes);
             let jwk = signer.public_key().clone();
             let kid = jwk.thumbprint();
             jwks.keys.push(jwk.with_kid(kid));
@@ -541,6 +556,7 @@ impl Agent {
                     .map(|name| (name.clone(), [AtomicU64::new(0), AtomicU64::new(0)]))
                     .collect(),
                 keys,
+                lanes,
                 jwks,
                 tokens,
                 profiles,
@@ -942,7 +958,10 @@ async fn sign(
             );
         }
     };
-    let Some(signer) = shared.keys.get(&profile_config.key).cloned() else {
+    let (Some(signer), Some(lanes)) = (
+        shared.keys.get(&profile_config.key).cloned(),
+        shared.lanes.get(&profile_config.key),
+    ) else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -962,7 +981,7 @@ async fn sign(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let task = tokio::task::spawn_blocking(move || hsmjwt::encode(&header, &claims, &*signer));
+    let task = lanes.run(move || hsmjwt::encode(&header, &claims, &*signer));
     let key_errors = |failure: Option<String>| {
         let mut errors = shared
             .key_errors
@@ -974,6 +993,7 @@ async fn sign(
         };
     };
     let outcome = tokio::time::timeout(shared.sign_timeout, task).await;
+    let outcome_timed_out = outcome.is_err();
     shared.count_recoveries(&live.metrics);
     let token = match outcome {
         Ok(Ok(Ok(token))) => token,
@@ -990,10 +1010,14 @@ async fn sign(
         }
         Ok(Err(_)) | Err(_) => {
             count("failed");
-            let message = format!(
-                "the signature did not finish within {:?}",
-                shared.sign_timeout
-            );
+            let message = if outcome_timed_out {
+                format!(
+                    "the signature did not finish within {:?}",
+                    shared.sign_timeout
+                )
+            } else {
+                "the signature failed: its signing thread stopped".to_owned()
+            };
             key_errors(Some(message.clone()));
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -406,3 +406,50 @@ async fn a_refused_token_is_not_asked_for_in_a_loop() {
     task.await.unwrap().unwrap();
     emu.shutdown().await;
 }
+
+/// The keep-alive client: many requests on one connection, and the same `Connection`
+/// reaches an agent started again on the socket (it opens a new connection when the agent
+/// closed the old one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_connection_serves_many_requests_and_outlives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = key_and_credentials(dir.path());
+    let emu = Emulator::start(
+        EmulatorConfig::new()
+            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
+    )
+    .await
+    .unwrap();
+    let socket = dir.path().join("agent.sock");
+    let text = config_text(dir.path(), &socket, &emu, "");
+    let (stop, task) = start(&text);
+    wait_for(&socket).await;
+    let mut connection = hsmjwt_agent::client::Connection::new(&socket);
+    let body = json!({"sub": "svc", "aud": "adobe", "ttl": "60s"});
+    for _ in 0..20 {
+        let reply = connection
+            .request(Method::POST, "/v1/sign/service", Some(&body))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        assert!(reply.ok_json().unwrap()["token"].is_string());
+    }
+    stop.send(Control::Stop).await.unwrap();
+    task.await.unwrap().unwrap();
+    // No agent: a clear error, not a hang.
+    let e = connection
+        .request(Method::GET, "/v1/jwks", None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("agent.sock"), "{e}");
+    let (stop, task) = start(&text);
+    wait_for(&socket).await;
+    let reply = connection
+        .request(Method::GET, "/v1/jwks", None)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    stop.send(Control::Stop).await.unwrap();
+    task.await.unwrap().unwrap();
+    emu.shutdown().await;
+}
