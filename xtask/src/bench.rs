@@ -506,7 +506,14 @@ const CHECKS: &[Check] = &[
         "agent",
         "hsmjwt-bench",
         0.85,
-        "agent: POST /v1/sign (SoftHSM RS256) vs the same signature in-process",
+        "agent: POST /v1/sign (SoftHSM RS256, one session, two clients) vs the same signature in-process, 1 thread",
+    ),
+    check(
+        "agent-sign",
+        "agent-1-client",
+        "hsmjwt-bench",
+        0.0,
+        "agent: POST /v1/sign with one client, one request at a time (the key waits for each round trip) vs in-process, 1 thread (no target)",
     ),
 ];
 
