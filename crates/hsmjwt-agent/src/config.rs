@@ -136,6 +136,17 @@ pub struct Profile {
     /// The header's `kid`: a value, or `thumbprint` for the key's RFC 7638 thumbprint.
     #[serde(default)]
     pub kid: Option<String>,
+    /// The key's certificate (a PEM chain, leaf first), as `hsmjwt sign --cert`: sets
+    /// `x5t#S256`; checked at start to certify the key and be valid, and at each signature
+    /// to be valid still.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// With `cert`: also put the chain in `x5c`.
+    #[serde(default)]
+    pub x5c: bool,
+    /// With `cert`: also set `x5t`, the SHA-1 thumbprint, for services that want it.
+    #[serde(default)]
+    pub x5t: bool,
 }
 
 /// `max_ttl = "5m"`: a duration in humantime's words.
@@ -303,6 +314,10 @@ impl Config {
                     "must list at least one non-empty audience",
                 );
             }
+            if p.cert.is_none() && (p.x5c || p.x5t) {
+                let which = if p.x5c { "x5c" } else { "x5t" };
+                return bad(field(which), "needs `cert`, the certificate chain");
+            }
             if p.max_ttl.is_zero() || p.max_ttl > MAX_PROFILE_TTL {
                 return bad(field("max_ttl"), "must be more than 0 and at most 24h");
             }
@@ -440,5 +455,7 @@ claims = ["name", "email"]
         ))
         .unwrap();
         assert_eq!(c.keys["aem"].sessions, Some(4));
+        let e = fails(&GOOD.replace("max_ttl = \"5m\"", "max_ttl = \"5m\"\nx5c = true"));
+        assert!(e.contains("profiles.service.x5c: needs `cert`"), "{e}");
     }
 }

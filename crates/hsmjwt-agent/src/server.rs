@@ -251,7 +251,7 @@ struct Shared {
     lanes: BTreeMap<String, Lanes>,
     jwks: Jwks,
     tokens: BTreeMap<String, Arc<TokenEntry>>,
-    profiles: BTreeMap<String, (Profile, Option<String>)>,
+    profiles: BTreeMap<String, ProfileEntry>,
     allow_uids: Option<Vec<u32>>,
     allow_gids: Option<Vec<u32>>,
     /// The keys whose last signature failed, with the error (cleared by a success).
@@ -287,6 +287,69 @@ impl Shared {
                 }
             }
         }
+    }
+}
+
+/// A profile as it signs: its policy, and the header of its tokens made once.
+struct ProfileEntry {
+    config: Profile,
+    /// `alg` of the key; `typ`, `kid`, and the certificate's `x5t#S256` (with `x5c`, `x5t`
+    /// when asked for).
+    header: Header,
+    /// The certificate's leaf, checked to be valid before each signature.
+    leaf: Option<hsmjwt::soft::Certificate>,
+}
+
+impl ProfileEntry {
+    /// The profile `name` of the configuration, signing with `signer`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `profiles.NAME.cert` when the certificate cannot be read,
+    /// does not certify the key or is not valid now.
+    fn new(name: &str, p: &Profile, signer: &dyn Signer) -> Result<Self, Error> {
+        let mut header = Header::jwt(signer.algorithm());
+        if let Some(typ) = &p.typ {
+            header = header.with_typ(typ.clone());
+        }
+        match p.kid.as_deref() {
+            Some("thumbprint") => header = header.with_kid(signer.public_key().thumbprint()),
+            Some(kid) => header = header.with_kid(kid.to_owned()),
+            None => {}
+        }
+        let mut leaf = None;
+        if let Some(path) = &p.cert {
+            let bad = |reason: String| Error::config("", format!("profiles.{name}.cert: {reason}"));
+            let chain = hsmjwt::soft::Certificate::load_chain(path)
+                .map_err(|e| bad(Chain(&e).to_string()))?;
+            let first = chain
+                .first()
+                .ok_or_else(|| bad(format!("{} holds no certificate", path.display())))?;
+            first
+                .check_key(signer.public_key())
+                .map_err(|e| bad(Chain(&e).to_string()))?;
+            match first.check(NumericDate::now()) {
+                Ok(hsmjwt::soft::Validity::ExpiresSoon { days_left }) => tracing::warn!(
+                    profile = name,
+                    days_left,
+                    not_after = first.not_after_text(),
+                    "the profile's certificate expires soon; renew it"
+                ),
+                Ok(_) => {}
+                Err(e) => return Err(bad(Chain(&e).to_string())),
+            }
+            hsmjwt::soft::set_certificate_headers(&mut header, &chain, p.x5c);
+            if p.x5t {
+                header
+                    .set("x5t", serde_json::Value::String(first.x5t()))
+                    .map_err(|e| bad(format!("x5t: {e}")))?;
+            }
+            leaf = Some(first.clone());
+        }
+        Ok(ProfileEntry {
+            config: p.clone(),
+            header,
+            leaf,
+        })
     }
 }
 
@@ -538,17 +601,16 @@ impl Agent {
                 })
             });
         }
-        let profiles = config
-            .profiles
-            .iter()
-            .map(|(name, p)| {
-                let kid = match p.kid.as_deref() {
-                    Some("thumbprint") => keys.get(&p.key).map(|s| s.public_key().thumbprint()),
-                    other => other.map(str::to_owned),
-                };
-                (name.clone(), (p.clone(), kid))
-            })
-            .collect();
+        let mut profiles = BTreeMap::new();
+        for (name, p) in &config.profiles {
+            let Some(signer) = keys.get(&p.key) else {
+                return Err(Error::config(
+                    "",
+                    format!("profiles.{name}.key: no key `{}` in [keys]", p.key),
+                ));
+            };
+            profiles.insert(name.clone(), ProfileEntry::new(name, p, signer.as_ref())?);
+        }
         Ok(Agent {
             shared: Arc::new(Shared {
                 recoveries_seen: keys
@@ -915,7 +977,7 @@ async fn sign(
     if let Some(refused) = shared.refuse_peer(&peer, "sign", &live.metrics) {
         return refused;
     }
-    let Some((profile_config, kid)) = shared.profiles.get(&profile) else {
+    let Some(entry) = shared.profiles.get(&profile) else {
         return error(
             StatusCode::NOT_FOUND,
             "unknown_profile",
@@ -945,6 +1007,7 @@ async fn sign(
         }
     };
     let jti = uuid::Uuid::new_v4().to_string();
+    let profile_config = &entry.config;
     let (claims, _ttl) = match claims_for(profile_config, &request, NumericDate::now(), &jti) {
         Ok(c) => c,
         Err(refusal) => {
@@ -969,13 +1032,18 @@ async fn sign(
             None,
         );
     };
-    let mut header = Header::jwt(signer.algorithm());
-    if let Some(typ) = &profile_config.typ {
-        header = header.with_typ(typ.clone());
+    if let Some(leaf) = &entry.leaf
+        && let Err(e) = leaf.check(NumericDate::now())
+    {
+        count("failed");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "certificate_invalid",
+            &format!("profiles.{}.cert: {}", clean(&profile, 64), Chain(&e)),
+            None,
+        );
     }
-    if let Some(kid) = kid {
-        header = header.with_kid(kid.clone());
-    }
+    let header = entry.header.clone();
     let claims_json = serde_json::to_vec(&claims).unwrap_or_default();
     let digest: String = Sha256::digest(&claims_json)
         .iter()

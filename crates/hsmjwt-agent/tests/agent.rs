@@ -453,3 +453,77 @@ async fn a_kept_connection_serves_many_requests_and_outlives_a_restart() {
     task.await.unwrap().unwrap();
     emu.shutdown().await;
 }
+
+/// A profile with the key's certificate: `x5t#S256`, `x5c` and `x5t` in every token's
+/// header; a certificate of another key stops the start naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_with_a_certificate_puts_it_in_the_header() {
+    use hsmjwt::soft::{
+        CertificateParams, DistinguishedName, KeySpec, PrivateKey, SoftSigner, self_signed,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let creds = key_and_credentials(dir.path());
+    let emu = Emulator::start(
+        EmulatorConfig::new()
+            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
+    )
+    .await
+    .unwrap();
+    let key = PrivateKey::load(&dir.path().join("key.pem")).unwrap();
+    let signer = SoftSigner::new(key, None).unwrap();
+    let subject: DistinguishedName = "CN=agent test".parse().unwrap();
+    let cert = self_signed(
+        &signer,
+        &CertificateParams::new(subject.clone()),
+        hsmjwt::NumericDate::now(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.to_pem()).unwrap();
+    let socket = dir.path().join("agent.sock");
+    let text = config_text(dir.path(), &socket, &emu, "").replace(
+        "kid = \"thumbprint\"",
+        &format!(
+            "kid = \"thumbprint\"\ncert = \"{}\"\nx5c = true\nx5t = true",
+            dir.path().join("cert.pem").display()
+        ),
+    );
+    let (stop, task) = start(&text);
+    wait_for(&socket).await;
+    let reply = sign(
+        &socket,
+        &json!({"sub": "svc", "aud": "adobe", "ttl": "60s"}),
+    )
+    .await;
+    let token = reply.ok_json().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let header = hsmjwt::decode_insecure(&token).unwrap().header;
+    assert_eq!(header.x5c.as_ref().map(Vec::len), Some(1), "{header:?}");
+    assert!(header.x5t_s256.is_some(), "{header:?}");
+    assert!(token_header_has(&token, "x5t"), "{header:?}");
+    stop.send(Control::Stop).await.unwrap();
+    task.await.unwrap().unwrap();
+
+    // The certificate of another key is refused at start.
+    let other = SoftSigner::new(PrivateKey::generate(KeySpec::P256).unwrap(), None).unwrap();
+    let wrong = self_signed(
+        &other,
+        &CertificateParams::new(subject),
+        hsmjwt::NumericDate::now(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("cert.pem"), wrong.to_pem()).unwrap();
+    let config = Config::parse(&text).unwrap();
+    let e = Agent::build(&config, &hsmjwt_agent::AgentOptions::default()).unwrap_err();
+    assert!(e.to_string().starts_with("profiles.service.cert: "), "{e}");
+    emu.shutdown().await;
+}
+
+/// Whether the token's header has the member `name`.
+fn token_header_has(token: &str, name: &str) -> bool {
+    let first = token.split('.').next().unwrap();
+    let bytes = hsmjwt::core::b64::decode(first.as_bytes()).unwrap();
+    let header: Value = serde_json::from_slice(&bytes).unwrap();
+    header.get(name).is_some()
+}
