@@ -17,7 +17,7 @@ use hsmjwt_oauth::{
 };
 use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions};
 use hsmjwt_testkit::faults::Faults;
-use hsmjwt_testkit::softhsm::{self, Builder, Rerun, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 
 const TOKEN: &str = "ims-test";
 
@@ -26,16 +26,14 @@ fn ims_flows_with_a_softhsm_key() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let spec = Builder::new(installation).token(TOKEN);
-    if let Some(hsm) = spec.attach().unwrap() {
-        return child(&hsm);
-    }
-    let status = spec
-        .build()
-        .unwrap()
-        .rerun(&Rerun::one_test("softhsm::ims_flows_with_a_softhsm_key").env_remove("HSMJWT_PIN"))
+    Builder::new(installation)
+        .token(TOKEN)
+        .run_in_child(
+            "softhsm::ims_flows_with_a_softhsm_key",
+            |_, rerun| rerun,
+            child,
+        )
         .unwrap();
-    assert!(status.success(), "the SoftHSM child failed: {status}");
 }
 
 fn uri(hsm: &SoftHsm, object: &str) -> Pkcs11Uri {
@@ -137,22 +135,15 @@ fn a_held_hsm_signature_fails_the_exchange_in_time() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let spec = Builder::new(installation)
+    Builder::new(installation)
         .token(HELD)
-        .key(HELD, "ims-rsa", "01", "rsa:2048");
-    if let Some(hsm) = spec.attach().unwrap() {
-        return held_child(&hsm);
-    }
-    let hsm = spec.build().unwrap();
-    let module = hsm.module().to_owned();
-    let status = hsm
-        .rerun(
-            &Rerun::one_test("softhsm::a_held_hsm_signature_fails_the_exchange_in_time")
-                .env_remove("HSMJWT_PIN")
-                .env("HSMJWT_FAULTS_TARGET", module),
+        .key(HELD, "ims-rsa", "01", "rsa:2048")
+        .run_in_child(
+            "softhsm::a_held_hsm_signature_fails_the_exchange_in_time",
+            |hsm, rerun| rerun.env("HSMJWT_FAULTS_TARGET", hsm.module()),
+            held_child,
         )
         .unwrap();
-    assert!(status.success(), "the SoftHSM child failed: {status}");
 }
 
 fn held_child(hsm: &SoftHsm) {

@@ -11,7 +11,7 @@ use hsmjwt::key::{KeyError, import_into_token, import_material_into_token};
 use hsmjwt::pkcs11::{DeleteOptions, Error as P11Error, Pkcs11Uri, TokenAccess, delete_key};
 use hsmjwt::soft::{CertificateParams, KeySpec, PrivateKey, SoftSigner, self_signed};
 use hsmjwt::{Algorithm, NumericDate, Signer as _};
-use hsmjwt_testkit::softhsm::{self, Builder, Rerun, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 use zeroize::Zeroizing;
 
 const TOKEN: &str = "import-test";
@@ -21,19 +21,14 @@ fn imports_are_probed_and_a_failed_probe_leaves_nothing() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let spec = Builder::new(installation).token(TOKEN);
-    if let Some(hsm) = spec.attach().unwrap() {
-        return child(&hsm);
-    }
-    let status = spec
-        .build()
-        .unwrap()
-        .rerun(
-            &Rerun::one_test("import::imports_are_probed_and_a_failed_probe_leaves_nothing")
-                .env_remove("HSMJWT_PIN"),
+    Builder::new(installation)
+        .token(TOKEN)
+        .run_in_child(
+            "import::imports_are_probed_and_a_failed_probe_leaves_nothing",
+            |_, rerun| rerun,
+            child,
         )
         .unwrap();
-    assert!(status.success(), "the SoftHSM child failed: {status}");
 }
 
 fn uri(hsm: &SoftHsm, object: &str) -> Pkcs11Uri {

@@ -59,6 +59,20 @@ fn key_and_credentials(dir: &Path) -> hsmjwt_ims_creds::Creds {
     hsmjwt_ims_creds::write(dir)
 }
 
+/// A temporary folder with a software key (`key.pem`) and its credentials (`creds.json`),
+/// and the IMS emulator that knows them.
+async fn setup() -> (tempfile::TempDir, Emulator) {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = key_and_credentials(dir.path());
+    let emu = Emulator::start(
+        EmulatorConfig::new()
+            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
+    )
+    .await
+    .unwrap();
+    (dir, emu)
+}
+
 mod hsmjwt_ims_creds {
     use std::path::Path;
 
@@ -136,14 +150,7 @@ async fn wait_for(socket: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_serves_tokens_and_signs_under_its_policy() {
-    let dir = tempfile::tempdir().unwrap();
-    let creds = key_and_credentials(dir.path());
-    let emu = Emulator::start(
-        EmulatorConfig::new()
-            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
-    )
-    .await
-    .unwrap();
+    let (dir, emu) = setup().await;
     let socket: PathBuf = dir.path().join("agent.sock");
     // A stale socket file from an earlier run is replaced.
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
@@ -307,14 +314,7 @@ async fn the_agent_serves_tokens_and_signs_under_its_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_not_allowed_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let creds = key_and_credentials(dir.path());
-    let emu = Emulator::start(
-        EmulatorConfig::new()
-            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
-    )
-    .await
-    .unwrap();
+    let (dir, emu) = setup().await;
     let socket = dir.path().join("agent.sock");
     // This process's uid is not the one allowed.
     let me = std::fs::metadata(dir.path())
@@ -347,14 +347,7 @@ async fn peers_not_allowed_are_refused() {
 /// token endpoint saw one request in all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_not_asked_for_in_a_loop() {
-    let dir = tempfile::tempdir().unwrap();
-    let creds = key_and_credentials(dir.path());
-    let emu = Emulator::start(
-        EmulatorConfig::new()
-            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
-    )
-    .await
-    .unwrap();
+    let (dir, emu) = setup().await;
     let socket = dir.path().join("agent.sock");
     let text = format!(
         "[listen]\nunix = \"{}\"\n[keys.k]\nkey = \"{}\"\n[tokens.api]\nsource = \"oauth\"\n\
@@ -412,14 +405,7 @@ async fn a_refused_token_is_not_asked_for_in_a_loop() {
 /// closed the old one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kept_connection_serves_many_requests_and_outlives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let creds = key_and_credentials(dir.path());
-    let emu = Emulator::start(
-        EmulatorConfig::new()
-            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
-    )
-    .await
-    .unwrap();
+    let (dir, emu) = setup().await;
     let socket = dir.path().join("agent.sock");
     let text = config_text(dir.path(), &socket, &emu, "");
     let (stop, task) = start(&text);
@@ -461,14 +447,7 @@ async fn a_profile_with_a_certificate_puts_it_in_the_header() {
     use hsmjwt::soft::{
         CertificateParams, DistinguishedName, KeySpec, PrivateKey, SoftSigner, self_signed,
     };
-    let dir = tempfile::tempdir().unwrap();
-    let creds = key_and_credentials(dir.path());
-    let emu = Emulator::start(
-        EmulatorConfig::new()
-            .with_integration(Integration::from_service_account(&creds.service).unwrap()),
-    )
-    .await
-    .unwrap();
+    let (dir, emu) = setup().await;
     let key = PrivateKey::load(&dir.path().join("key.pem")).unwrap();
     let signer = SoftSigner::new(key, None).unwrap();
     let subject: DistinguishedName = "CN=agent test".parse().unwrap();

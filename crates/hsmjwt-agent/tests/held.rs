@@ -15,7 +15,7 @@ use hsmjwt_agent::client::{Method, request};
 use hsmjwt_agent::server::Control;
 use hsmjwt_agent::{Agent, AgentOptions, Config};
 use hsmjwt_testkit::faults::Faults;
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, Rerun, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
 use serde_json::json;
 
 const TOKEN: &str = "agent-held";
@@ -25,23 +25,19 @@ fn a_held_hsm_signature_fails_the_request_in_time() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let spec = Builder::new(installation)
+    Builder::new(installation)
         .token(TOKEN)
-        .key(TOKEN, "k", "01", "EC:prime256v1");
-    if let Some(hsm) = spec.attach().unwrap() {
-        return child(&hsm);
-    }
-    let hsm = spec.build().unwrap();
-    let module = hsm.module().to_owned();
-    let status = hsm
-        .rerun(
-            &Rerun::one_test("a_held_hsm_signature_fails_the_request_in_time")
-                .env_remove("HSMJWT_PIN")
-                .env_remove("HSMJWT_FAULTS")
-                .env("HSMJWT_FAULTS_TARGET", module),
+        .key(TOKEN, "k", "01", "EC:prime256v1")
+        .run_in_child(
+            "a_held_hsm_signature_fails_the_request_in_time",
+            |hsm, rerun| {
+                rerun
+                    .env_remove("HSMJWT_FAULTS")
+                    .env("HSMJWT_FAULTS_TARGET", hsm.module())
+            },
+            child,
         )
         .unwrap();
-    assert!(status.success(), "the SoftHSM child failed: {status}");
 }
 
 fn child(_hsm: &SoftHsm) {

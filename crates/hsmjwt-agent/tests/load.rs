@@ -21,7 +21,7 @@ use hsmjwt_agent::client::{Method, request};
 use hsmjwt_agent::server::Control;
 use hsmjwt_agent::{Agent, AgentOptions, Config};
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Fault, Integration};
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, Rerun, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
 use serde_json::json;
 
 const TOKEN: &str = "agent-load";
@@ -31,21 +31,15 @@ fn fifty_clients_through_refresh_failures_and_lost_sessions() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let spec = Builder::new(installation)
+    Builder::new(installation)
         .token(TOKEN)
-        .key(TOKEN, "k", "01", "rsa:2048");
-    if let Some(hsm) = spec.attach().unwrap() {
-        return child(&hsm);
-    }
-    let status = spec
-        .build()
-        .unwrap()
-        .rerun(
-            &Rerun::one_test("fifty_clients_through_refresh_failures_and_lost_sessions")
-                .env_remove("HSMJWT_PIN"),
+        .key(TOKEN, "k", "01", "rsa:2048")
+        .run_in_child(
+            "fifty_clients_through_refresh_failures_and_lost_sessions",
+            |_, rerun| rerun,
+            child,
         )
         .unwrap();
-    assert!(status.success(), "the SoftHSM child failed: {status}");
 }
 
 fn child(hsm: &SoftHsm) {

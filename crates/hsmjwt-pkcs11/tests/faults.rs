@@ -15,7 +15,7 @@ use hsmjwt_core::{Signer as _, Verifier as _};
 use hsmjwt_pkcs11::{Error, Pkcs11Signer, Pkcs11Uri, SignerOptions};
 use hsmjwt_soft::SoftVerifier;
 use hsmjwt_testkit::faults::{Fault, Faults, Function};
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, Rerun, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
 
 /// Runs `child` in a child process with a fresh token `token` holding a P-256 key `p256`.
 fn with_token(test: &str, token: &str, child: fn(&SoftHsm, &Faults)) {
@@ -27,24 +27,23 @@ fn with_token_env(test: &str, token: &str, env: &[(&str, &str)], child: fn(&Soft
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let spec = Builder::new(installation)
+    Builder::new(installation)
         .token(token)
-        .key(token, "p256", "01", "EC:prime256v1");
-    if let Some(hsm) = spec.attach().unwrap() {
-        let faults = Faults::load(&Faults::find().unwrap()).unwrap();
-        return child(&hsm, &faults);
-    }
-    let hsm = spec.build().unwrap();
-    let module = hsm.module().to_owned();
-    let mut rerun = Rerun::one_test(test)
-        .env_remove("HSMJWT_PIN")
-        .env_remove("HSMJWT_FAULTS")
-        .env("HSMJWT_FAULTS_TARGET", module);
-    for (key, value) in env {
-        rerun = rerun.env(key, value);
-    }
-    let status = hsm.rerun(&rerun).unwrap();
-    assert!(status.success(), "the SoftHSM child failed: {status}");
+        .key(token, "p256", "01", "EC:prime256v1")
+        .run_in_child(
+            test,
+            |hsm, rerun| {
+                let mut rerun = rerun
+                    .env_remove("HSMJWT_FAULTS")
+                    .env("HSMJWT_FAULTS_TARGET", hsm.module());
+                for (key, value) in env {
+                    rerun = rerun.env(key, value);
+                }
+                rerun
+            },
+            |hsm| child(hsm, &Faults::load(&Faults::find().unwrap()).unwrap()),
+        )
+        .unwrap();
 }
 
 /// Every function's calls so far, for the logs.

@@ -9,7 +9,7 @@
 
 use hsmjwt_core::Signer as _;
 use hsmjwt_pkcs11::{Pkcs11Signer, Pkcs11Uri, SignerOptions, finalize_all, shared_context};
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, Rerun, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
 
 const TOKEN: &str = "finalize";
 
@@ -18,18 +18,15 @@ fn modules_are_finalized_and_load_again() {
     let Some(installation) = softhsm::installed_or_skip() else {
         return;
     };
-    let spec = Builder::new(installation)
+    Builder::new(installation)
         .token(TOKEN)
-        .key(TOKEN, "p256", "01", "EC:prime256v1");
-    if let Some(hsm) = spec.attach().unwrap() {
-        return child(&hsm);
-    }
-    let status = spec
-        .build()
-        .unwrap()
-        .rerun(&Rerun::one_test("modules_are_finalized_and_load_again").env_remove("HSMJWT_PIN"))
+        .key(TOKEN, "p256", "01", "EC:prime256v1")
+        .run_in_child(
+            "modules_are_finalized_and_load_again",
+            |_, rerun| rerun,
+            child,
+        )
         .unwrap();
-    assert!(status.success(), "the SoftHSM child failed: {status}");
 }
 
 fn child(hsm: &SoftHsm) {

@@ -276,6 +276,41 @@ impl Builder {
         }
         self.build()?.rerun_and_exit(rerun)
     }
+
+    /// One test with the fixture in a child process (SoftHSM2 reads `SOFTHSM2_CONF` once, at
+    /// `C_Initialize`): in the re-run child, [`attach`](Self::attach)es and calls `child`
+    /// with the fixture; in the test's own process, [`build`](Self::build)s it and runs the
+    /// test `test` alone again ([`Rerun::one_test`], without `HSMJWT_PIN`, and as `how`
+    /// adds, given the fixture: a variable may name its module), waits for it and removes
+    /// the folder.
+    ///
+    /// # Errors
+    /// Those of [`build`](Self::build) and [`attach`](Self::attach), [`Error::Spawn`] when
+    /// the child cannot be run, and [`Error::Tool`] when it fails (its output is the
+    /// test's).
+    pub fn run_in_child(
+        &self,
+        test: &str,
+        how: impl FnOnce(&SoftHsm, Rerun) -> Rerun,
+        child: impl FnOnce(&SoftHsm),
+    ) -> Result<(), Error> {
+        if let Some(hsm) = self.attach()? {
+            child(&hsm);
+            return Ok(());
+        }
+        let hsm = self.build()?;
+        let rerun = how(&hsm, Rerun::one_test(test).env_remove("HSMJWT_PIN"));
+        let status = hsm.rerun(&rerun)?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Error::Tool {
+                command: format!("the test `{test}` in a SoftHSM2 child"),
+                status,
+                stderr: "its output is above".to_owned(),
+            })
+        }
+    }
 }
 
 /// Whether `pkcs11-tool` logs in to the token.
