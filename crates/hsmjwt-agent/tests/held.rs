@@ -15,7 +15,7 @@ use hsmjwt_agent::client::{Method, request};
 use hsmjwt_agent::server::Control;
 use hsmjwt_agent::{Agent, AgentOptions, Config};
 use hsmjwt_testkit::faults::Faults;
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 use serde_json::json;
 
 const TOKEN: &str = "agent-held";
@@ -40,13 +40,10 @@ fn a_held_hsm_signature_fails_the_request_in_time() {
         .unwrap();
 }
 
-fn child(_hsm: &SoftHsm) {
+fn child(hsm: &SoftHsm) {
     let faults = Faults::load(&Faults::find().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let pin_file = dir.path().join("pin");
-    std::fs::write(&pin_file, PIN).unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pin_file = hsm.write_pin_file(&dir.path().join("pin")).unwrap();
     let key = format!(
         "pkcs11:token={TOKEN};object=k?module-path={}&pin-source={}",
         faults.path().display(),

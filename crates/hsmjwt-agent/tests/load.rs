@@ -21,7 +21,7 @@ use hsmjwt_agent::client::{Method, request};
 use hsmjwt_agent::server::Control;
 use hsmjwt_agent::{Agent, AgentOptions, Config};
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Fault, Integration};
-use hsmjwt_testkit::softhsm::{self, Builder, PIN, SoftHsm};
+use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 use serde_json::json;
 
 const TOKEN: &str = "agent-load";
@@ -44,10 +44,7 @@ fn fifty_clients_through_refresh_failures_and_lost_sessions() {
 
 fn child(hsm: &SoftHsm) {
     let dir = tempfile::tempdir().unwrap();
-    let pin_file = dir.path().join("pin");
-    std::fs::write(&pin_file, PIN).unwrap();
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&pin_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pin_file = hsm.write_pin_file(&dir.path().join("pin")).unwrap();
     let key = format!(
         "pkcs11:token={TOKEN};object=k?module-path={}&pin-source={}",
         hsm.module().display(),

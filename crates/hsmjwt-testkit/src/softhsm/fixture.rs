@@ -418,6 +418,19 @@ impl SoftHsm {
         &self.pin
     }
 
+    /// Writes the user PIN to `path` (mode 0600), for a `pin-source` that reads a file;
+    /// returns `path`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written or its mode set.
+    pub fn write_pin_file(&self, path: &Path) -> Result<PathBuf, Error> {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::write(path, self.pin.expose_secret()).map_err(|e| Error::io("write", path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io("set the mode of", path, e))?;
+        Ok(path.to_owned())
+    }
+
     /// The environment of a process that uses the tokens: `SOFTHSM2_CONF` (read by
     /// SoftHSM) and `PKCS11_MODULE` (read by the `hsmjwt` CLI).
     #[must_use]
