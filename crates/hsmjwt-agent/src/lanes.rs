@@ -20,7 +20,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The signing threads of one key. Dropping it lets them end once the queue is empty.
 #[derive(Debug)]
 pub(crate) struct Lanes {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
 }
 
 impl Lanes {
@@ -40,9 +40,7 @@ impl Lanes {
                 ))
                 .spawn(move || serve(&rx))?;
         }
-        Ok(Lanes {
-            jobs: Mutex::new(tx),
-        })
+        Ok(Lanes { jobs: tx })
     }
 
     /// Queues `work`; its result comes on the receiver, which fails when `work` panicked or
@@ -60,11 +58,7 @@ impl Lanes {
             let _ = tx.send(work());
         });
         // A send fails only when every thread is gone; the receiver then reports it.
-        let _ = self
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(job);
+        let _ = self.jobs.send(job);
         rx
     }
 }

@@ -307,8 +307,10 @@ impl<S: TokenSource> TokenCache<S> {
                 let now = inner.clock.now();
                 let failures = inner
                     .failures
-                    .fetch_add(1, Ordering::Relaxed)
-                    .saturating_add(1);
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_add(1))
+                    })
+                    .map_or(u32::MAX, |n| n.saturating_add(1));
                 let refused = error.is_refusal();
                 let wait = inner.options.retry_after(failures, refused);
                 match inner.current.load_full() {
