@@ -167,20 +167,6 @@ fn parse(args: &[String]) -> Result<Option<Builder>> {
     Ok(Some(spec.dir(dir).token(label)))
 }
 
-/// Percent-encodes a URI attribute value (RFC 7512): all but unreserved characters.
-fn pct(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// Single-quotes a value for a POSIX shell.
 fn sh_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
@@ -199,7 +185,10 @@ pub fn run(args: &[String]) -> Result<()> {
     ensure_installed()?;
     let hsm = prepare(&spec)?;
     let label = hsm.tokens().first().map_or(DEFAULT_LABEL, String::as_str);
-    let uri = format!("pkcs11:token={};object=jwt-signer;type=private", pct(label));
+    let uri = format!(
+        "pkcs11:token={};object=jwt-signer;type=private",
+        hsmjwt_testkit::uri_value(label)
+    );
     for (name, value) in hsm.env() {
         println!("export {name}={}", sh_quote(&value.to_string_lossy()));
     }

@@ -65,6 +65,29 @@ impl Reply {
     }
 }
 
+/// The path of the token `name` (`GET`): `/v1/tokens/NAME`, the name percent-encoded.
+#[must_use]
+pub fn token_path(name: &str) -> String {
+    format!("/v1/tokens/{}", segment(name))
+}
+
+/// The path of signing under `profile` (`POST`): `/v1/sign/PROFILE`, percent-encoded.
+#[must_use]
+pub fn sign_path(profile: &str) -> String {
+    format!("/v1/sign/{}", segment(profile))
+}
+
+/// `text` as one path segment: every byte but the unreserved characters percent-encoded.
+fn segment(text: &str) -> String {
+    /// RFC 3986's unreserved characters stay as they are.
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, ESCAPED).to_string()
+}
+
 /// Sends `method path` with an optional JSON `body` to the agent on `socket`, on a
 /// connection of its own (closed after the answer).
 ///
@@ -241,4 +264,17 @@ impl Connection {
 enum Sent {
     Before(Error),
     After(Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_one_path_segment() {
+        assert_eq!(token_path("aem"), "/v1/tokens/aem");
+        assert_eq!(token_path("a/b c"), "/v1/tokens/a%2Fb%20c");
+        assert_eq!(sign_path("svc-1_x.y~"), "/v1/sign/svc-1_x.y~");
+        assert_eq!(sign_path("../x"), "/v1/sign/..%2Fx");
+    }
 }

@@ -40,6 +40,19 @@ pub use fifo::fifo;
 /// The PINs are [`secrecy::SecretString`]s.
 pub use secrecy;
 
+/// Percent-encodes a `pkcs11:` URI attribute value (RFC 7512): every byte but the
+/// unreserved characters (`A-Z a-z 0-9 - . _ ~`), for URIs written from token labels.
+#[must_use]
+pub fn uri_value(value: &str) -> String {
+    /// What RFC 3986 calls unreserved is left as it is.
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(value, ESCAPED).to_string()
+}
+
 /// Closes every session of this process on `slot_id`, as `C_CloseAllSessions` does, behind
 /// the back of whoever holds them.
 ///

@@ -178,7 +178,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn token(a: &TokenArgs) -> Result<ExitCode> {
-    let path = format!("/v1/tokens/{}", url_segment(&a.name));
+    let path = hsmjwt_agent::client::token_path(&a.name);
     let reply = runtime()?.block_on(request(&a.socket.socket, Method::GET, &path, None))?;
     let body = reply.ok_json()?;
     if a.json {
@@ -208,7 +208,7 @@ fn sign(a: &SignArgs) -> Result<ExitCode> {
     if let Some(ttl) = &a.ttl {
         body["ttl"] = json!(ttl);
     }
-    let path = format!("/v1/sign/{}", url_segment(&a.profile));
+    let path = hsmjwt_agent::client::sign_path(&a.profile);
     let reply = runtime()?.block_on(request(&a.socket.socket, Method::POST, &path, Some(&body)))?;
     let answer = reply.ok_json()?;
     let Some(token) = answer["token"].as_str() else {
@@ -216,17 +216,4 @@ fn sign(a: &SignArgs) -> Result<ExitCode> {
     };
     super::out(token)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `name` as one URL path segment (unreserved characters kept, the rest percent-encoded).
-fn url_segment(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

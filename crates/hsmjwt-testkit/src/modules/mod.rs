@@ -290,7 +290,7 @@ impl Setup {
             .prefix("hsmjwt-p11kit-")
             .token(label)
             .build()?;
-        let server = p11kit::Server::start(&hsm, &pct(label))?;
+        let server = p11kit::Server::start(&hsm, &crate::uri_value(label))?;
         let mut token = Token::new(Kind::P11Kit, client, label, hsm.root().to_owned());
         token.push_env(p11kit::ADDRESS_ENV, OsStr::new(&server.address()));
         token.p11kit = Some(server);
@@ -609,20 +609,6 @@ impl Token {
     }
 }
 
-/// Percent-encodes a URI attribute value (RFC 7512): all but unreserved characters.
-fn pct(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,7 +649,8 @@ mod tests {
 
     #[test]
     fn labels_are_percent_encoded_for_the_server() {
-        assert_eq!(pct("a b/c"), "a%20b%2Fc");
-        assert_eq!(pct("tok-1_x.y~"), "tok-1_x.y~");
+        assert_eq!(crate::uri_value("a b/c"), "a%20b%2Fc");
+        assert_eq!(crate::uri_value("tok-1_x.y~"), "tok-1_x.y~");
+        assert_eq!(crate::uri_value("é"), "%C3%A9");
     }
 }
