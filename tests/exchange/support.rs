@@ -98,20 +98,18 @@ pub(crate) fn other_keys() -> &'static Keys {
 /// AEM service credentials JSON with fake values.
 pub(crate) fn aem_json(with_private_key: bool, public: &str, metascopes: &str) -> String {
     let k = keys();
-    let mut integration = serde_json::json!({
-        "imsEndpoint": "ims-na1.adobelogin.com",
-        "metascopes": metascopes,
-        "technicalAccount": {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET},
-        "email": "fedcba98-7654-3210@techacct.adobe.com",
-        "id": TECH,
-        "org": ORG,
-        "publicKey": public,
-        "certificateExpirationDate": "2027-02-14T07:35:37.000Z",
-    });
-    if with_private_key {
-        integration["privateKey"] = serde_json::Value::String(k.private_pem.replace('\n', "\r\n"));
+    hsmjwt_testkit::aem::AemAccount {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        email: "fedcba98-7654-3210@techacct.adobe.com",
+        id: TECH,
+        org: ORG,
+        metascopes,
+        public_key: public,
+        private_key: with_private_key.then_some(k.private_pem.as_str()),
+        certificate_expiration: Some("2027-02-14T07:35:37.000Z"),
     }
-    serde_json::json!({"ok": true, "integration": integration, "statusCode": 200}).to_string()
+    .to_json()
 }
 
 /// A Developer Console project JSON with an OAuth server-to-server and a JWT credential.

@@ -182,16 +182,17 @@ fn agent(
 
     let public = std::fs::read_to_string(hsm_pub)?;
     let creds = dir.join("agent-aem.json");
-    let json = serde_json::json!({"ok": true, "statusCode": 200, "integration": {
-        "imsEndpoint": "ims-na1.adobelogin.com",
-        "metascopes": "ent_aem_cloud_api",
-        "technicalAccount": {"clientId": "cm-demo-agent", "clientSecret": "p8e-demo-agent-secret"},
-        "email": "agent@techacct.adobe.com",
-        "id": "AGENTDEMO@techacct.adobe.com",
-        "org": "AGENTDEMO@AdobeOrg",
-        "publicKey": public,
-    }});
-    std::fs::write(&creds, serde_json::to_vec_pretty(&json)?)?;
+    let json = hsmjwt_testkit::aem::AemAccount {
+        client_id: "cm-demo-agent",
+        client_secret: "p8e-demo-agent-secret",
+        email: "agent@techacct.adobe.com",
+        id: "AGENTDEMO@techacct.adobe.com",
+        org: "AGENTDEMO@AdobeOrg",
+        public_key: &public,
+        ..hsmjwt_testkit::aem::AemAccount::example()
+    }
+    .to_json();
+    std::fs::write(&creds, json)?;
     std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600))?;
     let pin_file = dir.join("pin");
     std::fs::write(&pin_file, pin)?;

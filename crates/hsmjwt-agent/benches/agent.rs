@@ -133,16 +133,16 @@ fn agent(c: &mut Criterion) {
     let creds = dir.path().join("aem.json");
     std::fs::write(
         &creds,
-        json!({"ok": true, "statusCode": 200, "integration": {
-            "imsEndpoint": "ims-na1.adobelogin.com",
-            "metascopes": "ent_aem_cloud_api",
-            "technicalAccount": {"clientId": "bench-client", "clientSecret": "p8e-bench"},
-            "email": "bench@techacct.adobe.com",
-            "id": "BENCH@techacct.adobe.com",
-            "org": "BENCH@AdobeOrg",
-            "publicKey": public,
-        }})
-        .to_string(),
+        hsmjwt_testkit::aem::AemAccount {
+            client_id: "bench-client",
+            client_secret: "p8e-bench",
+            email: "bench@techacct.adobe.com",
+            id: "BENCH@techacct.adobe.com",
+            org: "BENCH@AdobeOrg",
+            public_key: &public,
+            ..hsmjwt_testkit::aem::AemAccount::example()
+        }
+        .to_json(),
     )
     .unwrap();
     let file = hsmjwt::ims::CredentialsFile::load(&creds).unwrap();

@@ -86,24 +86,18 @@ mod hsmjwt_ims_creds {
     pub(super) fn write(dir: &Path) -> Creds {
         let key = PrivateKey::generate(KeySpec::Rsa(2048)).unwrap();
         std::fs::write(dir.join("key.pem"), key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
-        let json = serde_json::json!({
-            "ok": true,
-            "statusCode": 200,
-            "integration": {
-                "imsEndpoint": "ims-na1.adobelogin.com",
-                "metascopes": "ent_aem_cloud_api",
-                "technicalAccount": {
-                    "clientId": "agent-client",
-                    "clientSecret": "p8e-agent-test-secret",
-                },
-                "email": "agent@techacct.adobe.com",
-                "id": "AGENT000@techacct.adobe.com",
-                "org": "AGENT000@AdobeOrg",
-                "publicKey": key.public_key().to_spki_pem(),
-            }
-        });
+        let json = hsmjwt_testkit::aem::AemAccount {
+            client_id: "agent-client",
+            client_secret: "p8e-agent-test-secret",
+            email: "agent@techacct.adobe.com",
+            id: "AGENT000@techacct.adobe.com",
+            org: "AGENT000@AdobeOrg",
+            public_key: &key.public_key().to_spki_pem(),
+            ..hsmjwt_testkit::aem::AemAccount::example()
+        }
+        .to_json();
         let path = dir.join("creds.json");
-        std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+        std::fs::write(&path, json).unwrap();
         let file = CredentialsFile::load(&path).unwrap();
         Creds {
             service: file.service_account().unwrap().clone(),

@@ -57,16 +57,16 @@ fn child(hsm: &SoftHsm) {
     let creds = dir.path().join("aem.json");
     std::fs::write(
         &creds,
-        json!({"ok": true, "statusCode": 200, "integration": {
-            "imsEndpoint": "ims-na1.adobelogin.com",
-            "metascopes": "ent_aem_cloud_api",
-            "technicalAccount": {"clientId": "load-client", "clientSecret": "p8e-load-secret"},
-            "email": "load@techacct.adobe.com",
-            "id": "LOAD0000@techacct.adobe.com",
-            "org": "LOAD0000@AdobeOrg",
-            "publicKey": public_pem,
-        }})
-        .to_string(),
+        hsmjwt_testkit::aem::AemAccount {
+            client_id: "load-client",
+            client_secret: "p8e-load-secret",
+            email: "load@techacct.adobe.com",
+            id: "LOAD0000@techacct.adobe.com",
+            org: "LOAD0000@AdobeOrg",
+            public_key: &public_pem,
+            ..hsmjwt_testkit::aem::AemAccount::example()
+        }
+        .to_json(),
     )
     .unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -12,6 +12,7 @@
 //! - [`faults`]: the fault-injecting PKCS#11 module (`hsmjwt-testkit-faults`) and its
 //!   controls (faults at a rate, for every function or one, latency, a held `C_Sign`;
 //!   counts of sessions, calls, logins and faults);
+//! - [`aem`]: AEM service-account credentials files, as Adobe gives them;
 //! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
 //!   the key bits of a SubjectPublicKeyInfo), for interoperability tests and benchmarks;
 //! - [`fifo`]: a named pipe that feeds given bytes to a reader, for tests of code that must
@@ -22,6 +23,7 @@
 
 use std::path::Path;
 
+pub mod aem;
 pub mod der;
 mod error;
 pub mod faults;

@@ -320,23 +320,18 @@ fn demo(kind: KeyKind, parent: &Path, interrupt: &Interrupt) -> Result<ExitCode>
 
     let t = Instant::now();
     let creds_path = scratch.path().join("aem-service-credentials.json");
-    let json = serde_json::json!({
-        "ok": true,
-        "statusCode": 200,
-        "integration": {
-            "imsEndpoint": "ims-na1.adobelogin.com",
-            "metascopes": "ent_aem_cloud_api",
-            "technicalAccount": {
-                "clientId": "cm-p00000-e00000-demo",
-                "clientSecret": format!("p8e-demo-{}", uuid::Uuid::new_v4().simple()),
-            },
-            "email": "demo-account@techacct.adobe.com",
-            "id": "DEMO0000000000000000000@techacct.adobe.com",
-            "org": "DEMO0000000000000000000@AdobeOrg",
-            "publicKey": public_pem,
-        }
-    });
-    write_private(&creds_path, &serde_json::to_vec_pretty(&json)?)?;
+    let secret = format!("p8e-demo-{}", uuid::Uuid::new_v4().simple());
+    let json = hsmjwt_testkit::aem::AemAccount {
+        client_id: "cm-p00000-e00000-demo",
+        client_secret: &secret,
+        email: "demo-account@techacct.adobe.com",
+        id: "DEMO0000000000000000000@techacct.adobe.com",
+        org: "DEMO0000000000000000000@AdobeOrg",
+        public_key: &public_pem,
+        ..hsmjwt_testkit::aem::AemAccount::example()
+    }
+    .to_json();
+    write_private(&creds_path, json.as_bytes())?;
     let file = CredentialsFile::load(&creds_path)?;
     let creds = file.service_account()?.clone();
     step(

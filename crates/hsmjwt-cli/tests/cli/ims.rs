@@ -37,20 +37,18 @@ struct Files {
 /// AEM service credentials for [`CLIENT_ID`] with `secret`, the certificate (or public key)
 /// `public_pem` and, when given, the private key.
 pub(crate) fn aem_json(private_pem: Option<&str>, public_pem: &str, secret: &str) -> String {
-    let mut integration = serde_json::json!({
-        "imsEndpoint": "ims-na1.adobelogin.com",
-        "metascopes": "ent_aem_cloud_api",
-        "technicalAccount": {"clientId": CLIENT_ID, "clientSecret": secret},
-        "email": "cli@techacct.adobe.com",
-        "id": TECH,
-        "org": ORG,
-        "publicKey": public_pem,
-        "certificateExpirationDate": "2027-01-01T00:00:00.000Z",
-    });
-    if let Some(pem) = private_pem {
-        integration["privateKey"] = serde_json::Value::String(pem.replace('\n', "\r\n"));
+    hsmjwt_testkit::aem::AemAccount {
+        client_id: CLIENT_ID,
+        client_secret: secret,
+        email: "cli@techacct.adobe.com",
+        id: TECH,
+        org: ORG,
+        public_key: public_pem,
+        private_key: private_pem,
+        certificate_expiration: Some("2027-01-01T00:00:00.000Z"),
+        ..hsmjwt_testkit::aem::AemAccount::example()
     }
-    serde_json::json!({"ok": true, "integration": integration, "statusCode": 200}).to_string()
+    .to_json()
 }
 
 /// A Developer Console project with one OAuth server-to-server credential.
