@@ -34,9 +34,13 @@ impl Lanes {
         for i in 0..threads.max(1) {
             let rx = rx.clone();
             std::thread::Builder::new()
+                // Linux keeps 15 bytes of a thread's name; a NUL would make `spawn` panic.
                 .name(format!(
                     "sign-{}-{i}",
-                    key.chars().take(8).collect::<String>()
+                    key.chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                        .take(8)
+                        .collect::<String>()
                 ))
                 .spawn(move || serve(&rx))?;
         }
@@ -100,6 +104,16 @@ mod tests {
             lanes.run(|| 2)
         );
         assert_eq!((a.unwrap(), b.unwrap()), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn any_key_name_makes_a_thread_name() {
+        let lanes = Lanes::start("k\u{0}ey é/\n", 1).unwrap();
+        let name = lanes
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("sign-key-0"));
     }
 
     #[tokio::test]
