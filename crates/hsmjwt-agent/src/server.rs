@@ -318,32 +318,29 @@ impl ProfileEntry {
         }
         let mut leaf = None;
         if let Some(path) = &p.cert {
-            let bad = |reason: String| Error::config("", format!("profiles.{name}.cert: {reason}"));
-            let chain = hsmjwt::soft::Certificate::load_chain(path)
-                .map_err(|e| bad(Chain(&e).to_string()))?;
-            let first = chain
-                .first()
-                .ok_or_else(|| bad(format!("{} holds no certificate", path.display())))?;
-            first
-                .check_key(signer.public_key())
-                .map_err(|e| bad(Chain(&e).to_string()))?;
-            match first.check(NumericDate::now()) {
-                Ok(hsmjwt::soft::Validity::ExpiresSoon { days_left }) => tracing::warn!(
+            let bad = |e: hsmjwt::soft::Error| {
+                Error::config("", format!("profiles.{name}.cert: {}", Chain(&e)))
+            };
+            let chain = hsmjwt::soft::Certificate::load_chain(path).map_err(bad)?;
+            let validity = hsmjwt::soft::certify_header(
+                &mut header,
+                &chain,
+                signer.public_key(),
+                NumericDate::now(),
+                hsmjwt::soft::CertificateHeaders::new(p.x5c, p.x5t),
+            )
+            .map_err(bad)?;
+            leaf = chain.into_iter().next();
+            if let (Some(first), hsmjwt::soft::Validity::ExpiresSoon { days_left }) =
+                (&leaf, validity)
+            {
+                tracing::warn!(
                     profile = name,
                     days_left,
                     not_after = first.not_after_text(),
                     "the profile's certificate expires soon; renew it"
-                ),
-                Ok(_) => {}
-                Err(e) => return Err(bad(Chain(&e).to_string())),
+                );
             }
-            hsmjwt::soft::set_certificate_headers(&mut header, &chain, p.x5c);
-            if p.x5t {
-                header
-                    .set("x5t", serde_json::Value::String(first.x5t()))
-                    .map_err(|e| bad(format!("x5t: {e}")))?;
-            }
-            leaf = Some(first.clone());
         }
         Ok(ProfileEntry {
             config: p.clone(),

@@ -319,6 +319,49 @@ fn general_name_text(name: &GeneralName<'_>) -> String {
     }
 }
 
+/// Which headers [`certify_header`] sets besides `x5t#S256`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CertificateHeaders {
+    /// `x5c`: the whole chain.
+    pub x5c: bool,
+    /// `x5t`: the leaf's SHA-1 thumbprint, for services that want the legacy form.
+    pub x5t: bool,
+}
+
+impl CertificateHeaders {
+    /// `x5t#S256`, with `x5c` and `x5t` as given.
+    pub fn new(x5c: bool, x5t: bool) -> Self {
+        CertificateHeaders { x5c, x5t }
+    }
+}
+
+/// Puts `chain` (leaf first) in `header` for a token signed by the key of `jwk` at `now`,
+/// after checking that the leaf certifies that key and is valid: `x5t#S256`, and `x5c` and
+/// `x5t` as `which` asks. Returns the leaf's [`Validity`] ([`Validity::ExpiresSoon`] is
+/// worth a warning). `hsmjwt sign --cert` and the agent's profiles do this.
+///
+/// # Errors
+/// [`Error::NoCertificate`] for an empty chain, [`Error::CertificateKeyMismatch`] when the
+/// leaf certifies another key, [`Error::CertificateExpired`] or
+/// [`Error::CertificateNotYetValid`] at `now`, [`Error::Core`] when `x5t` cannot be set.
+pub fn certify_header(
+    header: &mut Header,
+    chain: &[Certificate],
+    jwk: &Jwk,
+    now: NumericDate,
+    which: CertificateHeaders,
+) -> Result<Validity> {
+    let leaf = chain.first().ok_or(Error::NoCertificate)?;
+    leaf.check_key(jwk)?;
+    let validity = leaf.check(now)?;
+    set_certificate_headers(header, chain, which.x5c);
+    if which.x5t {
+        header.set("x5t", serde_json::Value::String(leaf.x5t()))?;
+    }
+    Ok(validity)
+}
+
 /// Sets `x5t#S256` from the leaf (first) certificate of `chain` and, when `with_chain`,
 /// `x5c` with the whole chain.
 pub fn set_certificate_headers(header: &mut Header, chain: &[Certificate], with_chain: bool) {

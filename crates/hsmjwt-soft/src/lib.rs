@@ -12,7 +12,10 @@ mod signer;
 mod verifier;
 mod x509;
 
-pub use cert::{Certificate, EXPIRY_WARNING_DAYS, Validity, set_certificate_headers};
+pub use cert::{
+    Certificate, CertificateHeaders, EXPIRY_WARNING_DAYS, Validity, certify_header,
+    set_certificate_headers,
+};
 pub use error::{Error, Result};
 pub use file::{MAX_CERTIFICATE_FILE, MAX_JWKS_FILE, MAX_KEY_FILE};
 pub use private::{KeySpec, PrivateKey};

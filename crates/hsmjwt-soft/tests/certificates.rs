@@ -9,7 +9,10 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::Dir;
 use hsmjwt_core::{Algorithm, Header, NumericDate};
-use hsmjwt_soft::{Certificate, Error, PrivateKey, Validity, set_certificate_headers};
+use hsmjwt_soft::{
+    Certificate, CertificateHeaders, Error, PrivateKey, Validity, certify_header,
+    set_certificate_headers,
+};
 
 /// A CA, a leaf signed by it (chain file leaf + CA), and a self-signed certificate.
 fn setup() -> Dir {
@@ -161,4 +164,73 @@ fn validity_window_warns_then_fails() {
     assert_eq!(leaf.validity(edge), Validity::Valid { days_left: 30 });
     let edge = NumericDate::from_unix(leaf.not_after().as_unix() - 29 * 86_400);
     assert_eq!(leaf.validity(edge), Validity::ExpiresSoon { days_left: 29 });
+}
+
+/// `certify_header`: the checks of `hsmjwt sign --cert` and the agent's profiles, then the
+/// headers; nothing is set when a check fails.
+#[test]
+fn certify_header_checks_then_sets() {
+    let d = setup();
+    let chain = Certificate::load_chain(&d.path("chain.pem")).unwrap();
+    let leaf_key = PrivateKey::load(&d.path("leaf.key")).unwrap();
+    let other = PrivateKey::load(&d.path("self.key")).unwrap();
+    let now = NumericDate::now();
+    let mut header = Header::new(Algorithm::ES256);
+    let validity = certify_header(
+        &mut header,
+        &chain,
+        &leaf_key.public_jwk(),
+        now,
+        CertificateHeaders::new(true, true),
+    )
+    .unwrap();
+    assert!(matches!(validity, Validity::Valid { .. }), "{validity:?}");
+    assert_eq!(
+        header.x5t_s256.as_deref(),
+        Some(chain[0].x5t_s256().as_str())
+    );
+    assert_eq!(header.x5c.as_ref().map(Vec::len), Some(2));
+    assert_eq!(
+        header.to_map().get("x5t").and_then(|v| v.as_str()),
+        Some(chain[0].x5t().as_str())
+    );
+    let mut header = Header::new(Algorithm::ES256);
+    certify_header(
+        &mut header,
+        &chain,
+        &leaf_key.public_jwk(),
+        now,
+        CertificateHeaders::default(),
+    )
+    .unwrap();
+    assert!(header.x5c.is_none() && header.x5t_s256.is_some());
+    assert!(!header.to_map().contains_key("x5t"));
+
+    let mut header = Header::new(Algorithm::ES256);
+    let fails = |header: &mut Header, chain: &[Certificate], now| {
+        certify_header(
+            header,
+            chain,
+            &leaf_key.public_jwk(),
+            now,
+            CertificateHeaders::new(true, true),
+        )
+        .unwrap_err()
+    };
+    assert!(matches!(fails(&mut header, &[], now), Error::NoCertificate));
+    let later = NumericDate::from_unix(chain[0].not_after().as_unix() + 86_400);
+    assert!(matches!(
+        fails(&mut header, &chain, later),
+        Error::CertificateExpired { .. }
+    ));
+    let err = certify_header(
+        &mut header,
+        &chain,
+        &other.public_jwk(),
+        now,
+        CertificateHeaders::new(true, true),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::CertificateKeyMismatch { .. }));
+    assert!(header.x5t_s256.is_none() && header.x5c.is_none());
 }

@@ -75,14 +75,19 @@ pub(crate) fn out_json(value: &(impl serde::Serialize + ?Sized)) -> Result<()> {
 /// Refuses a certificate that is expired or not yet valid at `now`, and warns on stderr
 /// within 30 days of its end: the `--cert` check of `sign` and `verify`.
 pub(crate) fn check_certificate(cert: &Certificate, now: NumericDate) -> Result<()> {
-    if let Validity::ExpiresSoon { days_left } = cert.check(now)? {
+    warn_if_expiring(cert, cert.check(now)?);
+    Ok(())
+}
+
+/// Warns on stderr when `validity`, the certificate's as checked, ends within 30 days.
+pub(crate) fn warn_if_expiring(cert: &Certificate, validity: Validity) {
+    if let Validity::ExpiresSoon { days_left } = validity {
         eprintln!(
             "warning: certificate `{}` expires in {days_left} days ({}); renew it",
             hsmjwt::core::text::Untrusted(cert.subject()),
             cert.not_after_text()
         );
     }
-    Ok(())
 }
 
 /// The kind of a key as the commands print it: "RSA 2048", "EC P-256".

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use hsmjwt::core::with_key_id;
-use hsmjwt::soft::{Certificate, set_certificate_headers};
+use hsmjwt::soft::{Certificate, CertificateHeaders, certify_header};
 use hsmjwt::{Algorithm, Claims, Header, NumericDate};
 
 use crate::args::SignArgs;
@@ -47,14 +47,15 @@ pub(crate) fn run(a: &SignArgs) -> Result<ExitCode> {
     let signer = super::key_source(&a.key)?.open_signer(a.alg.map(Algorithm::from))?;
     if let Some(path) = &a.cert {
         let chain = Certificate::load_chain(path)?;
-        let leaf = chain.first().context("no certificate")?;
-        leaf.check_key(signer.public_key())?;
-        super::check_certificate(leaf, NumericDate::now())?;
-        set_certificate_headers(&mut header, &chain, a.x5c);
-        if a.x5t {
-            header
-                .set("x5t", serde_json::Value::String(leaf.x5t()))
-                .context("cannot set x5t")?;
+        let validity = certify_header(
+            &mut header,
+            &chain,
+            signer.public_key(),
+            NumericDate::now(),
+            CertificateHeaders::new(a.x5c, a.x5t),
+        )?;
+        if let Some(leaf) = chain.first() {
+            super::warn_if_expiring(leaf, validity);
         }
     }
     let token = match super::resolve_kid(a.kid.as_deref(), signer.public_key()) {
