@@ -293,6 +293,12 @@ fn the_retry_delay_doubles_up_to_its_limit() {
         .with_max_retry_delay(S(1));
     assert_eq!(odd.retry_after(1, true), S(10));
     assert_eq!(odd.retry_after(3, false), S(10));
+    // The doubling itself, as the agent's refresher uses it for a token never fetched.
+    let waits: Vec<u64> = (0..=6)
+        .map(|n| hsmjwt_oauth::backoff(S(1), n, S(10)).as_secs())
+        .collect();
+    assert_eq!(waits, [1, 1, 2, 4, 8, 10, 10]);
+    assert_eq!(hsmjwt_oauth::backoff(S(1), u32::MAX, S(10)), S(10));
 }
 
 #[tokio::test]

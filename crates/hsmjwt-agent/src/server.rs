@@ -899,11 +899,11 @@ async fn refresh(name: String, entry: Arc<TokenEntry>, live: Arc<Live>) {
 /// `failures` failures in a row: 1 s, doubled each time, at most what the cache itself would
 /// wait ([`CacheOptions::retry_after`](hsmjwt::oauth::CacheOptions::retry_after)).
 fn cold_retry(failures: u32, options: &hsmjwt::oauth::CacheOptions) -> Duration {
-    let first = Duration::from_secs(1);
-    1u32.checked_shl(failures.saturating_sub(1))
-        .and_then(|factor| first.checked_mul(factor))
-        .unwrap_or(Duration::MAX)
-        .min(options.retry_after(failures.max(1), false))
+    hsmjwt::oauth::backoff(
+        Duration::from_secs(1),
+        failures,
+        options.retry_after(failures.max(1), false),
+    )
 }
 
 async fn token(

@@ -133,9 +133,7 @@ impl CacheOptions {
         if refused {
             return longest;
         }
-        1u32.checked_shl(failures.saturating_sub(1))
-            .and_then(|factor| self.retry_delay.checked_mul(factor))
-            .map_or(longest, |d| d.min(longest))
+        backoff(self.retry_delay, failures, longest)
     }
 
     /// When a token of `lifetime` becomes stale: `min(lifetime - margin, max_fraction *
@@ -154,6 +152,15 @@ impl CacheOptions {
             .map_or(lifetime, |d| d.min(lifetime));
         lifetime.saturating_sub(self.margin).min(part)
     }
+}
+
+/// `first` doubled `failures - 1` times (`first` for 0 or 1 failure), at most `longest`:
+/// the wait before the next attempt after `failures` failures in a row.
+#[must_use]
+pub fn backoff(first: Duration, failures: u32, longest: Duration) -> Duration {
+    1u32.checked_shl(failures.saturating_sub(1))
+        .and_then(|factor| first.checked_mul(factor))
+        .map_or(longest, |d| d.min(longest))
 }
 
 struct Entry {

@@ -51,7 +51,9 @@ pub mod par;
 pub mod secret;
 pub mod token;
 
-pub use cache::{CacheClock, CacheOptions, CacheStatus, MonotonicClock, TokenCache, TokenSource};
+pub use cache::{
+    CacheClock, CacheOptions, CacheStatus, MonotonicClock, TokenCache, TokenSource, backoff,
+};
 pub use client::{Grant, JwtBearerGrant, OAuthClient, OAuthFlow, TokenParams};
 pub use error::{BoxedSource, Error, Result};
 pub use http::{ClientAuth, FormResponse, HttpClient, HttpOptions};
