@@ -191,8 +191,8 @@ fn agent(
         public_key: &public,
         ..hsmjwt_testkit::aem::AemAccount::example()
     }
-    .to_json();
-    std::fs::write(&creds, json)?;
+    .to_value();
+    std::fs::write(&creds, serde_json::to_vec_pretty(&json)?)?;
     std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600))?;
     let pin_file = dir.join("pin");
     std::fs::write(&pin_file, pin)?;

@@ -56,10 +56,16 @@ impl AemAccount<'static> {
 }
 
 impl AemAccount<'_> {
+    /// The file's JSON text, on one line (see [`to_value`](Self::to_value)).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        self.to_value().to_string()
+    }
+
     /// The file's JSON: `{"ok": true, "integration": {...}, "statusCode": 200}`, the
     /// integration's members in Adobe's order (`privateKey`, when there is one, last).
     #[must_use]
-    pub fn to_json(&self) -> String {
+    pub fn to_value(&self) -> serde_json::Value {
         let mut integration = serde_json::Map::new();
         let mut put = |name: &str, value: serde_json::Value| {
             integration.insert(name.to_owned(), value);
@@ -87,6 +93,6 @@ impl AemAccount<'_> {
         file.insert("ok".to_owned(), true.into());
         file.insert("integration".to_owned(), integration.into());
         file.insert("statusCode".to_owned(), 200.into());
-        serde_json::Value::Object(file).to_string()
+        serde_json::Value::Object(file)
     }
 }

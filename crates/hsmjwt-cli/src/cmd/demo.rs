@@ -330,8 +330,8 @@ fn demo(kind: KeyKind, parent: &Path, interrupt: &Interrupt) -> Result<ExitCode>
         public_key: &public_pem,
         ..hsmjwt_testkit::aem::AemAccount::example()
     }
-    .to_json();
-    write_private(&creds_path, json.as_bytes())?;
+    .to_value();
+    write_private(&creds_path, &serde_json::to_vec_pretty(&json)?)?;
     let file = CredentialsFile::load(&creds_path)?;
     let creds = file.service_account()?.clone();
     step(
