@@ -264,7 +264,8 @@ struct Shared {
 
 impl Shared {
     /// Adds to `hsm_recoveries` what the signers recovered since the last call (the
-    /// counters of a signer only grow; a reload starts new signers and new counts).
+    /// counters of a signer only grow; a reload starts new signers and new counts). Called
+    /// when the metrics are read, not on the signing path.
     fn count_recoveries(&self, metrics: &Metrics) {
         for (name, seen) in &self.recoveries_seen {
             let Some(signer) = self.keys.get(name) else {
@@ -1059,7 +1060,6 @@ async fn sign(
     };
     let outcome = tokio::time::timeout(shared.sign_timeout, task).await;
     let outcome_timed_out = outcome.is_err();
-    shared.count_recoveries(&live.metrics);
     let token = match outcome {
         Ok(Ok(Ok(token))) => token,
         Ok(Ok(Err(e))) => {
