@@ -339,10 +339,13 @@ fn start_tpm2(module: PathBuf, label: &str) -> Result<Token, Error> {
     let (server, port) = loop {
         attempt += 1;
         // The TCTI (`swtpm:host=...,port=P`) finds the control channel at P + 1.
-        let port = server::free_port_pair()?;
+        let pair = server::free_port_pair()?;
+        let port = pair.port();
         let ctrl = port + 1;
         let server_arg = format!("type=tcp,port={port},bindaddr=127.0.0.1");
         let ctrl_arg = format!("type=tcp,port={ctrl},bindaddr=127.0.0.1");
+        // Let the ports go only now, just before swtpm binds them.
+        drop(pair);
         let mut server = Server::spawn(
             "swtpm",
             Path::new("swtpm"),

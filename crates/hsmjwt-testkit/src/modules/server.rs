@@ -126,25 +126,52 @@ impl Drop for Server {
 }
 
 /// Whether something accepts TCP connections on `127.0.0.1:port`.
+///
+/// A connection whose own port is `port` is not counted: with nothing listening, Linux may
+/// pick the port asked for as the connection's source port and connect it to itself (a TCP
+/// simultaneous open), which would look like a listener.
 pub(crate) fn listening(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+        .is_ok_and(|s| s.local_addr().is_ok_and(|local| local != addr))
 }
 
-/// Two consecutive TCP ports, `port` and `port + 1`, free on `127.0.0.1` now (swtpm's TCTI
-/// finds the control port after the command port). Another process may take one before the
-/// server binds it: callers retry.
+/// Two consecutive TCP ports on `127.0.0.1`, held (bound and listening) until dropped; see
+/// [`free_port_pair`].
+#[derive(Debug)]
+pub(crate) struct PortPair {
+    port: u16,
+    _held: [TcpListener; 2],
+}
+
+impl PortPair {
+    /// The first port; the second is `port() + 1`.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Two consecutive TCP ports, `port` and `port + 1`, bound on `127.0.0.1` and held until the
+/// [`PortPair`] is dropped (swtpm's TCTI finds the control port after the command port).
+/// Drop it just before the server binds them; another process may still take one in
+/// between: callers retry.
 ///
 /// # Errors
 /// [`Error::Io`] when no port can be bound, or no free pair is found in 50 tries.
-pub(crate) fn free_port_pair() -> Result<u16, Error> {
+pub(crate) fn free_port_pair() -> Result<PortPair, Error> {
     let bind = |port: u16| TcpListener::bind((Ipv4Addr::LOCALHOST, port));
     let io = |e| Error::io("bind a TCP port on", "127.0.0.1", e);
     for _ in 0..50 {
         let first = bind(0).map_err(io)?;
         let port = first.local_addr().map_err(io)?.port();
-        if port < u16::MAX && bind(port + 1).is_ok() {
-            return Ok(port);
+        if port == u16::MAX {
+            continue;
+        }
+        if let Ok(second) = bind(port + 1) {
+            return Ok(PortPair {
+                port,
+                _held: [first, second],
+            });
         }
     }
     Err(io(std::io::Error::new(
@@ -195,8 +222,20 @@ mod tests {
     }
 
     #[test]
-    fn free_port_pairs_are_consecutive_and_nobody_listens_there() {
-        let port = free_port_pair().unwrap();
-        assert!(!listening(port) && !listening(port + 1));
+    fn free_port_pairs_are_consecutive_and_held_until_dropped() {
+        let pair = free_port_pair().unwrap();
+        let port = pair.port();
+        let addrs: Vec<u16> = pair
+            ._held
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        assert_eq!(addrs, [port, port + 1]);
+        // Held: nobody else can bind either port, and both accept connections.
+        for p in [port, port + 1] {
+            let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, p)).unwrap_err();
+            assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "port {p}");
+            assert!(listening(p), "port {p}");
+        }
     }
 }
