@@ -127,13 +127,10 @@ async fn a_slow_answer_within_the_timeout_is_fine() {
 
 #[tokio::test]
 async fn connection_refused_is_retried_then_reported() {
-    // A port nobody listens on.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A loopback port held, not listening: every connection is refused.
+    let refusing = hsmjwt_testkit::net::RefusingPort::new().unwrap();
     let endpoint = ImsEndpoint::production()
-        .with_base_url(&format!("http://127.0.0.1:{port}"))
+        .with_base_url(&refusing.url())
         .unwrap();
     let client = ImsClient::with_http(endpoint, hsmjwt_oauth::HttpClient::new(fast()).unwrap());
     let started = Instant::now();

@@ -15,6 +15,8 @@
 //! - [`aem`]: AEM service-account credentials files, as Adobe gives them;
 //! - [`der`]: keys taken apart the way other JWT libraries want them (PKCS#1 inside PKCS#8,
 //!   the key bits of a SubjectPublicKeyInfo), for interoperability tests and benchmarks;
+//! - [`net`]: a loopback port that refuses connections while held, and a check for a
+//!   listener that a connection to itself cannot fool;
 //! - [`fifo`]: a named pipe that feeds given bytes to a reader, for tests of code that must
 //!   bound what it reads (a FIFO's metadata tells no size).
 //!
@@ -33,6 +35,7 @@ mod ffi;
 mod fifo;
 #[cfg(unix)]
 pub mod modules;
+pub mod net;
 pub mod p11kit;
 pub mod softhsm;
 

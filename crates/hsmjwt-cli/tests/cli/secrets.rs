@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use hsmjwt_emulator::authz::{
     AuthorizationServer, AuthorizationServerConfig, RegisteredAuth, RegisteredClient,
 };
+use hsmjwt_testkit::net::RefusingPort;
 use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 
 use crate::ims::{CLIENT_ID, aem_json, console_json, emulator_for};
@@ -142,14 +143,6 @@ fn key(pin: &str) -> String {
     format!("pkcs11:token={TOKEN};object=tool-rsa?pin-value={pin}")
 }
 
-/// An http URL on a loopback port nobody listens on.
-fn unreachable_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
 #[test]
 fn no_command_prints_a_pin_or_a_client_secret() {
     let Some(s) = Setup::new() else { return };
@@ -157,7 +150,9 @@ fn no_command_prints_a_pin_or_a_client_secret() {
     let emu = emulator_for(&[&s.aem, &s.console]);
     let ims_url = emu.base_url();
     let token_endpoint = emu.token_endpoint();
-    let nowhere = unreachable_url();
+    // A loopback port held, not listening, for the whole test: connections are refused.
+    let refusing = RefusingPort::new().unwrap();
+    let nowhere = refusing.url();
     let nowhere_token = format!("{nowhere}/token");
     use Expect::{Failure, Problem, Success};
 

@@ -1,7 +1,7 @@
 //! A server process of a fixture (swtpm, `p11-kit server`): killed when dropped, and, when
 //! `setpriv` is there, killed by the kernel when the thread that started it dies.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -125,15 +125,9 @@ impl Drop for Server {
     }
 }
 
-/// Whether something accepts TCP connections on `127.0.0.1:port`.
-///
-/// A connection whose own port is `port` is not counted: with nothing listening, Linux may
-/// pick the port asked for as the connection's source port and connect it to itself (a TCP
-/// simultaneous open), which would look like a listener.
+/// Whether something accepts TCP connections on `127.0.0.1:port` ([`crate::net::accepts`]).
 pub(crate) fn listening(port: u16) -> bool {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpStream::connect_timeout(&addr, Duration::from_millis(200))
-        .is_ok_and(|s| s.local_addr().is_ok_and(|local| local != addr))
+    crate::net::accepts(port, Duration::from_millis(200))
 }
 
 /// Two consecutive TCP ports on `127.0.0.1`, held (bound and listening) until dropped; see
