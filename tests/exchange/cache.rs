@@ -362,6 +362,26 @@ async fn a_refusal_without_a_token_is_held() {
 }
 
 #[tokio::test]
+async fn a_refusal_held_past_the_clocks_range_lasts_until_invalidated() {
+    let clock = Arc::new(ManualClock::new());
+    let script = Scripted::new(S(3600));
+    let options = CacheOptions::default().with_max_retry_delay(Duration::MAX);
+    let cache = cache_of(&script, options, &clock);
+    script.refusing();
+    cache.get().await.unwrap_err();
+    for _ in 0..10 {
+        clock.advance(S(365 * 24 * 3600));
+        let again = cache.get().await.unwrap_err();
+        assert_eq!(again.oauth_error(), Some("invalid_client"));
+    }
+    assert_eq!(script.calls(), 1, "held, not asked again");
+    script.failing(false);
+    cache.invalidate();
+    cache.get().await.unwrap();
+    assert_eq!(script.calls(), 2);
+}
+
+#[tokio::test]
 async fn an_expired_token_is_never_handed_out() {
     let clock = Arc::new(ManualClock::new());
     let script = Scripted::new(S(1000));

@@ -21,7 +21,8 @@
 //! - When a refresh fails and there is no unexpired token, every waiter of that flight gets
 //!   the error and nothing is cached; the next call starts a new flight, except after a
 //!   refusal: then calls get the same error, without a request, for `max_retry_delay`
-//!   (or until [`TokenCache::invalidate`]).
+//!   (or until [`TokenCache::invalidate`]; a delay past the clock's range holds it until
+//!   then).
 //! - A cache hit takes no lock and allocates nothing: an atomic load of an `Arc`, a clock
 //!   read and a comparison.
 //! - If the caller that started a flight is cancelled, a waiting caller takes it over.
@@ -181,7 +182,9 @@ struct Inner<S> {
     /// Failed fetches since the last success.
     failures: AtomicU32,
     /// A refusal met with no valid token: its error, given to callers until then.
-    refused: Mutex<Option<(Instant, Error)>>,
+    /// A refusal held without a token, and until when (`None`: a delay past the clock's
+    /// range, held until [`TokenCache::invalidate`]).
+    refused: Mutex<Option<(Option<Instant>, Error)>>,
 }
 
 /// Where the cached token stands, relative to now.
@@ -272,7 +275,7 @@ impl<S: TokenSource> TokenCache<S> {
                 return Ok(entry.token.clone());
             }
             if let Some((until, error)) = &*lock(&self.inner.refused)
-                && now < *until
+                && until.is_none_or(|until| now < until)
             {
                 return Err(error.clone());
             }
@@ -337,10 +340,9 @@ impl<S: TokenSource> TokenCache<S> {
                     _ => {
                         inner.current.store(None);
                         if refused {
-                            // Asking again at once would be refused again: hold the answer.
-                            if let Some(until) = now.checked_add(wait) {
-                                *lock(&inner.refused) = Some((until, error.clone()));
-                            }
+                            // Asking again at once would be refused again: hold the answer
+                            // (a delay past the clock's range: until invalidate()).
+                            *lock(&inner.refused) = Some((now.checked_add(wait), error.clone()));
                         }
                         Err(error)
                     }
