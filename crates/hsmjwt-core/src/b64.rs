@@ -21,22 +21,67 @@ pub fn encode_into(bytes: &[u8], out: &mut String) {
     SIMD.encode_append(bytes, out);
 }
 
-/// The error the `base64` crate gives for `input`, which `base64-simd` rejected.
-fn detailed_error(input: &[u8]) -> base64::DecodeError {
-    match URL_SAFE_NO_PAD.decode(input) {
+/// Why input is not canonical unpadded base64url: the byte and its offset, or the length.
+///
+/// Its own type, so that the `base64` crate (which finds the detail) is not part of this
+/// crate's API. Compared by what it says: the same error for the same input whichever
+/// function of this module refused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(base64::DecodeError);
+
+impl DecodeError {
+    /// The offset in the input of the byte at fault, when one byte is (not for a length
+    /// that cannot be base64, or padding).
+    #[must_use]
+    pub fn offset(&self) -> Option<usize> {
+        match self.0 {
+            base64::DecodeError::InvalidByte(offset, _)
+            | base64::DecodeError::InvalidLastSymbol(offset, _) => Some(offset),
+            base64::DecodeError::InvalidLength(_) | base64::DecodeError::InvalidPadding => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            base64::DecodeError::InvalidByte(offset, b'=') => {
+                write!(f, "padding (`=`) at offset {offset}")
+            }
+            base64::DecodeError::InvalidByte(offset, byte) => {
+                write!(f, "byte 0x{byte:02x} at offset {offset} is not base64url")
+            }
+            base64::DecodeError::InvalidLength(symbols) => {
+                write!(f, "no base64url is {symbols} characters long")
+            }
+            base64::DecodeError::InvalidLastSymbol(offset, _) => write!(
+                f,
+                "the last character, at offset {offset}, has unused bits that are not zero"
+            ),
+            base64::DecodeError::InvalidPadding => f.write_str("it ends in padding (`=`)"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The error for `input`, which `base64-simd` rejected, with the detail the `base64` crate
+/// finds.
+fn detailed_error(input: &[u8]) -> DecodeError {
+    DecodeError(match URL_SAFE_NO_PAD.decode(input) {
         Err(e) => e,
         // Both decoders reject the same inputs (see the module documentation); should they
         // ever disagree, the input is still refused.
         Ok(_) => base64::DecodeError::InvalidLength(input.len()),
-    }
+    })
 }
 
 /// Decodes canonical unpadded base64url: padding, whitespace, the standard alphabet's
 /// `+` and `/`, and a last character with non-zero unused bits are all errors.
 ///
 /// # Errors
-/// Returns the decoder's error for any non-canonical input.
-pub fn decode(input: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+/// A [`DecodeError`] for any non-canonical input.
+pub fn decode(input: &[u8]) -> Result<Vec<u8>, DecodeError> {
     SIMD.decode_to_vec(input).map_err(|_| detailed_error(input))
 }
 
@@ -48,7 +93,7 @@ pub fn decode(input: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
 pub fn decode_with_buf<'b>(
     input: &[u8],
     buf: &'b mut [u8],
-) -> Result<std::borrow::Cow<'b, [u8]>, base64::DecodeError> {
+) -> Result<std::borrow::Cow<'b, [u8]>, DecodeError> {
     if SIMD.estimated_decoded_length(input.len()) <= buf.len() {
         match SIMD.decode(input, base64_simd::Out::from_slice(buf)) {
             Ok(bytes) => Ok(std::borrow::Cow::Borrowed(bytes)),
@@ -64,7 +109,7 @@ pub fn decode_with_buf<'b>(
 ///
 /// # Errors
 /// Exactly the error [`decode`] returns for the same input.
-pub fn validate(input: &[u8]) -> Result<(), base64::DecodeError> {
+pub fn validate(input: &[u8]) -> Result<(), DecodeError> {
     SIMD.check(input).map_err(|_| detailed_error(input))
 }
 
@@ -74,7 +119,7 @@ pub fn validate(input: &[u8]) -> Result<(), base64::DecodeError> {
 ///
 /// # Errors
 /// When the input is not base64 even so (another character, or one character too many).
-pub(crate) fn decode_lenient(input: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+pub(crate) fn decode_lenient(input: &[u8]) -> Result<Vec<u8>, DecodeError> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
@@ -91,7 +136,7 @@ pub(crate) fn decode_lenient(input: &[u8]) -> Result<Vec<u8>, base64::DecodeErro
             b => b,
         })
         .collect();
-    LENIENT.decode(url_safe)
+    LENIENT.decode(url_safe).map_err(DecodeError)
 }
 
 #[cfg(test)]
@@ -120,7 +165,7 @@ mod tests {
     /// `base64-simd` and the `base64` crate accept and reject the same inputs, with the
     /// same bytes; the error is the `base64` crate's.
     fn agrees(input: &[u8]) {
-        let reference = URL_SAFE_NO_PAD.decode(input);
+        let reference = URL_SAFE_NO_PAD.decode(input).map_err(DecodeError);
         assert_eq!(decode(input), reference, "{input:?}");
         assert_eq!(validate(input), reference.clone().map(drop), "{input:?}");
         let mut small = [0u8; 8];
@@ -168,6 +213,27 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        for (input, message, offset) in [
+            (&b"AQ=="[..], "it ends in padding (`=`)", None),
+            (b"AQ=B", "padding (`=`) at offset 2", Some(2)),
+            (b"AQ.B", "byte 0x2e at offset 2 is not base64url", Some(2)),
+            (b"+/8", "byte 0x2b at offset 0 is not base64url", Some(0)),
+            (b"AQABA", "no base64url is 5 characters long", None),
+            (
+                b"AR",
+                "the last character, at offset 1, has unused bits that are not zero",
+                Some(1),
+            ),
+        ] {
+            let e = decode(input).unwrap_err();
+            assert_eq!(e.to_string(), message, "{input:?}");
+            assert_eq!(e.offset(), offset, "{input:?}");
+            assert_eq!(validate(input).unwrap_err(), e);
         }
     }
 

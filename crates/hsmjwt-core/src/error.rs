@@ -66,7 +66,7 @@ pub enum Error {
     InvalidBase64 {
         /// The part at fault.
         part: Part,
-        /// The decoder's complaint (the `base64` crate's error).
+        /// The decoder's complaint ([`b64::DecodeError`](crate::b64::DecodeError)).
         #[source]
         source: BoxError,
     },
@@ -247,7 +247,7 @@ impl Error {
     }
 
     /// Makes [`Error::InvalidBase64`] about `part` from the decoder's error.
-    pub(crate) fn base64(part: Part) -> impl FnOnce(base64::DecodeError) -> Self {
+    pub(crate) fn base64(part: Part) -> impl FnOnce(crate::b64::DecodeError) -> Self {
         move |source| Error::InvalidBase64 {
             part,
             source: Box::new(source),

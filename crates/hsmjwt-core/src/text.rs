@@ -116,7 +116,7 @@ impl fmt::Debug for UntrustedMessage<'_> {
 /// let err = hsmjwt_core::decode_insecure("e30=.e30.").unwrap_err();
 /// assert_eq!(
 ///     Chain(&err).to_string(),
-///     "header is not canonical base64url without padding: Invalid padding"
+///     "header is not canonical base64url without padding: it ends in padding (`=`)"
 /// );
 /// ```
 #[derive(Clone, Copy)]
