@@ -181,7 +181,6 @@ struct Inner<S> {
     fetches: AtomicU64,
     /// Failed fetches since the last success.
     failures: AtomicU32,
-    /// A refusal met with no valid token: its error, given to callers until then.
     /// A refusal held without a token, and until when (`None`: a delay past the clock's
     /// range, held until [`TokenCache::invalidate`]).
     refused: Mutex<Option<(Option<Instant>, Error)>>,
