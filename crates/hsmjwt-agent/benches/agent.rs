@@ -164,16 +164,19 @@ fn agent(c: &mut Criterion) {
         common::AUD,
     );
     let config = Config::parse(&text).unwrap();
-    let agent = Agent::build(&config, &AgentOptions::default()).unwrap();
+    let listening = runtime
+        .block_on(
+            Agent::build(&config, &AgentOptions::default())
+                .unwrap()
+                .bind(),
+        )
+        .unwrap();
     let (control, rx) = tokio::sync::mpsc::channel(1);
-    let server = runtime.spawn(agent.serve(rx, Duration::from_secs(5)));
+    let server = runtime.spawn(listening.serve(rx, Duration::from_secs(5)));
 
     // The reference: a constant as large as the token answer, on a socket of its own.
     let constant_socket = dir.path().join("constant.sock");
     let first = runtime.block_on(async {
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         request(&socket, Method::GET, "/v1/tokens/aem", None)
             .await
             .unwrap()

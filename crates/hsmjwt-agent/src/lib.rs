@@ -20,4 +20,4 @@ pub mod server;
 
 pub use config::Config;
 pub use error::Error;
-pub use server::{Agent, AgentOptions};
+pub use server::{Agent, AgentOptions, Listening};

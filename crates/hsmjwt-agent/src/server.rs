@@ -636,21 +636,30 @@ impl Agent {
         &self.unix
     }
 
+    /// Binds the socket and the TCP port ([`bind`](Self::bind)), then starts the token
+    /// refreshers and serves until [`Control::Stop`] ([`Listening::serve`], which says what
+    /// a stop and a reload do).
+    ///
+    /// # Errors
+    /// [`Error::Socket`] when the socket cannot be made (its folder missing, another agent
+    /// on it) or the TCP port cannot be bound, or when a server fails.
+    pub async fn serve(
+        self,
+        control: tokio::sync::mpsc::Receiver<Control>,
+        grace: Duration,
+    ) -> Result<(), Error> {
+        self.bind().await?.serve(control, grace).await
+    }
+
     /// Binds the socket (mode 0660; a stale socket file is replaced, one another process
-    /// listens on is not) and the TCP port, starts the token refreshers, and serves until
-    /// [`Control::Stop`] (or `control` closes): then it stops accepting, gives requests in
-    /// flight up to `grace` to finish, and removes the socket. [`Control::Reload`] swaps
-    /// in another agent's keys, tokens and profiles at once (requests in flight finish on
-    /// the old ones); its `[listen]` is not applied (a restart is needed for that).
+    /// listens on is not) and the TCP port. Connections wait in the listeners' queues from
+    /// now on, so a caller that serves the result on a task of its own can use the agent at
+    /// once, without waiting for the socket to appear.
     ///
     /// # Errors
     /// [`Error::Socket`] when the socket cannot be made (its folder missing, another agent
     /// on it) or the TCP port cannot be bound.
-    pub async fn serve(
-        self,
-        mut control: tokio::sync::mpsc::Receiver<Control>,
-        grace: Duration,
-    ) -> Result<(), Error> {
+    pub async fn bind(self) -> Result<Listening, Error> {
         let unix = bind_unix(&self.unix)?;
         let tcp = match self.tcp {
             Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| Error::Socket {
@@ -660,11 +669,50 @@ impl Agent {
             })?),
             None => None,
         };
+        Ok(Listening {
+            agent: self,
+            unix,
+            tcp,
+        })
+    }
+}
+
+/// An [`Agent`] whose socket (and TCP port) is bound: [`Agent::bind`]. Dropped without
+/// [`serve`](Self::serve), it closes its listeners and leaves the socket file, which the
+/// next bind replaces as stale.
+#[derive(Debug)]
+pub struct Listening {
+    agent: Agent,
+    unix: UnixListener,
+    tcp: Option<TcpListener>,
+}
+
+impl Listening {
+    /// The Unix socket the agent listens on.
+    #[must_use]
+    pub fn socket(&self) -> &Path {
+        &self.agent.unix
+    }
+
+    /// Starts the token refreshers and serves until [`Control::Stop`] (or `control`
+    /// closes): then it stops accepting, gives requests in flight up to `grace` to finish,
+    /// and removes the socket. [`Control::Reload`] swaps in another agent's keys, tokens
+    /// and profiles at once (requests in flight finish on the old ones); its `[listen]` is
+    /// not applied (a restart is needed for that).
+    ///
+    /// # Errors
+    /// [`Error::Socket`] when a server fails.
+    pub async fn serve(
+        self,
+        mut control: tokio::sync::mpsc::Receiver<Control>,
+        grace: Duration,
+    ) -> Result<(), Error> {
+        let Listening { agent, unix, tcp } = self;
         let live = Arc::new(Live {
-            current: RwLock::new(self.shared.clone()),
+            current: RwLock::new(agent.shared.clone()),
             metrics: Metrics::new(),
         });
-        let mut refreshers = start_refreshers(&self.shared, &live);
+        let mut refreshers = start_refreshers(&agent.shared, &live);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -686,7 +734,7 @@ impl Agent {
                     .into_future(),
             );
         }
-        tracing::info!(socket = %self.unix.display(), "hsmjwt agent listening");
+        tracing::info!(socket = %agent.unix.display(), "hsmjwt agent listening");
         let mut failure = None;
         loop {
             tokio::select! {
@@ -728,11 +776,11 @@ impl Agent {
         for r in refreshers {
             r.abort();
         }
-        let _ = std::fs::remove_file(&self.unix);
-        tracing::info!(socket = %self.unix.display(), "hsmjwt agent stopped");
+        let _ = std::fs::remove_file(&agent.unix);
+        tracing::info!(socket = %agent.unix.display(), "hsmjwt agent stopped");
         match failure {
             Some(e) => Err(Error::Socket {
-                path: self.unix.clone(),
+                path: agent.unix.clone(),
                 reason: "the server failed".into(),
                 source: Some(e),
             }),

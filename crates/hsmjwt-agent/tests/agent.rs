@@ -115,31 +115,23 @@ async fn sign(socket: &Path, body: &Value) -> Reply {
         .unwrap()
 }
 
-/// Starts the agent of `text` on the runtime; returns its control and its task.
-fn start(
+/// Starts the agent of `text` on the runtime, its socket bound when this returns; returns
+/// its control and its task.
+async fn start(
     text: &str,
 ) -> (
     tokio::sync::mpsc::Sender<Control>,
     tokio::task::JoinHandle<Result<(), hsmjwt_agent::Error>>,
 ) {
+    let listening = build(text).bind().await.unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let task = tokio::spawn(build(text).serve(rx, Duration::from_secs(5)));
+    let task = tokio::spawn(listening.serve(rx, Duration::from_secs(5)));
     (tx, task)
 }
 
 fn build(text: &str) -> Agent {
     let config = Config::parse(text).unwrap();
     Agent::build(&config, &hsmjwt_agent::AgentOptions::default()).unwrap()
-}
-
-async fn wait_for(socket: &Path) {
-    for _ in 0..200 {
-        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the agent does not listen on {}", socket.display());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,8 +142,7 @@ async fn the_agent_serves_tokens_and_signs_under_its_policy() {
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     assert!(socket.exists());
     let text = config_text(dir.path(), &socket, &emu, "");
-    let (control, task) = start(&text);
-    wait_for(&socket).await;
+    let (control, task) = start(&text).await;
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
         std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
@@ -320,8 +311,7 @@ async fn peers_not_allowed_are_refused() {
         &emu,
         &format!("allow_uids = [{}]", me + 1),
     );
-    let (stop, task) = start(&text);
-    wait_for(&socket).await;
+    let (stop, task) = start(&text).await;
     let reply = get(&socket, "/v1/tokens/aem").await;
     assert_eq!(reply.status, 403);
     assert_eq!(reply.json().unwrap()["error"], "peer_refused");
@@ -350,8 +340,7 @@ async fn a_refused_token_is_not_asked_for_in_a_loop() {
         dir.path().join("key.pem").display(),
         emu.token_endpoint(),
     );
-    let (stop, task) = start(&text);
-    wait_for(&socket).await;
+    let (stop, task) = start(&text).await;
     let first = get(&socket, "/v1/tokens/api").await;
     assert_eq!(first.status, 503);
     let message = first.json().unwrap()["message"]
@@ -402,8 +391,7 @@ async fn a_kept_connection_serves_many_requests_and_outlives_a_restart() {
     let (dir, emu) = setup().await;
     let socket = dir.path().join("agent.sock");
     let text = config_text(dir.path(), &socket, &emu, "");
-    let (stop, task) = start(&text);
-    wait_for(&socket).await;
+    let (stop, task) = start(&text).await;
     let mut connection = hsmjwt_agent::client::Connection::new(&socket);
     let body = json!({"sub": "svc", "aud": "adobe", "ttl": "60s"});
     for _ in 0..20 {
@@ -422,8 +410,7 @@ async fn a_kept_connection_serves_many_requests_and_outlives_a_restart() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("agent.sock"), "{e}");
-    let (stop, task) = start(&text);
-    wait_for(&socket).await;
+    let (stop, task) = start(&text).await;
     let reply = connection
         .request(Method::GET, "/v1/jwks", None)
         .await
@@ -460,8 +447,7 @@ async fn a_profile_with_a_certificate_puts_it_in_the_header() {
             dir.path().join("cert.pem").display()
         ),
     );
-    let (stop, task) = start(&text);
-    wait_for(&socket).await;
+    let (stop, task) = start(&text).await;
     let reply = sign(
         &socket,
         &json!({"sub": "svc", "aud": "adobe", "ttl": "60s"}),

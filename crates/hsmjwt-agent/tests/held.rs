@@ -73,12 +73,13 @@ max_ttl = "5m"
         .build()
         .unwrap();
     runtime.block_on(async {
-        let agent = Agent::build(&config, &options).unwrap();
+        let listening = Agent::build(&config, &options)
+            .unwrap()
+            .bind()
+            .await
+            .unwrap();
         let (control, rx) = tokio::sync::mpsc::channel(1);
-        let server = tokio::spawn(agent.serve(rx, Duration::from_secs(5)));
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let server = tokio::spawn(listening.serve(rx, Duration::from_secs(5)));
         let body = json!({"sub": "held", "aud": "adobe", "ttl": "60s"});
         let sign = || request(&socket, Method::POST, "/v1/sign/service", Some(&body));
         assert_eq!(sign().await.unwrap().status, 200);

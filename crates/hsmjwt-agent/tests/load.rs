@@ -114,12 +114,13 @@ kid = "thumbprint"
                     .with_margin(Duration::from_secs(4))
                     .with_retry_delay(Duration::from_secs(1)),
             );
-        let agent = Agent::build(&config, &options).unwrap();
+        let listening = Agent::build(&config, &options)
+            .unwrap()
+            .bind()
+            .await
+            .unwrap();
         let (control, rx) = tokio::sync::mpsc::channel(1);
-        let server = tokio::spawn(agent.serve(rx, Duration::from_secs(5)));
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let server = tokio::spawn(listening.serve(rx, Duration::from_secs(5)));
         // The first token, fetched before the load starts.
         let first = request(&socket, Method::GET, "/v1/tokens/aem", None).await.unwrap();
         assert_eq!(first.status, 200);
