@@ -246,9 +246,7 @@ fn label(name: &str, value: &str) -> Vec<(String, String)> {
 
 /// Everything the handlers share.
 struct Shared {
-    keys: BTreeMap<String, Arc<dyn Signer>>,
-    /// Per key, the threads it signs on (as many as its sessions).
-    lanes: BTreeMap<String, Lanes>,
+    keys: BTreeMap<String, Arc<KeyEntry>>,
     jwks: Jwks,
     tokens: BTreeMap<String, Arc<TokenEntry>>,
     profiles: BTreeMap<String, ProfileEntry>,
@@ -258,8 +256,15 @@ struct Shared {
     key_errors: Mutex<BTreeMap<String, String>>,
     /// The time one signature may take (`AgentOptions::http.sign_timeout`).
     sign_timeout: Duration,
-    /// Per key, the signer's recoveries (sessions, modules) already added to the metrics.
-    recoveries_seen: BTreeMap<String, [AtomicU64; 2]>,
+}
+
+/// A configured key: its signer and the threads it signs on.
+struct KeyEntry {
+    signer: Arc<dyn Signer>,
+    /// As many threads as the key has sessions.
+    lanes: Lanes,
+    /// The signer's recoveries (sessions, modules) already added to the metrics.
+    recoveries_seen: [AtomicU64; 2],
 }
 
 impl Shared {
@@ -267,14 +272,11 @@ impl Shared {
     /// counters of a signer only grow; a reload starts new signers and new counts). Called
     /// when the metrics are read, not on the signing path.
     fn count_recoveries(&self, metrics: &Metrics) {
-        for (name, seen) in &self.recoveries_seen {
-            let Some(signer) = self.keys.get(name) else {
-                continue;
-            };
-            let now = signer.recoveries();
+        for (name, key) in &self.keys {
+            let now = key.signer.recoveries();
             for (kind, value, seen) in [
-                ("session", now.sessions, &seen[0]),
-                ("module", now.modules, &seen[1]),
+                ("session", now.sessions, &key.recoveries_seen[0]),
+                ("module", now.modules, &key.recoveries_seen[1]),
             ] {
                 let before = seen.fetch_max(value, Ordering::Relaxed);
                 if value > before {
@@ -291,9 +293,10 @@ impl Shared {
     }
 }
 
-/// A profile as it signs: its policy, and the header of its tokens made once.
+/// A profile as it signs: its policy, its key, and the header of its tokens made once.
 struct ProfileEntry {
     config: Profile,
+    key: Arc<KeyEntry>,
     /// `alg` of the key; `typ`, `kid`, and the certificate's `x5t#S256` (with `x5c`, `x5t`
     /// when asked for).
     header: Header,
@@ -302,12 +305,13 @@ struct ProfileEntry {
 }
 
 impl ProfileEntry {
-    /// The profile `name` of the configuration, signing with `signer`.
+    /// The profile `name` of the configuration, signing with `key`.
     ///
     /// # Errors
     /// [`Error::Config`] naming `profiles.NAME.cert` when the certificate cannot be read,
     /// does not certify the key or is not valid now.
-    fn new(name: &str, p: &Profile, signer: &dyn Signer) -> Result<Self, Error> {
+    fn new(name: &str, p: &Profile, key: Arc<KeyEntry>) -> Result<Self, Error> {
+        let signer = &*key.signer;
         let mut header = Header::jwt(signer.algorithm());
         if let Some(typ) = &p.typ {
             header = header.with_typ(typ.clone());
@@ -345,6 +349,7 @@ impl ProfileEntry {
         }
         Ok(ProfileEntry {
             config: p.clone(),
+            key,
             header,
             leaf,
         })
@@ -463,7 +468,6 @@ impl Agent {
     pub fn build(config: &Config, options: &AgentOptions) -> Result<Self, Error> {
         let http = &options.http;
         let mut keys = BTreeMap::new();
-        let mut lanes = BTreeMap::new();
         let mut jwks = Jwks::default();
         for (name, k) in &config.keys {
             let source: KeySource = k.key.parse().map_err(|source| Error::Key {
@@ -482,15 +486,21 @@ impl Agent {
             let threads = k.sessions.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
             });
-            let key_lanes = Lanes::start(name, threads).map_err(|source| Error::Threads {
+            let lanes = Lanes::start(name, threads).map_err(|source| Error::Threads {
                 name: name.clone(),
                 source,
             })?;
-            lanes.insert(name.clone(), key_lanes);
             let jwk = signer.public_key().clone();
             let kid = jwk.thumbprint();
             jwks.keys.push(jwk.with_kid(kid));
-            keys.insert(name.clone(), signer);
+            keys.insert(
+                name.clone(),
+                Arc::new(KeyEntry {
+                    signer,
+                    lanes,
+                    recoveries_seen: [AtomicU64::new(0), AtomicU64::new(0)],
+                }),
+            );
         }
         let http_client = HttpClient::new(http.clone()).map_err(|e| Error::TokenSetup {
             name: String::new(),
@@ -543,7 +553,7 @@ impl Agent {
                         let key = t.key.as_deref().unwrap_or_default();
                         let signer = keys
                             .get(key)
-                            .cloned()
+                            .map(|k| k.signer.clone())
                             .ok_or_else(|| setup(format!("no key `{key}`"), None))?;
                         Source::ImsJwt(JwtExchange::from_credentials(client, &creds, signer))
                     } else {
@@ -571,7 +581,7 @@ impl Agent {
                     let key = t.key.as_deref().unwrap_or_default();
                     let signer = keys
                         .get(key)
-                        .cloned()
+                        .map(|k| k.signer.clone())
                         .ok_or_else(|| setup(format!("no key `{key}`"), None))?;
                     let auth = ClientAuth::private_key_jwt(signer, endpoint.clone());
                     let client =
@@ -601,22 +611,17 @@ impl Agent {
         }
         let mut profiles = BTreeMap::new();
         for (name, p) in &config.profiles {
-            let Some(signer) = keys.get(&p.key) else {
+            let Some(key) = keys.get(&p.key) else {
                 return Err(Error::config(
                     "",
                     format!("profiles.{name}.key: no key `{}` in [keys]", p.key),
                 ));
             };
-            profiles.insert(name.clone(), ProfileEntry::new(name, p, signer.as_ref())?);
+            profiles.insert(name.clone(), ProfileEntry::new(name, p, key.clone())?);
         }
         Ok(Agent {
             shared: Arc::new(Shared {
-                recoveries_seen: keys
-                    .keys()
-                    .map(|name| (name.clone(), [AtomicU64::new(0), AtomicU64::new(0)]))
-                    .collect(),
                 keys,
-                lanes,
                 jwks,
                 tokens,
                 profiles,
@@ -1067,17 +1072,6 @@ async fn sign(
             );
         }
     };
-    let (Some(signer), Some(lanes)) = (
-        shared.keys.get(&profile_config.key).cloned(),
-        shared.lanes.get(&profile_config.key),
-    ) else {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the profile's key is missing",
-            None,
-        );
-    };
     if let Some(leaf) = &entry.leaf
         && let Err(e) = leaf.check(NumericDate::now())
     {
@@ -1095,7 +1089,11 @@ async fn sign(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let task = lanes.run(move || hsmjwt::encode(&header, &claims, &*signer));
+    let signer = entry.key.signer.clone();
+    let task = entry
+        .key
+        .lanes
+        .run(move || hsmjwt::encode(&header, &claims, &*signer));
     let key_errors = |failure: Option<String>| {
         let mut errors = shared
             .key_errors
