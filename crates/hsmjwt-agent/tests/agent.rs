@@ -15,6 +15,8 @@ use hsmjwt_agent::{Agent, Config};
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Integration};
 use serde_json::{Value, json};
 
+mod common;
+
 fn config_text(dir: &Path, socket: &Path, emu: &Emulator, extra_listen: &str) -> String {
     format!(
         r#"
@@ -115,18 +117,9 @@ async fn sign(socket: &Path, body: &Value) -> Reply {
         .unwrap()
 }
 
-/// Starts the agent of `text` on the runtime, its socket bound when this returns; returns
-/// its control and its task.
-async fn start(
-    text: &str,
-) -> (
-    tokio::sync::mpsc::Sender<Control>,
-    tokio::task::JoinHandle<Result<(), hsmjwt_agent::Error>>,
-) {
-    let listening = build(text).bind().await.unwrap();
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let task = tokio::spawn(listening.serve(rx, Duration::from_secs(5)));
-    (tx, task)
+/// Starts the agent of `text` with the default options ([`common::start`]).
+async fn start(text: &str) -> common::Running {
+    common::start(text, &hsmjwt_agent::AgentOptions::default()).await
 }
 
 fn build(text: &str) -> Agent {

@@ -11,12 +11,14 @@
 use std::time::{Duration, Instant};
 
 use hsmjwt::oauth::HttpOptions;
+use hsmjwt_agent::AgentOptions;
 use hsmjwt_agent::client::{Method, request};
 use hsmjwt_agent::server::Control;
-use hsmjwt_agent::{Agent, AgentOptions, Config};
 use hsmjwt_testkit::faults::Faults;
 use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 use serde_json::json;
+
+mod common;
 
 const TOKEN: &str = "agent-held";
 
@@ -43,12 +45,7 @@ fn a_held_hsm_signature_fails_the_request_in_time() {
 fn child(hsm: &SoftHsm) {
     let faults = Faults::load(&Faults::find().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let pin_file = hsm.write_pin_file(&dir.path().join("pin")).unwrap();
-    let key = format!(
-        "pkcs11:token={TOKEN};object=k?module-path={}&pin-source={}",
-        faults.path().display(),
-        pin_file.display()
-    );
+    let key = common::hsm_key(hsm, TOKEN, "k", faults.path(), dir.path());
     let socket = dir.path().join("agent.sock");
     let text = format!(
         r#"[listen]
@@ -63,7 +60,6 @@ max_ttl = "5m"
 "#,
         socket = socket.display(),
     );
-    let config = Config::parse(&text).unwrap();
     let limit = Duration::from_secs(1);
     let options =
         AgentOptions::default().with_http(HttpOptions::default().with_sign_timeout(limit));
@@ -73,13 +69,7 @@ max_ttl = "5m"
         .build()
         .unwrap();
     runtime.block_on(async {
-        let listening = Agent::build(&config, &options)
-            .unwrap()
-            .bind()
-            .await
-            .unwrap();
-        let (control, rx) = tokio::sync::mpsc::channel(1);
-        let server = tokio::spawn(listening.serve(rx, Duration::from_secs(5)));
+        let (control, server) = common::start(&text, &options).await;
         let body = json!({"sub": "held", "aud": "adobe", "ttl": "60s"});
         let sign = || request(&socket, Method::POST, "/v1/sign/service", Some(&body));
         assert_eq!(sign().await.unwrap().status, 200);

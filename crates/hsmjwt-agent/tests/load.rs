@@ -17,12 +17,14 @@ use hsmjwt::core::{Jwks, Validation, decode_with_keys};
 use hsmjwt::ims::CredentialsFile;
 use hsmjwt::key::KeySource;
 use hsmjwt::oauth::CacheOptions;
+use hsmjwt_agent::AgentOptions;
 use hsmjwt_agent::client::{Method, request};
 use hsmjwt_agent::server::Control;
-use hsmjwt_agent::{Agent, AgentOptions, Config};
 use hsmjwt_emulator::{Emulator, EmulatorConfig, Fault, Integration};
 use hsmjwt_testkit::softhsm::{self, Builder, SoftHsm};
 use serde_json::json;
+
+mod common;
 
 const TOKEN: &str = "agent-load";
 
@@ -44,12 +46,7 @@ fn fifty_clients_through_refresh_failures_and_lost_sessions() {
 
 fn child(hsm: &SoftHsm) {
     let dir = tempfile::tempdir().unwrap();
-    let pin_file = hsm.write_pin_file(&dir.path().join("pin")).unwrap();
-    let key = format!(
-        "pkcs11:token={TOKEN};object=k?module-path={}&pin-source={}",
-        hsm.module().display(),
-        pin_file.display()
-    );
+    let key = common::hsm_key(hsm, TOKEN, "k", hsm.module(), dir.path());
     let jwk = key.parse::<KeySource>().unwrap().public_key().unwrap();
     let public_pem = hsmjwt::soft::PublicKey::from_jwk(&jwk)
         .unwrap()
@@ -107,20 +104,13 @@ kid = "thumbprint"
             creds = creds.display(),
             ims = emu.base_url(),
         );
-        let config = Config::parse(&text).unwrap();
         let options = AgentOptions::default()
             .with_cache(
                 CacheOptions::default()
                     .with_margin(Duration::from_secs(4))
                     .with_retry_delay(Duration::from_secs(1)),
             );
-        let listening = Agent::build(&config, &options)
-            .unwrap()
-            .bind()
-            .await
-            .unwrap();
-        let (control, rx) = tokio::sync::mpsc::channel(1);
-        let server = tokio::spawn(listening.serve(rx, Duration::from_secs(5)));
+        let (control, server) = common::start(&text, &options).await;
         // The first token, fetched before the load starts.
         let first = request(&socket, Method::GET, "/v1/tokens/aem", None).await.unwrap();
         assert_eq!(first.status, 200);
