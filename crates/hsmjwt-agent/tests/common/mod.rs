@@ -31,7 +31,13 @@ pub(crate) async fn start(text: &str, options: &AgentOptions) -> Running {
 
 /// The `pkcs11:` URI of the key `object` in `token` of `hsm`, through the module at
 /// `module`, its PIN in a file (0600) written in `dir`.
-pub(crate) fn hsm_key(hsm: &SoftHsm, token: &str, object: &str, module: &Path, dir: &Path) -> String {
+pub(crate) fn hsm_key(
+    hsm: &SoftHsm,
+    token: &str,
+    object: &str,
+    module: &Path,
+    dir: &Path,
+) -> String {
     let pin_file = hsm.write_pin_file(&dir.join("pin")).unwrap();
     format!(
         "pkcs11:token={token};object={object}?module-path={}&pin-source={}",
